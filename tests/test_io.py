@@ -1,0 +1,462 @@
+"""Tests of :mod:`xhydro_accessor.io`: real files and small synthetic ones."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.real_data import BY_NAME, NAMES, VALID_CODES, load, valid_mask
+from xhydro_accessor.io import read_flow_directions
+
+# --------------------------------------------------------------------------- #
+# real networks
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_file_reads(name: str) -> None:
+    net = BY_NAME[name]
+    da = load(name)
+    assert da.dims == ("y", "x")
+    assert da.shape == net.shape
+    assert np.issubdtype(da.dtype, np.integer)
+    assert int(valid_mask(da, net.convention).sum()) == net.valid_cells
+    # every cell is a valid code or the missing value
+    allowed = set(VALID_CODES[net.convention]) | {net.nodata}
+    assert set(np.unique(da.values).tolist()) <= allowed
+    assert da.attrs.get("nodata") == net.declared_nodata
+    assert Path(da.attrs["source_file"]) == net.path.resolve()
+    if net.path.suffix == ".map":
+        assert da.attrs["convention"] == "ldd"
+    else:
+        assert "convention" not in da.attrs
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_file_coordinates(name: str) -> None:
+    net = BY_NAME[name]
+    da = load(name)
+    for dim, sign in (("y", -1.0), ("x", 1.0)):
+        coord = da[dim].values
+        assert coord.ndim == 1
+        assert coord.dtype == np.float64
+        assert np.all(np.isfinite(coord))
+        # north-up, west-to-east, regular spacing of the expected resolution
+        np.testing.assert_allclose(np.diff(coord), sign * net.resolution, rtol=1e-6)
+    if net.latlon:
+        assert np.all(np.abs(da["y"].values) < 90)
+        assert np.all(np.abs(da["x"].values) <= 180)
+    else:  # ETRS89-LAEA metres: inside Europe's false-origin window
+        assert 0 < da["x"].min() and da["x"].max() < 8e6
+        assert 0 < da["y"].min() and da["y"].max() < 6e6
+
+
+def test_efas_map_and_nc_hold_the_same_codes() -> None:
+    csf = load("efas_europe_map")
+    nc = load("efas_europe_nc")
+    np.testing.assert_allclose(csf["x"], nc["x"])
+    np.testing.assert_allclose(csf["y"], nc["y"])
+    valid_csf = valid_mask(csf, "ldd")
+    valid_nc = valid_mask(nc, "ldd")
+    np.testing.assert_array_equal(valid_csf, valid_nc)
+    np.testing.assert_array_equal(csf.values[valid_csf], nc.values[valid_nc])
+    # the missing cells: 255 in the uint8 map, -1 (the same byte) in the int8 netCDF
+    assert np.all(csf.values[~valid_csf] == 255)
+    assert np.all(nc.values[~valid_nc] == -1)
+
+
+#: PCRaster LDD code -> ESRI D8 code of the same direction
+_LDD_TO_D8 = {6: 1, 3: 2, 2: 4, 1: 8, 4: 16, 7: 32, 8: 64, 9: 128, 5: 0}
+
+
+def test_pyflwdir2020_ldd_and_d8_are_the_same_network() -> None:
+    ldd = load("pyflwdir2020_ldd")
+    d8 = load("pyflwdir2020_d8")
+    np.testing.assert_array_equal(ldd["x"], d8["x"])
+    np.testing.assert_array_equal(ldd["y"], d8["y"])
+    valid = valid_mask(ldd, "ldd")
+    np.testing.assert_array_equal(valid, valid_mask(d8, "esri"))
+    translated = np.vectorize(_LDD_TO_D8.get)(ldd.values[valid])
+    np.testing.assert_array_equal(translated, d8.values[valid])
+
+
+def test_waterregions_is_a_cut_out_of_southamerica() -> None:
+    cut = load("waterregions")
+    full = load("southamerica")
+    # both 0.1 degree grids: match cells on rounded centre coordinates
+    cut = cut.assign_coords(x=cut["x"].round(4), y=cut["y"].round(4))
+    full = full.assign_coords(x=full["x"].round(4), y=full["y"].round(4))
+    full_on_cut = full.reindex_like(cut)
+    inside = full_on_cut.notnull().values
+    assert inside.sum() > 100_000
+    valid = valid_mask(cut, "ldd") & inside
+    np.testing.assert_array_equal(cut.values[valid], full_on_cut.values[valid])
+    # missing in one exactly where missing in the other, on the overlap
+    np.testing.assert_array_equal(valid, valid_mask(full_on_cut, "ldd") & inside)
+
+
+@pytest.mark.parametrize(
+    ("codes", "dem"),
+    [
+        ("pysheds_elkhorn_esri_d8.asc", "pysheds_elkhorn_dem.tif"),
+        ("rhine_30s_esri_d8.tif", "rhine_30s_elevation.tif"),
+    ],
+)
+def test_codes_share_the_grid_of_their_dem(codes: str, dem: str) -> None:
+    net = next(n for n in BY_NAME.values() if n.filename == codes)
+    da = load(net.name)
+    elevation = read_flow_directions(net.path.parent / dem)
+    assert elevation.shape == da.shape
+    np.testing.assert_allclose(elevation["x"], da["x"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(elevation["y"], da["y"], rtol=0, atol=1e-9)
+    assert "crs_wkt" in elevation.attrs
+
+
+# --------------------------------------------------------------------------- #
+# synthetic files: PCRaster CSF
+# --------------------------------------------------------------------------- #
+
+_CSF_CR = {"u1": 0x00, "i4": 0x26, "f4": 0x5A}
+
+
+def _csf_bytes(
+    values: np.ndarray,
+    *,
+    x_ul: float = 100.0,
+    y_ul: float = 50.0,
+    cell: float = 10.0,
+    value_scale: int = 0xF0,
+    projection: int = 1,
+    byteorder: str = "<",
+    angle: float = 0.0,
+) -> bytes:
+    nrows, ncols = values.shape
+    code = values.dtype.kind + str(values.dtype.itemsize)
+    header = bytearray(256)
+    header[:27] = b"RUU CROSS SYSTEM MAP FORMAT"
+    struct.pack_into(byteorder + "HIH", header, 32, 2, 0, projection)
+    struct.pack_into(byteorder + "I", header, 46, 1)
+    struct.pack_into(byteorder + "HH", header, 64, value_scale, _CSF_CR[code])
+    struct.pack_into(byteorder + "ddIIddd", header, 84, x_ul, y_ul, nrows, ncols, cell, cell, angle)
+    return bytes(header) + values.astype(values.dtype.newbyteorder(byteorder)).tobytes()
+
+
+def test_csf_ldd_map(tmp_path: Path) -> None:
+    codes = np.array([[1, 2, 3], [4, 5, 255]], dtype=np.uint8)
+    path = tmp_path / "small.map"
+    path.write_bytes(_csf_bytes(codes))
+    da = read_flow_directions(path)
+    np.testing.assert_array_equal(da.values, codes)
+    assert da.dtype == np.uint8
+    np.testing.assert_allclose(da["x"], [105.0, 115.0, 125.0])
+    np.testing.assert_allclose(da["y"], [45.0, 35.0])
+    assert da.attrs["convention"] == "ldd"
+    assert da.attrs["nodata"] == 255
+
+
+def test_csf_big_endian_int4_nominal_y_down(tmp_path: Path) -> None:
+    codes = np.array([[1, -2], [3, -2147483648]], dtype=np.int32)
+    path = tmp_path / "nominal.map"
+    path.write_bytes(_csf_bytes(codes, value_scale=0xE2, projection=0, byteorder=">"))
+    da = read_flow_directions(path)
+    np.testing.assert_array_equal(da.values, codes)
+    assert da.dtype == np.int32
+    assert da.attrs["nodata"] == -2147483648
+    assert "convention" not in da.attrs
+    # projection 0: y increases from top to bottom
+    np.testing.assert_allclose(da["y"], [55.0, 65.0])
+
+
+def test_csf_real4_missing_is_nan(tmp_path: Path) -> None:
+    values = np.array([[1.5, np.nan]], dtype=np.float32)
+    path = tmp_path / "scalar.map"
+    path.write_bytes(_csf_bytes(values, value_scale=0xEB))
+    da = read_flow_directions(path)
+    assert np.isnan(da.values[0, 1])
+    assert "nodata" not in da.attrs
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b[:100], "truncated"),
+        (lambda b: b[:-1], "truncated"),
+        (lambda b: b"XXX" + b[3:], "signature"),
+        (lambda b: b[:46] + b"\x07\x00\x00\x07" + b[50:], "byte-order"),
+        (lambda b: b[:66] + b"\x99\x00" + b[68:], "cell representation"),
+        (lambda b: b[:64] + b"\x42\x00" + b[66:], "value scale"),
+        (lambda b: b[:124] + struct.pack("<d", 30.0) + b[132:], "rotated"),
+    ],
+)
+def test_csf_corrupt(tmp_path: Path, mutate, message: str) -> None:
+    path = tmp_path / "bad.map"
+    path.write_bytes(mutate(_csf_bytes(np.ones((4, 5), dtype=np.uint8))))
+    with pytest.raises(ValueError, match=message) as excinfo:
+        read_flow_directions(path)
+    assert "bad.map" in str(excinfo.value)
+
+
+def test_real_map_truncated(tmp_path: Path) -> None:
+    net = BY_NAME["waterregions"]
+    if not net.path.is_file():
+        pytest.skip("shared data not found")
+    path = tmp_path / "cut.map"
+    path.write_bytes(net.path.read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r"cut\.map: truncated"):
+        read_flow_directions(path)
+
+
+# --------------------------------------------------------------------------- #
+# synthetic files: raw BIL + header
+# --------------------------------------------------------------------------- #
+
+_ESRI_HDR = """BYTEORDER      {bo}
+LAYOUT         BIL
+NROWS          2
+NCOLS          3
+NBANDS         1
+NBITS          {nbits}
+PIXELTYPE      {ptype}
+ULXMAP         10.5
+ULYMAP         20.5
+XDIM           1.0
+YDIM           1.0
+NODATA         {nodata}
+"""
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bo", "ptype"),
+    [("<u1", "I", "UNSIGNEDINT"), (">i2", "M", "SIGNEDINT"), ("<i4", "I", "SIGNEDINT")],
+)
+def test_bil_esri_header(tmp_path: Path, dtype: str, bo: str, ptype: str) -> None:
+    codes = np.array([[1, 2, 4], [8, 0, 247]], dtype=dtype)
+    (tmp_path / "d8.bin").write_bytes(codes.tobytes())
+    nbits = codes.dtype.itemsize * 8
+    (tmp_path / "d8.hdr").write_text(_ESRI_HDR.format(bo=bo, nbits=nbits, ptype=ptype, nodata=247))
+    da = read_flow_directions(tmp_path / "d8.bin")
+    np.testing.assert_array_equal(da.values, codes)
+    assert da.dtype == np.dtype(dtype).newbyteorder("=")
+    np.testing.assert_allclose(da["x"], [10.5, 11.5, 12.5])  # ULXMAP is a cell centre
+    np.testing.assert_allclose(da["y"], [20.5, 19.5])
+    assert da.attrs["nodata"] == 247
+    assert "convention" not in da.attrs
+
+
+def test_bil_envi_header(tmp_path: Path) -> None:
+    codes = np.array([[1, 2, 3], [4, 5, 255]], dtype=np.uint8)
+    (tmp_path / "ldd.bin").write_bytes(b"\x00" * 4 + codes.tobytes())
+    (tmp_path / "ldd.hdr").write_text(
+        "ENVI\nsamples = 3\nlines = 2\nbands = 1\nheader offset = 4\n"
+        "data type = 1\ninterleave = bsq\nbyte order = 0\n"
+        "map info = {Geographic Lat/Lon, 1.0, 1.0, 10.0, 21.0, 1.0, 1.0, WGS-84}\n"
+        "data ignore value = 255\n"
+    )
+    da = read_flow_directions(tmp_path / "ldd.bin")
+    np.testing.assert_array_equal(da.values, codes)
+    np.testing.assert_allclose(da["x"], [10.5, 11.5, 12.5])
+    np.testing.assert_allclose(da["y"], [20.5, 19.5])
+    assert da.attrs["nodata"] == 255
+
+
+def test_bil_truncated(tmp_path: Path) -> None:
+    (tmp_path / "d8.bin").write_bytes(bytes(5))
+    (tmp_path / "d8.hdr").write_text(_ESRI_HDR.format(bo="I", nbits=8, ptype="UNSIGNEDINT", nodata=247))
+    with pytest.raises(ValueError, match=r"d8\.bin: truncated"):
+        read_flow_directions(tmp_path / "d8.bin")
+
+
+def test_bil_without_header(tmp_path: Path) -> None:
+    (tmp_path / "lonely.bin").write_bytes(bytes(6))
+    with pytest.raises(ValueError, match=r"lonely\.bin: no header"):
+        read_flow_directions(tmp_path / "lonely.bin")
+
+
+def test_bil_corrupt_header(tmp_path: Path) -> None:
+    (tmp_path / "d8.bin").write_bytes(bytes(6))
+    (tmp_path / "d8.hdr").write_text("NROWS two\nNCOLS 3\n")
+    with pytest.raises(ValueError, match=r"d8\.bin: header value NROWS"):
+        read_flow_directions(tmp_path / "d8.bin")
+
+
+# --------------------------------------------------------------------------- #
+# synthetic files: ESRI ASCII grid
+# --------------------------------------------------------------------------- #
+
+
+def test_ascii_grid(tmp_path: Path) -> None:
+    path = tmp_path / "dir.asc"
+    path.write_text(
+        "ncols 3\nnrows 2\nxllcorner 100\nyllcorner 50\ncellsize 10\nNODATA_value -9999\n1 2 4\n8 0 -9999\n"
+    )
+    da = read_flow_directions(path)
+    np.testing.assert_array_equal(da.values, [[1, 2, 4], [8, 0, -9999]])
+    assert np.issubdtype(da.dtype, np.integer)
+    np.testing.assert_allclose(da["x"], [105.0, 115.0, 125.0])
+    np.testing.assert_allclose(da["y"], [65.0, 55.0])
+    assert da.attrs["nodata"] == -9999
+
+
+def test_ascii_grid_centre_origin_no_nodata(tmp_path: Path) -> None:
+    path = tmp_path / "dir.asc"
+    path.write_text("NCOLS 2\r\nNROWS 1\r\nXLLCENTER 0.5\r\nYLLCENTER 0.5\r\nCELLSIZE 1\r\n3 6\r\n")
+    da = read_flow_directions(path)
+    np.testing.assert_array_equal(da.values, [[3, 6]])
+    np.testing.assert_allclose(da["x"], [0.5, 1.5])
+    np.testing.assert_allclose(da["y"], [0.5])
+    assert "nodata" not in da.attrs
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1 2 4\n8 0\n", "truncated"),
+        ("1 2 4\n8 0 1 7\n", "corrupt"),
+        ("1 2 4\n8 x 1\n", "corrupt"),
+    ],
+)
+def test_ascii_grid_corrupt(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "bad.asc"
+    path.write_text("ncols 3\nnrows 2\nxllcorner 0\nyllcorner 0\ncellsize 1\n" + body)
+    with pytest.raises(ValueError, match=rf"bad\.asc: .*{message}"):
+        read_flow_directions(path)
+
+
+def test_ascii_grid_missing_header(tmp_path: Path) -> None:
+    path = tmp_path / "bad.asc"
+    path.write_text("ncols 3\n1 2 3\n")
+    with pytest.raises(ValueError, match=r"bad\.asc: .*lacks nrows"):
+        read_flow_directions(path)
+
+
+# --------------------------------------------------------------------------- #
+# synthetic files: netCDF
+# --------------------------------------------------------------------------- #
+
+
+def _ldd_dataset(lat: np.ndarray) -> xr.Dataset:
+    codes = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int8)
+    ds = xr.Dataset(
+        {"ldd": (("lat", "lon"), codes, {"long_name": "local drain direction"})},
+        coords={
+            "lat": ("lat", lat, {"units": "degrees_north"}),
+            "lon": ("lon", [1.0, 2.0, 3.0], {"units": "degrees_east"}),
+        },
+    )
+    ds["ldd"].encoding["_FillValue"] = np.int8(-1)
+    return ds
+
+
+@pytest.mark.parametrize("engine", ["scipy", "netcdf4"])
+def test_netcdf_roundtrip(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip({"scipy": "scipy", "netcdf4": "netCDF4"}[engine])
+    path = tmp_path / "ldd.nc"
+    ds = _ldd_dataset(np.array([20.0, 10.0]))
+    ds["elevation"] = (("lat", "lon"), np.linspace(0, 1, 6).reshape(2, 3))
+    ds.to_netcdf(path, engine=engine)
+    da = read_flow_directions(path)
+    assert da.dims == ("y", "x")
+    assert da.dtype == np.int8
+    np.testing.assert_array_equal(da.values, ds["ldd"].values)
+    np.testing.assert_array_equal(da["y"], [20.0, 10.0])
+    assert da["y"].attrs["units"] == "degrees_north"
+    assert da.attrs["nodata"] == -1
+    assert da.name == "ldd"
+
+
+def test_netcdf_south_up_is_flipped(tmp_path: Path) -> None:
+    path = tmp_path / "ldd.nc"
+    ds = _ldd_dataset(np.array([10.0, 20.0]))
+    ds.to_netcdf(path, engine="scipy")
+    da = read_flow_directions(path)
+    np.testing.assert_array_equal(da["y"], [20.0, 10.0])
+    np.testing.assert_array_equal(da.values, ds["ldd"].values[::-1])
+
+
+def test_netcdf_transposed_dims(tmp_path: Path) -> None:
+    path = tmp_path / "ldd.nc"
+    ds = _ldd_dataset(np.array([20.0, 10.0])).transpose("lon", "lat")
+    ds.to_netcdf(path, engine="scipy")
+    da = read_flow_directions(path)
+    assert da.dims == ("y", "x")
+    np.testing.assert_array_equal(da.values, [[1, 2, 3], [4, 5, 6]])
+
+
+def test_netcdf_variable_selection(tmp_path: Path) -> None:
+    path = tmp_path / "two.nc"
+    codes = np.ones((2, 3), dtype=np.int16)
+    xr.Dataset({"a": (("y", "x"), codes), "b": (("y", "x"), 2 * codes)}).to_netcdf(path, engine="scipy")
+    with pytest.raises(ValueError, match=r"two\.nc: several candidate"):
+        read_flow_directions(path)
+    assert int(read_flow_directions(path, variable="b")[0, 0]) == 2
+    with pytest.raises(ValueError, match=r"two\.nc: no variable 'c'"):
+        read_flow_directions(path, variable="c")
+
+
+def test_netcdf_no_candidate(tmp_path: Path) -> None:
+    path = tmp_path / "float.nc"
+    xr.Dataset({"t": (("y", "x"), np.full((2, 2), 0.5))}).to_netcdf(path, engine="scipy")
+    with pytest.raises(ValueError, match=r"float\.nc: no two-dimensional integer"):
+        read_flow_directions(path)
+
+
+def test_netcdf_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "bad.nc"
+    path.write_bytes(b"not a netcdf file at all")
+    with pytest.raises(ValueError, match=r"bad\.nc: not a netCDF file"):
+        read_flow_directions(path)
+
+
+def test_netcdf_truncated(tmp_path: Path) -> None:
+    good = tmp_path / "good.nc"
+    _ldd_dataset(np.array([20.0, 10.0])).to_netcdf(good, engine="scipy")
+    path = tmp_path / "cut.nc"
+    path.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"cut\.nc"):
+        read_flow_directions(path)
+
+
+# --------------------------------------------------------------------------- #
+# GeoTIFF and dispatch
+# --------------------------------------------------------------------------- #
+
+
+def test_geotiff_corrupt(tmp_path: Path) -> None:
+    pytest.importorskip("rioxarray")
+    path = tmp_path / "bad.tif"
+    path.write_bytes(b"II*\x00garbage")
+    with pytest.raises(ValueError, match=r"bad\.tif"):
+        read_flow_directions(path)
+
+
+def test_unknown_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "codes.xyz"
+    path.write_bytes(b"1 2 3")
+    with pytest.raises(ValueError, match=r"codes\.xyz: unknown flow-direction raster suffix"):
+        read_flow_directions(path)
+
+
+def test_variable_only_for_netcdf(tmp_path: Path) -> None:
+    path = tmp_path / "dir.asc"
+    path.write_text("ncols 1\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\n1\n")
+    with pytest.raises(ValueError, match="netCDF"):
+        read_flow_directions(path, variable="ldd")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.map"):
+        read_flow_directions(tmp_path / "nowhere.map")
+
+
+def test_geotiff_without_rioxarray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rioxarray", None)
+    path = tmp_path / "codes.tif"
+    path.write_bytes(b"II*\x00")
+    with pytest.raises(ImportError, match="pip install rioxarray"):
+        read_flow_directions(path)

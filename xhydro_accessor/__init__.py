@@ -1,0 +1,25 @@
+"""River-network operations on xarray, numpy and friends."""
+
+from .errors import CycleError, GridMismatchError, InvalidCodeError, NetworkError
+from .network import RiverNetwork
+from .operations import (
+    accumulate,
+    accumulate_downstream,
+    fill_value,
+    move_downstream,
+    move_upstream,
+)
+
+__all__ = [
+    "CycleError",
+    "GridMismatchError",
+    "InvalidCodeError",
+    "NetworkError",
+    "RiverNetwork",
+    "accumulate",
+    "accumulate_downstream",
+    "fill_value",
+    "move_downstream",
+    "move_upstream",
+]
+__version__ = "0.1.0"

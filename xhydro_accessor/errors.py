@@ -1,0 +1,17 @@
+"""Exceptions raised for invalid river networks and fields."""
+
+
+class NetworkError(ValueError):
+    """Base class: the network or a field given with it is invalid."""
+
+
+class CycleError(NetworkError):
+    """The flow directions contain one or more cycles."""
+
+
+class InvalidCodeError(NetworkError):
+    """Flow-direction codes outside the convention (or not integral)."""
+
+
+class GridMismatchError(NetworkError):
+    """A field's grid (shape or coordinates) does not match the network."""

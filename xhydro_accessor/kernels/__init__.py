@@ -1,0 +1,1 @@
+"""Compiled CPU kernels (numba). Imported lazily: ``import xhydro_accessor`` stays light."""

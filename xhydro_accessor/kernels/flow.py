@@ -1,0 +1,125 @@
+"""Sequential passes over a network in topological order (numba, CPU).
+
+All passes work in grid space on 2-D state arrays of shape ``(cells, members)``:
+members innermost, so each cell's update is one contiguous vector. ``nodes`` is
+the flat grid index of each network cell in topological order (upstream first)
+and ``to`` the flat index of its downstream cell (-1 at outlets).
+
+``reverse=False`` pushes each cell into its downstream cell (``dst[to] ⊕= src[node]``,
+upstream first); ``reverse=True`` pulls from the downstream cell
+(``dst[node] ⊕= src[to]``, downstream first). With ``src is dst`` the first is an
+accumulation over the upstream area and the second a reduction along the path to
+the outlet; with separate arrays each is a one-step move.
+"""
+
+import numba
+
+
+@numba.njit(cache=True, nogil=True)
+def prepare(field, weights, mask, skipna, multiply, fill, out, out_weight):
+    """Transpose ``(members, cells)`` into ``(cells, members)`` state arrays.
+
+    On the network ``out`` gets ``weights * field`` (``multiply``) or ``field``,
+    and ``out_weight`` (when it has cells) the weights; with ``skipna`` a NaN in
+    field or weight contributes 0 to both. Off the network ``out`` gets ``fill``.
+    ``weights`` is ``(1 or members, cells)``, or ``(0, 0)`` for no weights.
+    """
+    n_members, size = field.shape
+    has_weights = weights.shape[1] == size
+    per_member = weights.shape[0] > 1
+    track_weight = out_weight.shape[0] == size
+    block = 64
+    for start in range(0, size, block):
+        stop = min(start + block, size)
+        for j in range(n_members):
+            for i in range(start, stop):
+                if not mask[i]:
+                    out[i, j] = fill
+                    if track_weight:
+                        out_weight[i, j] = 0
+                    continue
+                x = field[j, i]
+                w = weights[j if per_member else 0, i] if has_weights else 1
+                if skipna and (x != x or w != w):
+                    out[i, j] = 0
+                    w = 0
+                elif multiply:
+                    out[i, j] = x * w
+                else:
+                    out[i, j] = x
+                if track_weight:
+                    out_weight[i, j] = w
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_pass(nodes, to, src, dst, reverse):
+    n_members = dst.shape[1]
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step if reverse else step
+        d = to[k]
+        if d < 0:
+            continue
+        i = nodes[k]
+        if reverse:
+            for j in range(n_members):
+                dst[i, j] += src[d, j]
+        else:
+            for j in range(n_members):
+                dst[d, j] += src[i, j]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _extreme(a, b, is_max, skipna):
+    if b != b:  # NaN
+        return a if skipna else b
+    if a != a:
+        return b if skipna else a
+    if is_max:
+        return b if b > a else a
+    return b if b < a else a
+
+
+@numba.njit(cache=True, nogil=True)
+def extreme_pass(nodes, to, src, dst, reverse, is_max, skipna):
+    n_members = dst.shape[1]
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step if reverse else step
+        d = to[k]
+        if d < 0:
+            continue
+        i = nodes[k]
+        if reverse:
+            for j in range(n_members):
+                dst[i, j] = _extreme(dst[i, j], src[d, j], is_max, skipna)
+        else:
+            for j in range(n_members):
+                dst[d, j] = _extreme(dst[d, j], src[i, j], is_max, skipna)
+
+
+@numba.njit(cache=True, nogil=True)
+def moments_pass(nodes, to, src, dst, reverse):
+    """Merge (weight, mean, M2) states with Chan et al.'s stable pairwise update.
+
+    ``src`` and ``dst`` are tuples of three ``(cells, members)`` float arrays.
+    """
+    sw, sm, s2 = src
+    dw, dm, d2 = dst
+    n_members = dw.shape[1]
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step if reverse else step
+        d = to[k]
+        if d < 0:
+            continue
+        a, b = (nodes[k], d) if reverse else (d, nodes[k])
+        for j in range(n_members):
+            wb = sw[b, j]
+            if wb == 0:
+                continue
+            w = dw[a, j] + wb
+            delta = sm[b, j] - dm[a, j]
+            dm[a, j] += delta * wb / w
+            d2[a, j] += s2[b, j] + delta * delta * dw[a, j] * wb / w
+            dw[a, j] = w

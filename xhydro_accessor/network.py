@@ -1,0 +1,452 @@
+"""The immutable river network: topology compiled once from flow directions."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .conventions import INVALID, MISSING, PIT, STEPS, get_convention
+from .errors import CycleError, GridMismatchError, InvalidCodeError
+
+
+class RiverNetwork:
+    """A river network: every cell drains to at most one downstream cell.
+
+    Build one with :meth:`from_ldd`, :meth:`from_d8`, :meth:`from_cama` or
+    :meth:`from_downstream`; never call the constructor directly. The topology is
+    stored compactly: the flat grid index of every network cell in topological
+    order (upstream cells first, consecutive cells mostly neighbours along a
+    river) and the flat index of its downstream cell, both int32 where the grid
+    allows (8 bytes per cell), plus a one-byte mask of the grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2], [9, 8, 5]]))
+    >>> net
+    <RiverNetwork: 2×3 grid, 6 cells, 1 outlets, 4 levels>
+    >>> net.outlets
+    array([5])
+    """
+
+    __slots__ = ("_shape", "_nodes", "_to", "_n_levels", "_mask", "_coords", "_dims", "_ids", "_cache")
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        nodes: np.ndarray,
+        to: np.ndarray,
+        n_levels: int,
+        mask: np.ndarray,
+        dims: tuple[Hashable, ...] | None = None,
+        coords: Mapping[Hashable, np.ndarray] | None = None,
+        ids: np.ndarray | None = None,
+    ):
+        for array in (nodes, to, mask):
+            array.setflags(write=False)
+        self._shape = tuple(int(s) for s in shape)
+        self._nodes = nodes
+        self._to = to
+        self._n_levels = int(n_levels)
+        self._cache: dict = {}  # derived arrays (sources, ...), computed once
+        self._mask = mask
+        self._dims = dims
+        self._coords = dict(coords or {})
+        self._ids = ids
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_ldd(cls, codes: Any, *, nodata: Any = None, wrap_x: bool = False) -> RiverNetwork:
+        """Build a network from PCRaster local drain directions.
+
+        Keypad codes: 1 SW, 2 S, 3 SE, 4 W, 5 pit (outlet), 6 E, 7 NW, 8 N, 9 NE;
+        255 and NaN are missing cells. A cell whose flow leaves the grid or enters
+        a missing cell is an outlet.
+
+        Parameters
+        ----------
+        codes : array-like or xarray.DataArray of shape (ny, nx)
+            The LDD codes, north up (row 0 is the northern edge). A DataArray's
+            dims and coordinates are kept: the network knows its grid.
+        nodata : int or sequence of int, optional
+            Further code values meaning "missing" (e.g. a file's fill value).
+        wrap_x : bool, default False
+            Flow leaving the east or west edge re-enters on the other side
+            (global longitude grids). Flow never wraps north–south.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> RiverNetwork.from_ldd(np.array([[3, 2], [6, 5]])).n_nodes
+        4
+        """
+        return cls._from_directions(codes, "ldd", nodata, wrap_x)
+
+    @classmethod
+    def from_d8(
+        cls, codes: Any, convention: str = "esri", *, nodata: Any = None, wrap_x: bool = False
+    ) -> RiverNetwork:
+        """Build a network from D8 flow directions.
+
+        Conventions: ``"esri"`` — 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE,
+        0 pit, 247 and 255 missing; ``"merit"`` (MERIT Hydro) — the ESRI codes with
+        0 and 255 (inland pit) as outlets and 247 missing; ``"taudem"`` — 1 E, 2 NE,
+        3 N, 4 NW, 5 W, 6 SW, 7 S, 8 SE, with 0, 255 and -32768 missing. NaN is
+        always missing. Other parameters as in :meth:`from_ldd`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> RiverNetwork.from_d8(np.array([[1, 4], [247, 0]])).outlets
+        array([3])
+        """
+        return cls._from_directions(codes, convention, nodata, wrap_x)
+
+    @classmethod
+    def from_cama(cls, nextx: Any, nexty: Any) -> RiverNetwork:
+        """Build a network from CaMa-Flood ``nextxy``: 1-based downstream (x, y).
+
+        -9 (river mouth) and -10 (inland outlet) are outlets; -9999 is missing.
+        A cell draining into a missing cell or into itself is an outlet.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> nextx = np.array([[2, -9, -9999]])
+        >>> nexty = np.array([[1, -9, -9999]])
+        >>> RiverNetwork.from_cama(nextx, nexty).n_nodes
+        2
+        """
+        dims, coords = _grid_of(nextx)
+        nextx, nexty = _as_integers(nextx, "nextx"), _as_integers(nexty, "nexty")
+        if nextx.shape != nexty.shape or nextx.ndim != 2:
+            raise GridMismatchError(
+                f"nextx and nexty must be 2-D arrays of one shape, got {nextx.shape} and {nexty.shape}"
+            )
+        ny, nx = nextx.shape
+        itype = _index_dtype(nextx.size)
+        down = ((nexty.astype(np.int64) - 1) * nx + (nextx - 1)).astype(itype).ravel()
+        missing = (nextx == -9999).ravel()
+        outlet = np.isin(nextx, (-9, -10)).ravel()
+        flows = ~missing & ~outlet
+        in_grid = (nextx >= 1) & (nextx <= nx) & (nexty >= 1) & (nexty <= ny)
+        bad = flows & ~in_grid.ravel()
+        if bad.any():
+            where = np.flatnonzero(bad)
+            bad_x, bad_y = nextx.ravel()[where].tolist(), nexty.ravel()[where].tolist()
+            pairs = sorted(set(zip(bad_x, bad_y, strict=True)))
+            raise InvalidCodeError(
+                f"{where.size} cells have nextxy outside the grid or the codes "
+                f"(-9, -10 outlets, -9999 missing): (nextx, nexty) values {pairs[:10]}; "
+                f"first at (row, col) {_rowcol(where[0], nx)}"
+            )
+        down[outlet] = -1
+        down[missing] = -2
+        into_missing = flows.copy()
+        into_missing[flows] = missing[down[flows]]
+        down[into_missing | (down == np.arange(down.size))] = -1
+        return cls._from_down(down, (ny, nx), dims, coords)
+
+    @classmethod
+    def from_downstream(cls, downstream_ids: Any, ids: Any = None, *, outlet: Any = -1) -> RiverNetwork:
+        """Build a vector (graph) network from each node's downstream node *label*.
+
+        Parameters
+        ----------
+        downstream_ids : 1-D array-like or xarray.DataArray
+            Label of each node's downstream node; ``outlet`` (or the node's own
+            label) marks an outlet.
+        ids : 1-D array-like, optional
+            The node labels, unique; default ``0..n-1``. Taken from the
+            DataArray's coordinate when ``downstream_ids`` is one.
+        outlet : scalar, default -1
+            The sentinel label of "no downstream node".
+
+        Examples
+        --------
+        >>> net = RiverNetwork.from_downstream(["b", "c", "", "c"], ids=["a", "b", "c", "d"], outlet="")
+        >>> net.outlets
+        array([2])
+        """
+        dims, coords = _grid_of(downstream_ids)
+        if ids is None and dims is not None and dims[0] in coords:
+            ids = coords[dims[0]]
+        downstream_ids = np.asarray(getattr(downstream_ids, "values", downstream_ids))
+        if downstream_ids.ndim != 1:
+            raise GridMismatchError(f"downstream_ids must be 1-D, got shape {downstream_ids.shape}")
+        n = downstream_ids.size
+        ids = np.arange(n) if ids is None else np.asarray(ids)
+        if ids.shape != downstream_ids.shape:
+            raise GridMismatchError(f"ids has shape {ids.shape}, downstream_ids {downstream_ids.shape}")
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        if n and (sorted_ids[1:] == sorted_ids[:-1]).any():
+            dup = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]]
+            raise InvalidCodeError(f"ids are not unique: {np.unique(dup)[:10].tolist()} repeat")
+        is_outlet = downstream_ids == outlet
+        pos = np.searchsorted(sorted_ids, downstream_ids[~is_outlet]) if n else np.array([], int)
+        pos = np.minimum(pos, max(n - 1, 0))
+        found = sorted_ids[pos] == downstream_ids[~is_outlet] if n else np.array([], bool)
+        if not found.all():
+            unknown = np.unique(downstream_ids[~is_outlet][~found])
+            raise InvalidCodeError(
+                f"{(~found).sum()} downstream ids are neither node ids nor the outlet "
+                f"sentinel {outlet!r}: {unknown[:10].tolist()}"
+            )
+        down = np.full(n, -1, _index_dtype(n))
+        down[~is_outlet] = order[pos]
+        down[down == np.arange(n)] = -1
+        net = cls._from_down(down, (n,), dims, coords)
+        net._ids = ids
+        return net
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def _from_directions(cls, codes, convention, nodata, wrap_x) -> RiverNetwork:
+        from .kernels.topology import downstream_from_directions
+
+        dims, coords = _grid_of(codes)
+        conv = get_convention(convention)
+        if nodata is None:
+            nodata = getattr(codes, "attrs", {}).get("nodata")
+        codes = np.asarray(getattr(codes, "values", codes))
+        if codes.ndim != 2:
+            raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
+        direction = _direction_indices(codes, conv, nodata)
+        down = np.empty(codes.size, _index_dtype(codes.size))
+        downstream_from_directions(direction, bool(wrap_x), down)
+        del direction
+        return cls._from_down(down, codes.shape, dims, coords)
+
+    @classmethod
+    def _from_down(cls, down, shape, dims, coords) -> RiverNetwork:
+        from .kernels.topology import OFF, find_cycles, topological_order
+
+        nodes, to, n_levels, in_degree = topological_order(down)
+        mask = down != OFF
+        if nodes.size < np.count_nonzero(mask):
+            firsts = find_cycles(down, in_degree)
+            n_cells = int(np.count_nonzero(in_degree > 0))
+            where = _rowcol(firsts[0], shape[-1]) if len(shape) == 2 else int(firsts[0])
+            cycle = [int(firsts[0])]
+            while (nxt := int(down[cycle[-1]])) != cycle[0] and len(cycle) < 8:
+                cycle.append(nxt)
+            path = [(_rowcol(i, shape[-1]) if len(shape) == 2 else i) for i in cycle]
+            raise CycleError(
+                f"the flow directions contain {firsts.size} cycle(s) over {n_cells} cells; "
+                f"the first cycle starts at {'(row, col) ' if len(shape) == 2 else 'node '}"
+                f"{where} and runs through {path}{' …' if len(cycle) == 8 else ''}"
+            )
+        del in_degree
+        return cls(shape, nodes, to, n_levels, mask.reshape(shape), dims, coords)
+
+    # -------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Grid shape ``(ny, nx)``, or ``(n_nodes,)`` for a vector network."""
+        return self._shape
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of cells on the network."""
+        return int(self._nodes.size)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of cells on the longest flow path (levels of the topological order)."""
+        return self._n_levels
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """Flat grid index of every network cell, in topological order (upstream first)."""
+        return self._nodes
+
+    @property
+    def downstream(self) -> np.ndarray:
+        """Flat grid index of each cell's downstream cell (aligned with :attr:`nodes`; -1 at outlets)."""
+        return self._to
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean grid: True on network cells."""
+        return self._mask
+
+    @property
+    def outlets(self) -> np.ndarray:
+        """Flat grid indices of the outlets, ascending."""
+        return np.sort(self._nodes[self._to < 0]).astype(np.intp)
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Flat grid indices of the sources (cells without upstream cells), ascending."""
+        if "sources" not in self._cache:
+            has_upstream = np.zeros(self._mask.size, bool)
+            has_upstream[self._to[self._to >= 0]] = True
+            sources = np.flatnonzero(self._mask.reshape(-1) & ~has_upstream)
+            sources.setflags(write=False)
+            self._cache["sources"] = sources
+        return self._cache["sources"]
+
+    @property
+    def dims(self) -> tuple[Hashable, ...] | None:
+        """Dimension names of the grid when built from a DataArray."""
+        return self._dims
+
+    @property
+    def coords(self) -> dict[Hashable, np.ndarray]:
+        """Coordinates of the grid's dims when built from a DataArray."""
+        return dict(self._coords)
+
+    @property
+    def ids(self) -> np.ndarray | None:
+        """Node labels of a vector network."""
+        return self._ids
+
+    def downstream_grid(self) -> np.ndarray:
+        """Flat downstream index over the whole grid: -1 at outlets, -2 off the network."""
+        out = np.full(int(np.prod(self._shape)), -2, np.int64)
+        out[self._nodes] = self._to
+        return out.reshape(self._shape)
+
+    def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
+        """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""
+        if tuple(shape[len(shape) - len(self._shape) :]) != self._shape or len(shape) < len(self._shape):
+            raise GridMismatchError(
+                f"the field's trailing dims {tuple(shape)} do not end with the network's grid {self._shape}"
+            )
+        for name, values in (coords or {}).items():
+            mine = self._coords.get(name)
+            if mine is not None and not np.array_equal(np.asarray(values), mine):
+                raise GridMismatchError(f"coordinate {name!r} of the field differs from the network's")
+
+    # ------------------------------------------------------------------ dunder
+    def __repr__(self) -> str:
+        grid = "×".join(str(s) for s in self._shape)
+        kind = "grid" if len(self._shape) == 2 else "nodes"
+        dims = f", dims {self._dims}" if self._dims else ""
+        return (
+            f"<RiverNetwork: {grid} {kind}, {self.n_nodes} cells, "
+            f"{int(np.count_nonzero(self._to < 0))} outlets, {self.n_levels} levels{dims}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RiverNetwork):
+            return NotImplemented
+        return (
+            self._shape == other._shape
+            and np.array_equal(self.downstream_grid(), other.downstream_grid())
+            and self._coords.keys() == other._coords.keys()
+            and all(np.array_equal(v, other._coords[k]) for k, v in self._coords.items())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (
+            _rebuild,
+            (
+                self._shape,
+                self._nodes,
+                self._to,
+                self._n_levels,
+                self._mask,
+                self._dims,
+                self._coords,
+                self._ids,
+            ),
+        )
+
+
+def _rebuild(*args):
+    return RiverNetwork(*args)
+
+
+# ---------------------------------------------------------------------- helpers
+def _index_dtype(size: int):
+    return np.int32 if size < 2**31 - 1 else np.int64
+
+
+def _rowcol(flat: int, nx: int) -> tuple[int, int]:
+    return (int(flat) // nx, int(flat) % nx)
+
+
+def _grid_of(obj) -> tuple[tuple[Hashable, ...] | None, dict]:
+    """Dims and dimension coordinates of a DataArray (None, {}) for plain arrays."""
+    dims = getattr(obj, "dims", None)
+    if dims is None or not hasattr(obj, "coords"):
+        return None, {}
+    coords = {d: np.asarray(obj.coords[d].values) for d in dims if d in obj.coords}
+    return tuple(dims), coords
+
+
+def _as_integers(values, name: str) -> np.ndarray:
+    """Integer codes from ints or integral floats; NaN is not allowed here."""
+    values = np.asarray(getattr(values, "values", values))
+    if values.dtype.kind in "iu":
+        return values
+    if values.dtype.kind != "f":
+        raise InvalidCodeError(f"{name} must hold integer codes, got dtype {values.dtype}")
+    _check_integral(values, name)
+    if np.isnan(values).any():
+        raise InvalidCodeError(f"{name} holds NaN; use -9999 for missing cells")
+    return values.astype(np.int64)
+
+
+def _check_integral(values: np.ndarray, name: str) -> None:
+    finite = values[np.isfinite(values)]
+    fractional = finite[finite != np.round(finite)]
+    if fractional.size:
+        raise InvalidCodeError(
+            f"{name} must be integral, found non-integer values {np.unique(fractional)[:10].tolist()}"
+        )
+    if np.isinf(values).any():
+        raise InvalidCodeError(f"{name} holds infinite values")
+
+
+def _direction_indices(codes: np.ndarray, conv, nodata) -> np.ndarray:
+    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them."""
+    if codes.dtype.kind == "f":
+        _check_integral(codes, f"{conv.name} codes")
+        nan = np.isnan(codes)
+        codes = np.where(nan, next(iter(conv.missing)), codes).astype(np.int64)
+    elif codes.dtype.kind == "b" or codes.dtype.kind not in "iu":
+        raise InvalidCodeError(f"{conv.name} codes must be integers, got dtype {codes.dtype}")
+    table_codes = {**{c: STEPS.index(s) for c, s in conv.directions.items()},
+                   **dict.fromkeys(conv.pits, PIT), **dict.fromkeys(conv.missing, MISSING)}  # fmt: skip
+    for value in np.atleast_1d(nodata if nodata is not None else []):
+        table_codes[int(value)] = MISSING
+    if codes.size == 0:
+        return np.zeros(codes.shape, np.uint8)
+    if codes.dtype.itemsize == 1:  # one table lookup over all 256 byte values
+        table = np.full(256, INVALID, np.uint8)
+        representable = range(256) if codes.dtype.kind == "u" else range(-128, 128)
+        for code, index in table_codes.items():
+            if code in representable:
+                table[code & 0xFF] = index
+        index_codes = codes.view(np.uint8)
+    else:
+        lo, hi = int(codes.min()), int(codes.max())
+        lo, hi = min(lo, min(table_codes)), max(hi, max(table_codes))
+        if hi - lo > 1 << 20:  # huge range: only possible with invalid codes
+            bad = codes[~np.isin(codes, list(table_codes))]
+            raise InvalidCodeError(_bad_codes_message(bad, codes, conv))
+        table = np.full(hi - lo + 1, INVALID, np.uint8)
+        for code, index in table_codes.items():
+            table[code - lo] = index
+        index_codes = codes.astype(np.int64) - lo
+    direction = table[index_codes]
+    if (direction == INVALID).any():
+        raise InvalidCodeError(_bad_codes_message(codes[direction == INVALID], codes, conv))
+    return direction
+
+
+def _bad_codes_message(bad: np.ndarray, codes: np.ndarray, conv) -> str:
+    first = np.flatnonzero(np.isin(codes.ravel(), bad[:1]))[0]
+    return (
+        f"{bad.size} cells hold codes outside the {conv.describe()}: "
+        f"values {np.unique(bad)[:10].tolist()}, first at (row, col) {_rowcol(first, codes.shape[-1])}; "
+        "pass nodata=... if one of them marks missing cells"
+    )

@@ -1,0 +1,271 @@
+"""Array-level operations on a river network (numpy arrays).
+
+A field's trailing dims are the network's grid ``(ny, nx)`` (or ``(n_nodes,)`` for
+a vector network); leading dims (members, time, …) are batch dims processed
+together in one pass. Every operation returns an array of the field's shape.
+
+Conventions shared by all operations
+------------------------------------
+how
+    ``"sum"``, ``"mean"``, ``"min"``, ``"max"``, ``"std"`` or ``"var"``. With
+    ``weights`` ``w``: ``sum`` is Σ w·x, ``mean`` the weighted mean Σ w·x / Σ w,
+    ``std``/``var`` the weighted population (ddof=0) moments, ``min``/``max`` of
+    w·x (as earthkit-hydro). std/var use Chan's pairwise update: no cancellation.
+NaN
+    ``skipna=False`` (default): a NaN makes every result it reaches NaN.
+    ``skipna=True``: NaNs (in field or weights) are left out of sums, counts
+    and extremes; a result over nothing but NaN is NaN (0 for sums).
+dtypes
+    Sums follow ``numpy.sum``: integer and boolean fields give int64 (uint64
+    for unsigned), floats keep their precision. mean/std/var give float64 for
+    integer fields. min/max keep the field's dtype.
+Off-network cells and empty results
+    hold NaN in float outputs and :func:`fill_value` of the dtype in integer
+    outputs (its most negative value; the largest for unsigned integers).
+"""
+
+from __future__ import annotations
+
+import warnings
+from math import prod
+from typing import Any, Literal
+
+import numpy as np
+
+from .network import RiverNetwork
+
+How = Literal["sum", "mean", "min", "max", "std", "var"]
+HOWS = ("sum", "mean", "min", "max", "std", "var")
+
+
+def fill_value(dtype: Any) -> Any:
+    """The value of off-network cells and empty results in an output of ``dtype``.
+
+    Examples
+    --------
+    >>> fill_value("int32"), fill_value("uint8"), fill_value("float32")
+    (np.int32(-2147483648), np.uint8(255), np.float32(nan))
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return dtype.type(np.nan)
+    info = np.iinfo(dtype)
+    return dtype.type(info.max if dtype.kind == "u" else info.min)
+
+
+def accumulate(
+    network: RiverNetwork,
+    field: Any,
+    how: How = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+) -> np.ndarray:
+    """Reduce a field over each cell's whole upstream area, the cell itself included.
+
+    With ``how="sum"`` this is PCRaster's ``accuflux`` and, for a field of
+    ones, the number of upstream cells (EFAS upstream area in cells). See the
+    module docstring for ``how``, ``weights``, NaN, dtypes and fill values.
+
+    Parameters
+    ----------
+    network : RiverNetwork
+    field : array of shape (..., *network.shape)
+    how : {"sum", "mean", "min", "max", "std", "var"}
+    weights : array of shape network.shape or field.shape, optional
+    skipna : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork, accumulate
+    >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+    >>> accumulate(net, np.ones((2, 3)))
+    array([[1., 1., 1.],
+           [1., 6., 1.]])
+    >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="max")
+    array([[1, 2, 3],
+           [4, 6, 6]])
+    """
+    return _reduce(network, field, how, weights, skipna, in_place=True, reverse=False)
+
+
+def accumulate_downstream(
+    network: RiverNetwork,
+    field: Any,
+    how: How = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+) -> np.ndarray:
+    """Reduce a field along the path from each cell to its outlet, the cell included.
+
+    Parameters as in :func:`accumulate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork, accumulate_downstream
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
+    array([[6., 5., 3., 4.]])
+    """
+    return _reduce(network, field, how, weights, skipna, in_place=True, reverse=True)
+
+
+def move_downstream(
+    network: RiverNetwork,
+    field: Any,
+    how: How = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+) -> np.ndarray:
+    """Move a field one step downstream: each cell receives the reduction of its
+    direct upstream neighbours (not itself).
+
+    Sources (cells without upstream neighbours) receive 0 for ``how="sum"`` (no
+    inflow) and NaN / :func:`fill_value` otherwise. Other parameters as in
+    :func:`accumulate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork, move_downstream
+    >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+    >>> move_downstream(net, -np.arange(1.0, 7.0).reshape(2, 3), how="max")
+    array([[nan, nan, nan],
+           [nan, -1., nan]])
+    """
+    return _reduce(network, field, how, weights, skipna, in_place=False, reverse=False)
+
+
+def move_upstream(network: RiverNetwork, field: Any) -> np.ndarray:
+    """Move a field one step upstream: each cell receives its downstream cell's value.
+
+    Outlets (no downstream cell) receive NaN, or :func:`fill_value` for integers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork, move_upstream
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> move_upstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
+    array([[ 2.,  3., nan, nan]])
+    """
+    return _reduce(network, field, "max", None, False, in_place=False, reverse=True)
+
+
+# --------------------------------------------------------------------- engine
+def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
+    from .kernels import flow
+
+    if how not in HOWS:
+        raise ValueError(f"how must be one of {HOWS}, got {how!r}")
+    field = _as_numpy(field, "field")
+    network.check_grid(field.shape)
+    grid_shape = network.shape
+    batch_shape = field.shape[: field.ndim - len(grid_shape)]
+    size, members = prod(grid_shape), prod(batch_shape)
+    if field.dtype.kind == "b":
+        field = field.astype(np.int64)
+    x = field.reshape(members, size)
+    w = _weights(weights, grid_shape, field.shape, members, size)
+    dtype = _result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
+    state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
+    fill = fill_value(dtype)
+    mask = network.mask.reshape(-1)
+    nodes, to = network.nodes, network.downstream
+    no_weight = np.empty((0, 0), state)
+
+    def new_state(multiply, track_weight, zero_nan=skipna):
+        out = np.empty((size, members), state)
+        weight = np.empty((size, members), state) if track_weight else no_weight
+        flow.prepare(x, w, mask, zero_nan, multiply, state.type(fill), out, weight)
+        return out, weight
+
+    def target(like, value):
+        if in_place:
+            return like
+        out = np.full_like(like, state.type(value))
+        out[~mask] = state.type(fill)
+        return out
+
+    if how in ("sum", "mean"):
+        src, src_weight = new_state(True, how == "mean")
+        dst = target(src, 0)
+        flow.sum_pass(nodes, to, src, dst, reverse)
+        if how == "mean":
+            dst_weight = target(src_weight, 0)
+            flow.sum_pass(nodes, to, src_weight, dst_weight, reverse)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dst = np.divide(dst, dst_weight, out=dst)
+    elif how in ("min", "max"):
+        src, _ = new_state(True, False, zero_nan=False)  # the pass itself skips NaN
+        identity = _extreme_identity(state, how, skipna)
+        dst = target(src, identity)
+        flow.extreme_pass(nodes, to, src, dst, reverse, how == "max", skipna)
+    else:
+        if x.dtype.kind == "f":  # shift by a typical value: Welford is then exact to ~eps
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sample
+                shift = np.nan_to_num(np.nanmedian(x[:, nodes[:1024]], axis=1, keepdims=True))
+            x = x - shift.astype(x.dtype)
+        mean, weight = new_state(False, True)
+        src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
+        dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))
+        flow.moments_pass(nodes, to, src, dst, reverse)
+        weight, _, m2 = dst
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dst = np.divide(m2, weight, out=m2)
+        if how == "std":
+            dst = np.sqrt(dst, out=dst)
+    if not in_place:
+        empty = network.outlets if reverse else network.sources
+        if how != "sum" or reverse:
+            dst[empty] = state.type(fill)
+    out = dst.T.reshape(batch_shape + grid_shape)
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
+def _as_numpy(array, name):
+    if isinstance(array, np.ndarray):
+        return array
+    module = type(array).__module__.split(".")[0]
+    if module not in ("numpy", "builtins", "xarray"):
+        raise NotImplementedError(
+            f"{name} is a {type(array).__module__}.{type(array).__name__}: only numpy arrays "
+            "are supported at the array level so far"
+        )
+    return np.asarray(array)
+
+
+def _weights(weights, grid_shape, field_shape, members, size):
+    if weights is None:
+        return np.empty((0, 0))
+    weights = _as_numpy(weights, "weights")
+    if weights.shape == tuple(grid_shape):
+        return weights.reshape(1, size)
+    if weights.shape == tuple(field_shape):
+        return weights.reshape(members, size)
+    raise ValueError(
+        f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
+        f"got {weights.shape}"
+    )
+
+
+def _result_dtype(how, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return np.dtype(np.float32) if dtype.itemsize <= 4 else np.dtype(np.float64)
+    if dtype.kind not in "iu":
+        raise TypeError(f"fields must be numeric, got dtype {dtype}")
+    if how == "sum":
+        return np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
+    if how in ("mean", "std", "var"):
+        return np.dtype(np.float64)
+    return dtype
+
+
+def _extreme_identity(state, how, skipna):
+    if state.kind == "f":
+        return np.nan if skipna else (-np.inf if how == "max" else np.inf)
+    info = np.iinfo(state)
+    return info.min if how == "max" else info.max
