@@ -177,8 +177,9 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = np.empty((size, members), state)
+        np.copyto(out, x.T, casting="unsafe")  # numpy's blocked transpose: members innermost
         weight = np.empty((size, members), state) if track_weight else no_weight
-        flow.prepare(x, w, mask, zero_nan, multiply, state.type(fill), out, weight)
+        flow.prepare(out, w, mask, zero_nan, multiply, state.type(fill), weight)
         return out, weight
 
     def target(like, value):
@@ -207,7 +208,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sample
                 shift = np.nan_to_num(np.nanmedian(x[:, nodes[:1024]], axis=1, keepdims=True))
-            x = x - shift.astype(x.dtype)
+            x = x.astype(state) - shift.astype(state)
         mean, weight = new_state(False, True)
         src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
         dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))

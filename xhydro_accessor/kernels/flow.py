@@ -16,39 +16,34 @@ import numba
 
 
 @numba.njit(cache=True, nogil=True)
-def prepare(field, weights, mask, skipna, multiply, fill, out, out_weight):
-    """Transpose ``(members, cells)`` into ``(cells, members)`` state arrays.
+def prepare(out, weights, mask, skipna, multiply, fill, out_weight):
+    """Turn ``out``, a ``(cells, members)`` copy of the field, into a state array, in place.
 
-    On the network ``out`` gets ``weights * field`` (``multiply``) or ``field``,
-    and ``out_weight`` (when it has cells) the weights; with ``skipna`` a NaN in
-    field or weight contributes 0 to both. Off the network ``out`` gets ``fill``.
-    ``weights`` is ``(1 or members, cells)``, or ``(0, 0)`` for no weights.
+    On the network ``out`` becomes ``weights * field`` (``multiply``) or stays the
+    field, and ``out_weight`` (when it has cells) receives the weights; with
+    ``skipna`` a NaN in field or weight contributes 0 to both. Off the network
+    ``out`` gets ``fill``. ``weights`` is ``(1 or members, cells)``, or ``(0, 0)``.
     """
-    n_members, size = field.shape
+    size, n_members = out.shape
     has_weights = weights.shape[1] == size
     per_member = weights.shape[0] > 1
     track_weight = out_weight.shape[0] == size
-    block = 64
-    for start in range(0, size, block):
-        stop = min(start + block, size)
+    for i in range(size):
+        if not mask[i]:
+            out[i, :] = fill
+            if track_weight:
+                out_weight[i, :] = 0
+            continue
         for j in range(n_members):
-            for i in range(start, stop):
-                if not mask[i]:
-                    out[i, j] = fill
-                    if track_weight:
-                        out_weight[i, j] = 0
-                    continue
-                x = field[j, i]
-                w = weights[j if per_member else 0, i] if has_weights else 1
-                if skipna and (x != x or w != w):
-                    out[i, j] = 0
-                    w = 0
-                elif multiply:
-                    out[i, j] = x * w
-                else:
-                    out[i, j] = x
-                if track_weight:
-                    out_weight[i, j] = w
+            x = out[i, j]
+            w = weights[j if per_member else 0, i] if has_weights else 1
+            if skipna and (x != x or w != w):
+                out[i, j] = 0
+                w = 0
+            elif multiply and has_weights:
+                out[i, j] = x * w
+            if track_weight:
+                out_weight[i, j] = w
 
 
 @numba.njit(cache=True, nogil=True)
