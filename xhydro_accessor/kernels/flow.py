@@ -28,11 +28,18 @@ def prepare(out, weights, mask, skipna, multiply, fill, out_weight):
     has_weights = weights.shape[1] == size
     per_member = weights.shape[0] > 1
     track_weight = out_weight.shape[0] == size
+    if not (has_weights or skipna or track_weight):  # the common case: fill only
+        for i in range(size):
+            if not mask[i]:
+                for j in range(n_members):
+                    out[i, j] = fill
+        return
     for i in range(size):
         if not mask[i]:
-            out[i, :] = fill
-            if track_weight:
-                out_weight[i, :] = 0
+            for j in range(n_members):
+                out[i, j] = fill
+                if track_weight:
+                    out_weight[i, j] = 0
             continue
         for j in range(n_members):
             x = out[i, j]
@@ -57,8 +64,9 @@ def sum_pass(nodes, to, src, dst, reverse):
             continue
         i = nodes[k]
         if reverse:
-            for j in range(n_members):
-                dst[i, j] += src[d, j]
+            i, d = d, i
+        if n_members == 1:
+            dst[d, 0] += src[i, 0]
         else:
             for j in range(n_members):
                 dst[d, j] += src[i, j]
