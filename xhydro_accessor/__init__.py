@@ -1,5 +1,6 @@
 """River-network operations on xarray, numpy and friends."""
 
+from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
 from .errors import CycleError, GridMismatchError, InvalidCodeError, NetworkError
 from .network import RiverNetwork
 from .operations import (

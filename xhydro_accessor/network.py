@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -311,6 +312,18 @@ class RiverNetwork:
         out[self._nodes] = self._to
         return out.reshape(self._shape)
 
+    def with_grid(
+        self,
+        dims: tuple[Hashable, ...] | None,
+        coords: Mapping[Hashable, np.ndarray],
+        ids: np.ndarray | None = None,
+    ) -> RiverNetwork:
+        """The same compiled topology on a grid with other dims, coordinates or ids."""
+        return RiverNetwork(
+            self._shape, self._nodes, self._to, self._n_levels, self._mask, dims, coords,
+            self._ids if ids is None else ids,
+        )  # fmt: skip
+
     def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
         """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""
         if tuple(shape[len(shape) - len(self._shape) :]) != self._shape or len(shape) < len(self._shape):
@@ -343,6 +356,15 @@ class RiverNetwork:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __dask_tokenize__(self):
+        """A content hash of the topology, computed once: dask never hashes the arrays again."""
+        if "dask_token" not in self._cache:
+            digest = hashlib.sha1(repr(self._shape).encode())
+            for array in (self._nodes, self._to):
+                digest.update(np.ascontiguousarray(array).view(np.uint8))
+            self._cache["dask_token"] = digest.hexdigest()
+        return ("RiverNetwork", self._cache["dask_token"])
 
     def __reduce__(self):
         return (

@@ -168,7 +168,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
         field = field.astype(np.int64)
     x = field.reshape(members, size)
     w = _weights(weights, grid_shape, field.shape, members, size)
-    dtype = _result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
+    dtype = result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
     state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
     fill = fill_value(dtype)
     mask = network.mask.reshape(-1)
@@ -252,7 +252,8 @@ def _weights(weights, grid_shape, field_shape, members, size):
     )
 
 
-def _result_dtype(how, dtype):
+def result_dtype(how: str, dtype: Any) -> np.dtype:
+    """The dtype of a reduction ``how`` of a field of ``dtype`` (see the module docstring)."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         return np.dtype(np.float32) if dtype.itemsize <= 4 else np.dtype(np.float64)

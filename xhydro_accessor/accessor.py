@@ -1,0 +1,300 @@
+"""The ``.hydro`` accessor on :class:`xarray.DataArray` and :class:`xarray.Dataset`.
+
+Importing this module registers it. Each method resolves the network (given, or
+attached as a coordinate), the spatial dims and the weights, then calls
+:func:`xhydro_accessor.xarray_ops.apply`.
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> import xhydro_accessor.accessor
+>>> from xhydro_accessor import RiverNetwork
+>>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+>>> runoff = xr.DataArray(np.ones((2, 2, 3)), dims=("time", "y", "x"), attrs={"units": "mm"})
+>>> runoff = runoff.hydro.assign_network(net)
+>>> runoff.hydro.accumulate().isel(time=0).values
+array([[1., 1., 1.],
+       [1., 6., 1.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
+
+import xarray as xr
+
+from .network import RiverNetwork
+from .network_index import (
+    DOWNSTREAM_ID,
+    FLOW_DIRECTION,
+    HYDRO_ROLE,
+    NetworkIndex,
+    decode_network,
+    encode_network,
+)
+from .operations import How
+from .units import cell_area, find_cell_area
+from .xarray_ops import apply, check_grid, grid_dims
+
+T = TypeVar("T", xr.DataArray, xr.Dataset)
+
+_NO_NETWORK = (
+    "no river network given and none attached: pass network=RiverNetwork.from_ldd(...) "
+    "or attach one with obj = obj.hydro.assign_network(network)"
+)
+
+
+@xr.register_dataset_accessor("hydro")
+@xr.register_dataarray_accessor("hydro")
+class HydroAccessor(Generic[T]):
+    """River-network operations on xarray objects: ``obj.hydro.<method>``.
+
+    On a Dataset the operations apply to every data variable having the spatial
+    dims; the others pass through unchanged.
+    """
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: T):
+        self._obj = obj
+
+    # ------------------------------------------------------------ the network
+    @property
+    def network(self) -> RiverNetwork:
+        """The attached network, with the object's dims and coordinates.
+
+        Taken from the :class:`~xhydro_accessor.network_index.NetworkIndex` when
+        present, else rebuilt from the coordinate (e.g. after reopening a file).
+
+        Raises
+        ------
+        ValueError
+            No network is attached.
+        """
+        found = self._find()
+        if found is None:
+            raise ValueError(_NO_NETWORK)
+        return found[0]
+
+    def assign_network(
+        self,
+        network: RiverNetwork,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        name: Hashable | None = None,
+    ) -> T:
+        """Attach ``network`` as a coordinate over the spatial dims, with its index.
+
+        The coordinate (``flow_direction(y, x)``, or ``downstream_id(node)`` for
+        vector networks; see :mod:`xhydro_accessor.network_index`) is named in the
+        ``coordinates`` encoding of every data variable on the grid, so it is
+        written to files and kept by ``ds.cf[...]``.
+
+        Raises
+        ------
+        GridMismatchError
+            The object's grid differs from the network's (shape or coordinates).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> da = xr.DataArray([[1.0, 2.0]], dims=("y", "x")).hydro.assign_network(net)
+        >>> da.flow_direction.values, da.flow_direction.attrs["convention"]
+        (array([[6, 5]], dtype=uint8), 'ldd')
+        >>> da.hydro.network == net
+        True
+        """
+        obj = self.drop_network() if self._find() is not None else self._obj
+        dims = grid_dims(obj, network, x_dim, y_dim)
+        check_grid(obj, network, dims)
+        if name is None:
+            name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
+        ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
+        coord = xr.Coordinates({name: encode_network(network, dims, ids)}, indexes={})
+        obj = obj.assign_coords(coord).set_xindex(name, NetworkIndex, network=_bare(network, ids))
+        return _name_in_encoding(obj, name, dims)
+
+    def drop_network(self) -> T:
+        """The object without the network coordinate (and its index)."""
+        found = self._find()
+        return self._obj if found is None else self._obj.drop_vars(found[1])
+
+    def _find(self) -> tuple[RiverNetwork, Hashable, tuple[Hashable, ...]] | None:
+        obj = self._obj
+        for name, index in obj.xindexes.items():
+            if isinstance(index, NetworkIndex):
+                return self._with_grid(index.network, name, index.dims), name, index.dims
+        for name, coord in obj.coords.items():
+            if coord.attrs.get("hydro_role") == HYDRO_ROLE:
+                ids = obj[coord.dims[0]].values if coord.ndim == 1 and coord.dims[0] in obj.coords else None
+                return (
+                    self._with_grid(decode_network(coord.variable, ids), name, coord.dims),
+                    name,
+                    coord.dims,
+                )
+        return None
+
+    def _with_grid(self, network: RiverNetwork, name, dims) -> RiverNetwork:
+        coords = {d: self._obj[d].values for d in dims if d in self._obj.coords}
+        return network.with_grid(tuple(dims), coords)
+
+    # ------------------------------------------------------------- operations
+    def accumulate(
+        self,
+        network: RiverNetwork | None = None,
+        how: How = "sum",
+        weights: Any = None,
+        skipna: bool = False,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Reduce over each cell's whole upstream area, the cell itself included.
+
+        The xarray face of :func:`xhydro_accessor.accumulate` (see it for ``how``,
+        NaN policy — propagate unless ``skipna`` — dtypes and fill values).
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        how : {"sum", "mean", "min", "max", "std", "var"}
+        weights : DataArray, array, or str, optional
+            Per-cell (or per-member) weights; a string names a coordinate or
+            variable, and ``"area"`` the CF ``cell_measures`` area variable, or,
+            without one, :func:`~xhydro_accessor.units.cell_area` of the grid.
+        skipna : bool, default False
+        x_dim, y_dim : hashable, optional
+            The spatial dims, if they cannot be found from CF axes or their names.
+
+        Returns
+        -------
+        DataArray or Dataset
+            Same dims, coordinates and attrs; ``units`` per
+            :func:`~xhydro_accessor.units.result_units`; a sum with units of
+            volume flux gets CF ``standard_name: water_volume_transport_in_river_channel``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> da = xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x"), attrs={"units": "m3 s-1"})
+        >>> q = da.hydro.accumulate(net)
+        >>> q.values, q.attrs["standard_name"]
+        (array([[ 1.,  3.,  6., 10.]]), 'water_volume_transport_in_river_channel')
+        """
+        return self._apply("accumulate", network, how, weights, skipna, x_dim, y_dim)
+
+    def accumulate_downstream(
+        self,
+        network: RiverNetwork | None = None,
+        how: How = "sum",
+        weights: Any = None,
+        skipna: bool = False,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Reduce along the path from each cell to its outlet, the cell included.
+
+        Parameters and returns as in :meth:`accumulate`.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+        >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.accumulate_downstream(net).values
+        array([[6., 5., 3., 4.]])
+        """
+        return self._apply("accumulate_downstream", network, how, weights, skipna, x_dim, y_dim)
+
+    def move_downstream(
+        self,
+        network: RiverNetwork | None = None,
+        how: How = "sum",
+        weights: Any = None,
+        skipna: bool = False,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Each cell receives the reduction of its direct upstream neighbours (not itself).
+
+        Parameters and returns as in :meth:`accumulate`; see
+        :func:`xhydro_accessor.move_downstream` for the values at sources.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_downstream(net).values
+        array([[0., 1., 2., 3.]])
+        """
+        return self._apply("move_downstream", network, how, weights, skipna, x_dim, y_dim)
+
+    def move_upstream(
+        self,
+        network: RiverNetwork | None = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Each cell receives its downstream cell's value (NaN / fill value at outlets).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+        >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_upstream(net).values
+        array([[ 2.,  3., nan, nan]])
+        """
+        return self._apply("move_upstream", network, "sum", None, False, x_dim, y_dim)
+
+    def cell_area(self, x_dim: Hashable | None = None, y_dim: Hashable | None = None) -> xr.DataArray:
+        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`)."""
+        return cell_area(self._obj, x_dim, y_dim)
+
+    # --------------------------------------------------------------- plumbing
+    def _apply(self, op, network, how, weights, skipna, x_dim, y_dim) -> T:
+        obj = self._obj
+        found = self._find()
+        coord_dims = found[2] if found is not None else None
+        if network is None:
+            if found is None:
+                raise ValueError(_NO_NETWORK)
+            network = found[0]
+        dims = grid_dims(obj, network, x_dim, y_dim, coord_dims)
+        if isinstance(obj, xr.DataArray):
+            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna)
+        out = obj.copy()
+        for name, var in obj.data_vars.items():
+            if set(dims) <= set(var.dims):
+                out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims), skipna)
+        return out
+
+
+def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:
+    if not isinstance(weights, str):
+        return weights
+    if weights == "area":
+        found = find_cell_area(da, dataset)
+        return found if found is not None else cell_area(da, dims[-1], dims[0])
+    if weights in da.coords:
+        return da.coords[weights]
+    if dataset is not None and weights in dataset.variables:
+        return dataset[weights]
+    raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
+
+
+def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
+    obj = obj.copy(deep=False)  # new Variable objects: the caller's encodings stay untouched
+    variables = [obj.variable] if isinstance(obj, xr.DataArray) else [obj[k].variable for k in obj.data_vars]
+    for var in variables:
+        if set(dims) <= set(var.dims):
+            names = str(var.encoding.get("coordinates", "")).split()
+            others = [str(c) for c in obj.coords if c not in obj.dims and set(obj[c].dims) <= set(var.dims)]
+            var.encoding["coordinates"] = " ".join(dict.fromkeys([*names, *others, str(name)]))
+    return obj
+
+
+def _bare(network: RiverNetwork, ids) -> RiverNetwork:
+    return network.with_grid(network.dims, {}, ids)

@@ -1,0 +1,184 @@
+"""Units of operation results, CF discharge metadata and cell areas.
+
+Units are parsed and formatted with the pint registry of ``cf_xarray.units``,
+which reads CF/UDUNITS strings (``"mm d-1"``, ``"m3 s-1"``, ``"kg m-2 s-1"``).
+One rule, :func:`result_units`, serves quantified (pint-xarray) inputs and plain
+inputs carrying ``attrs["units"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+#: Mean Earth radius (IUGG), metres.
+EARTH_RADIUS = 6_371_008.8
+DISCHARGE_STANDARD_NAME = "water_volume_transport_in_river_channel"
+DISCHARGE_LONG_NAME = "river discharge (flow accumulated over the upstream area)"
+
+
+def registry():
+    """The pint registry parsing CF unit strings (``cf_xarray.units.units``)."""
+    import warnings
+
+    with warnings.catch_warnings():  # cf_xarray warns when matplotlib is missing
+        warnings.simplefilter("ignore", UserWarning)
+        from cf_xarray.units import units
+    return units
+
+
+def result_units(op: str, how: str, units: Any, weight_units: Any = None) -> str | None:
+    """Units of ``op(field, how, weights)`` given the units of field and weights.
+
+    ``sum`` (and ``min``/``max``, which reduce ``weights * field``) multiply the
+    field's units by the weights' units; ``mean`` and ``std`` keep the field's
+    units (weights cancel); ``var`` squares them; ``move_upstream`` keeps them.
+    ``None`` units count as dimensionless; both ``None`` gives ``None``.
+
+    Examples
+    --------
+    >>> result_units("accumulate", "sum", "mm d-1", "m2")
+    'm2 mm d-1'
+    >>> result_units("accumulate", "var", "m3 s-1")
+    'm6 s-2'
+    >>> result_units("move_downstream", "mean", "K", "m2")
+    'K'
+    """
+    if units is None and weight_units is None:
+        return None
+    ureg = registry()
+    unit = ureg.Unit(_as_str(units))
+    weight = ureg.Unit(_as_str(weight_units))
+    if op == "move_upstream" or how in ("mean", "std"):
+        out = unit
+    elif how == "var":
+        out = unit**2
+    else:
+        out = unit * weight
+    return format(out, "cf")
+
+
+def _as_str(units: Any) -> str:
+    return "1" if units is None else str(units) if isinstance(units, str) else format(units, "cf")
+
+
+def convert_units(da: xr.DataArray, units: str) -> xr.DataArray:
+    """Convert a DataArray with ``attrs["units"]`` to ``units`` (lazily for dask).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> q = convert_units(xr.DataArray([86.4], attrs={"units": "m2 mm d-1"}), "m3 s-1")
+    >>> q.values.round(12), q.attrs["units"]
+    (array([1.e-06]), 'm3 s-1')
+    """
+    if "units" not in da.attrs:
+        raise ValueError(f"{da.name!r} has no units attribute to convert from")
+    ureg = registry()
+    factor = ureg.Quantity(1.0, str(da.attrs["units"])).to(units).magnitude
+    return (da * factor).assign_attrs(da.attrs | {"units": format(ureg.Unit(units), "cf")})
+
+
+def is_discharge(units: str | None) -> bool:
+    """Whether ``units`` are a volume flux, convertible to ``m3 s-1``.
+
+    Examples
+    --------
+    >>> is_discharge("m2 mm d-1"), is_discharge("mm d-1")
+    (True, False)
+    """
+    return units is not None and registry().Unit(units).is_compatible_with("m3 s-1")
+
+
+def is_quantity(data: Any) -> bool:
+    """Whether ``data`` is a pint quantity (without importing pint)."""
+    return type(data).__module__.startswith("pint") and hasattr(data, "magnitude")
+
+
+def dequantify(da: xr.DataArray) -> tuple[xr.DataArray, Any, str | None]:
+    """``(plain DataArray, pint registry or None, units string or None)``."""
+    if is_quantity(da.data):
+        reg = da.data._REGISTRY
+        units = format(da.data.units, "cf") if reg is registry() else str(da.data.units)
+        plain = da.copy(data=da.data.magnitude)
+        plain.attrs["units"] = units
+        return plain, reg, units
+    units = da.attrs.get("units")
+    return da, None, (str(units) if units is not None else None)
+
+
+def cell_area(obj: xr.DataArray | xr.Dataset, x_dim: Hashable | None = None, y_dim: Hashable | None = None):
+    """Area of each grid cell in m², from 1-D cell-centre coordinates.
+
+    Latitude/longitude coordinates (degrees) give spherical areas on a sphere of
+    radius :data:`EARTH_RADIUS`, ``R² Δλ (sin φ_north − sin φ_south)``; projected
+    coordinates in length units give ``|Δx Δy|`` (exact for equal-area projections
+    such as ETRS89-LAEA). Cell edges are the midpoints between centres,
+    extrapolated by half a cell at the borders (latitudes clipped to ±90°).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((180, 360)), dims=("lat", "lon"),
+    ...                   coords={"lat": np.arange(89.5, -90, -1.0), "lon": np.arange(0.5, 360)})
+    >>> area = cell_area(da)
+    >>> area.attrs["units"], round(float(area.sum() / (4 * np.pi * EARTH_RADIUS**2)), 12)
+    ('m2', 1.0)
+    """
+    from .xarray_ops import grid_dims
+
+    y_dim, x_dim = grid_dims(obj, None, x_dim, y_dim)
+    x, y = obj[x_dim], obj[y_dim]
+    if _is_degrees(x, "east") and _is_degrees(y, "north"):
+        lat = np.clip(_edges(y.values), -90, 90)
+        dsin = np.abs(np.diff(np.sin(np.deg2rad(lat))))
+        dlon = np.abs(np.deg2rad(np.diff(_edges(x.values))))
+        values = EARTH_RADIUS**2 * dsin[:, None] * dlon[None, :]
+    else:
+        ureg = registry()
+        factors = [ureg.Quantity(1, c.attrs.get("units", "m")).to("m").magnitude for c in (y, x)]
+        dy = np.abs(np.diff(_edges(y.values))) * factors[0]
+        dx = np.abs(np.diff(_edges(x.values))) * factors[1]
+        values = dy[:, None] * dx[None, :]
+    attrs = {"units": "m2", "standard_name": "cell_area", "long_name": "area of the grid cell"}
+    return xr.DataArray(
+        values, dims=(y_dim, x_dim), coords={y_dim: y, x_dim: x}, attrs=attrs, name="cell_area"
+    )
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    centres = np.asarray(centres, np.float64)
+    if centres.size == 1:
+        raise ValueError("cannot infer cell edges from a single coordinate value")
+    mid = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
+
+
+def _is_degrees(coord: xr.DataArray, direction: str) -> bool:
+    units = str(coord.attrs.get("units", "")).lower().replace("degrees", "degree")
+    names = {"east": ("lon", "longitude"), "north": ("lat", "latitude")}[direction]
+    return (
+        units in (f"degree_{direction}", f"degree_{direction[0]}", f"degree{direction[0]}")
+        or coord.attrs.get("standard_name") in names[1:]
+        or (not units and str(coord.name).lower() in names)
+    )
+
+
+def find_cell_area(obj: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray | None:
+    """The cell area named by CF ``cell_measures: "area: NAME"``, or None.
+
+    ``NAME`` is looked up in the DataArray's coordinates, then in ``dataset``.
+    """
+    measures = str(obj.attrs.get("cell_measures", ""))
+    parts = measures.replace(":", " : ").split()
+    for i in range(len(parts) - 2):
+        if parts[i] == "area" and parts[i + 1] == ":":
+            name = parts[i + 2]
+            if name in obj.coords:
+                return obj.coords[name]
+            if dataset is not None and name in dataset.variables:
+                return dataset[name]
+    return None

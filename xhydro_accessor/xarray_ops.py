@@ -1,0 +1,302 @@
+"""The xarray layer: array-level operations on DataArrays, lazily on dask.
+
+:func:`apply` moves the spatial dims last, runs an operation of
+:mod:`xhydro_accessor.operations` through :func:`xarray.apply_ufunc` with
+``dask="allowed"`` and moves them back; coordinates and attributes are kept,
+units follow :func:`xhydro_accessor.units.result_units`, and discharge gets its
+CF ``standard_name``.
+
+Dask
+----
+A dask-backed field stays lazy: one task per chunk of the non-spatial dims
+(members, time), run in parallel. The network enters the graph once, as a single
+key every task depends on (tokenized cheaply from a hash computed once per
+network), so ``dask.distributed`` ships it once per worker. The operation needs
+the whole grid in every task: **chunks across the spatial dims are merged into one
+chunk, with a** :class:`SpatialChunksWarning`; chunk along members or time instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import operations
+from .errors import GridMismatchError
+from .network import RiverNetwork
+from .units import (
+    DISCHARGE_LONG_NAME,
+    DISCHARGE_STANDARD_NAME,
+    dequantify,
+    is_discharge,
+    result_units,
+)
+
+OPERATIONS = {
+    "accumulate": operations.accumulate,
+    "accumulate_downstream": operations.accumulate_downstream,
+    "move_downstream": operations.move_downstream,
+    "move_upstream": lambda network, field, how, weights, skipna: operations.move_upstream(network, field),
+}
+
+#: (axis, names) tried in order to find the spatial dims after cf-xarray's axes.
+_DIM_NAMES = (("x", "y"), ("lon", "lat"), ("longitude", "latitude"))
+
+
+class SpatialChunksWarning(UserWarning):
+    """A dask field chunked across its spatial dims was rechunked to one spatial chunk."""
+
+
+# ----------------------------------------------------------------------- dims
+def grid_dims(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    coord_dims: tuple[Hashable, ...] | None = None,
+) -> tuple[Hashable, ...]:
+    """The spatial dims of ``obj`` in grid order: ``(y, x)``, or ``(node,)`` for vectors.
+
+    Tried in order: explicit ``y_dim``/``x_dim``; the dims of the attached network
+    coordinate (``coord_dims``) or of the network itself; cf-xarray's Y/X axes;
+    the names ``y/x``, ``lat/lon``, ``latitude/longitude``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> grid_dims(xr.DataArray(np.zeros((2, 3, 4)), dims=("lat", "time", "lon")), None)
+    ('lat', 'lon')
+    """
+    dims = set(obj.dims)
+    vector = network is not None and len(network.shape) == 1
+    if vector or (coord_dims is not None and len(coord_dims) == 1):
+        for candidate in (x_dim, *(coord_dims or ()), *(network.dims or () if network else ())):
+            if candidate in dims:
+                return (candidate,)
+        sized = [d for d in obj.dims if network is not None and obj.sizes[d] == network.shape[0]]
+        if len(sized) == 1:
+            return (sized[0],)
+        raise ValueError(
+            "cannot tell which dim holds the network's nodes: pass x_dim=<node dim> "
+            "or build the network from a DataArray"
+        )
+    if x_dim is not None or y_dim is not None:
+        if x_dim not in dims or y_dim not in dims:
+            raise ValueError(f"pass both x_dim and y_dim naming dims of the object {tuple(obj.dims)}")
+        return (y_dim, x_dim)
+    for candidate in (coord_dims, network.dims if network is not None else None):
+        if candidate is not None and len(candidate) == 2 and set(candidate) <= dims:
+            return tuple(candidate)
+    axes = _cf_axes(obj)
+    if axes is not None:
+        return axes
+    for x, y in _DIM_NAMES:
+        if x in dims and y in dims:
+            return (y, x)
+    raise ValueError(
+        f"cannot find the spatial dims among {tuple(obj.dims)}: give the coordinates CF axis "
+        "attributes (axis: X / Y), name them x/y, lon/lat or longitude/latitude, or pass x_dim= and y_dim="
+    )
+
+
+def _cf_axes(obj) -> tuple[Hashable, Hashable] | None:
+    try:
+        import cf_xarray  # noqa: F401  (registers .cf)
+    except ImportError:  # pragma: no cover - cf_xarray is optional
+        return None
+    axes = obj.cf.axes
+    found = [[d for d in axes.get(axis, []) if d in obj.dims] for axis in ("Y", "X")]
+    return (found[0][0], found[1][0]) if all(len(f) == 1 for f in found) else None
+
+
+def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, ...]) -> None:
+    """Raise :class:`GridMismatchError` unless ``obj``'s grid matches ``network``'s.
+
+    The sizes of ``dims`` must be the network's shape, and the dimension
+    coordinates the network knows (built from a DataArray) must equal the field's.
+    """
+    shape = tuple(obj.sizes[d] for d in dims)
+    if shape != tuple(network.shape):
+        raise GridMismatchError(
+            f"the field's grid {dict(zip(dims, shape, strict=True))} does not match the network's "
+            f"{network.shape}"
+        )
+    net_dims = network.dims or dims
+    for mine, theirs in zip(net_dims, dims, strict=True):
+        values = network.coords.get(mine)
+        if values is not None and theirs in obj.coords and not _same(obj[theirs].values, values):
+            raise GridMismatchError(
+                f"coordinate {theirs!r} of the field differs from the network's: same shape, other grid"
+            )
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+        return bool(np.allclose(a, b, rtol=1e-9, atol=0))
+    return bool(np.array_equal(a, b))
+
+
+# ---------------------------------------------------------------------- apply
+def apply(
+    op: str,
+    da: xr.DataArray,
+    network: RiverNetwork,
+    dims: tuple[Hashable, ...],
+    how: str = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+) -> xr.DataArray:
+    """Run the array-level operation ``op`` on ``da`` over its spatial ``dims``.
+
+    Parameters
+    ----------
+    op : {"accumulate", "accumulate_downstream", "move_downstream", "move_upstream"}
+    da : DataArray
+        numpy-, dask- or pint-backed; ``dims`` may sit anywhere.
+    network : RiverNetwork
+    dims : tuple
+        The spatial dims in grid order (see :func:`grid_dims`).
+    how, weights, skipna
+        As in :func:`xhydro_accessor.accumulate`; ``weights`` a DataArray
+        (broadcast against ``da``) or an array of the grid's shape.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+    >>> da = xr.DataArray(np.ones((3, 2)), dims=("x", "y"), attrs={"units": "mm"})
+    >>> out = apply("accumulate", da, net, ("y", "x"))
+    >>> out.dims, out.values[1], out.attrs
+    (('x', 'y'), array([1., 6.]), {'units': 'mm'})
+    """
+    if op not in OPERATIONS:
+        raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
+    if how not in operations.HOWS:
+        raise ValueError(f"how must be one of {operations.HOWS}, got {how!r}")
+    check_grid(da, network, dims)
+    field, reg, units = dequantify(da)
+    w_units = None
+    if weights is not None:
+        if not isinstance(weights, xr.DataArray):
+            weights = xr.DataArray(getattr(weights, "magnitude", weights), dims=dims)
+        missing = [d for d in dims if d not in weights.dims]
+        if missing:
+            raise ValueError(f"weights lack the spatial dims {missing}")
+        weights, _, w_units = dequantify(weights)
+        weights = weights.drop_vars([c for c in weights.coords if c not in weights.dims])
+    if field.dtype.kind == "b":
+        field = field.astype(np.int64)
+    out = xr.apply_ufunc(
+        _apply_core,
+        field,
+        *([] if weights is None else [weights]),
+        input_core_dims=[list(dims)] * (1 if weights is None else 2),
+        output_core_dims=[list(dims)],
+        dask="allowed",
+        keep_attrs=True,
+        kwargs={"network": network, "op": op, "how": how, "skipna": skipna, "grid_ndim": len(dims)},
+    )
+    out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
+    out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
+    _set_metadata(out, op, how, units, out_units)
+    if reg is not None:
+        out = out.pint.quantify(unit_registry=reg)
+    return out
+
+
+def _set_metadata(out: xr.DataArray, op: str, how: str, units, out_units) -> None:
+    if out_units is None:
+        return
+    out.attrs["units"] = out_units
+    if op == "accumulate" and how == "sum" and is_discharge(out_units):
+        out.attrs["standard_name"] = DISCHARGE_STANDARD_NAME
+        out.attrs["long_name"] = DISCHARGE_LONG_NAME
+    elif units is None or out_units != format_units(units):
+        out.attrs.pop("standard_name", None)  # another quantity now
+
+
+def format_units(units) -> str:
+    from .units import registry
+
+    return format(registry().Unit(str(units)), "cf")
+
+
+def _apply_core(field, *weights, network, op, how, skipna, grid_ndim):
+    """Run on numpy arrays, or build one lazy task per non-spatial dask chunk."""
+    w = weights[0] if weights else None
+    if not (_is_dask(field) or _is_dask(w)):
+        return _block(field, w, network, op, how, skipna, grid_ndim)
+    import dask
+    import dask.array as dsa
+
+    shape = np.broadcast_shapes(field.shape, *([] if w is None else [w.shape]))
+    field = _one_spatial_chunk(dsa.broadcast_to(dsa.asarray(field), shape), grid_ndim)
+    dtype = _result_dtype(op, how, field.dtype, None if w is None else w.dtype)
+    args = [field]
+    if w is not None:
+        w = _one_spatial_chunk(dsa.asarray(w), grid_ndim)
+        field_chunks = field.chunks[len(shape) - w.ndim :]
+        w = w.rechunk(tuple((1,) if s == 1 else c for s, c in zip(w.shape, field_chunks, strict=True)))
+        args.append(w)
+    net = dask.delayed(network, pure=True)
+    return dsa.map_blocks(
+        _task,
+        *args,
+        net,
+        op=op,
+        how=how,
+        skipna=skipna,
+        grid_ndim=grid_ndim,
+        dtype=dtype,
+        meta=np.empty((0,) * len(shape), dtype),
+        name=f"hydro-{op}-{how}",
+    )
+
+
+def _task(field, *rest, op, how, skipna, grid_ndim):
+    *w, network = rest
+    return _block(field, w[0] if w else None, network, op, how, skipna, grid_ndim)
+
+
+def _block(field, weights, network, op, how, skipna, grid_ndim):
+    field = np.asarray(field)
+    if weights is not None:
+        weights = np.asarray(weights)
+        lead = weights.ndim - grid_ndim
+        if all(s == 1 or st == 0 for s, st in zip(weights.shape[:lead], weights.strides[:lead], strict=True)):
+            weights = weights[(0,) * lead]  # one grid of weights for every member
+        else:
+            shape = np.broadcast_shapes(field.shape, weights.shape)
+            field, weights = np.broadcast_to(field, shape), np.broadcast_to(weights, shape)
+    return OPERATIONS[op](network, field, how=how, weights=weights, skipna=skipna)
+
+
+def _result_dtype(op, how, dtype, weights_dtype) -> np.dtype:
+    dtype = np.result_type(dtype, weights_dtype) if weights_dtype is not None else np.dtype(dtype)
+    return dtype if op == "move_upstream" else operations.result_dtype(how, dtype)
+
+
+def _one_spatial_chunk(array, grid_ndim):
+    chunks = array.chunks[array.ndim - grid_ndim :]
+    if any(len(c) > 1 for c in chunks):
+        warnings.warn(
+            "the field is chunked across its spatial dims; river-network operations need the whole "
+            "grid in one chunk, so it is rechunked to one spatial chunk. Chunk along members or time "
+            "instead, e.g. .chunk({'y': -1, 'x': -1, 'member': 1}).",
+            SpatialChunksWarning,
+            stacklevel=6,
+        )
+        array = array.rechunk({i: -1 for i in range(array.ndim - grid_ndim, array.ndim)})
+    return array
+
+
+def _is_dask(array) -> bool:
+    return type(array).__module__.startswith("dask.")
