@@ -177,9 +177,13 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = np.empty((size, members), state)
-        np.copyto(out, x.T, casting="unsafe")  # numpy's blocked transpose: members innermost
+        if members > 1:  # numpy's blocked transpose: members innermost
+            np.copyto(out, x.T, casting="unsafe")
+            src = out
+        else:  # one member: read the field in place
+            src = x.T
         weight = np.empty((size, members), state) if track_weight else no_weight
-        flow.prepare(out, w, mask, zero_nan, multiply, state.type(fill), weight)
+        flow.prepare(src, src is out, out, w, mask, zero_nan, multiply, state.type(fill), weight)
         return out, weight
 
     def target(like, value):

@@ -16,24 +16,21 @@ import numba
 
 
 @numba.njit(cache=True, nogil=True)
-def prepare(out, weights, mask, skipna, multiply, fill, out_weight):
-    """Turn ``out``, a ``(cells, members)`` copy of the field, into a state array, in place.
+def prepare(src, src_is_out, out, weights, mask, skipna, multiply, fill, out_weight):
+    """Fill the ``(cells, members)`` state array ``out`` from the field ``src``.
 
-    On the network ``out`` becomes ``weights * field`` (``multiply``) or stays the
-    field, and ``out_weight`` (when it has cells) receives the weights; with
-    ``skipna`` a NaN in field or weight contributes 0 to both. Off the network
-    ``out`` gets ``fill``. ``weights`` is ``(1 or members, cells)``, or ``(0, 0)``.
+    ``src`` is the field as a ``(cells, members)`` array or view, or ``out`` itself
+    already holding a copy (``src_is_out``). On the network ``out`` gets ``weights * field``
+    (``multiply``) or the field, and ``out_weight`` (when it has cells) the
+    weights; with ``skipna`` a NaN in field or weight contributes 0 to both. Off
+    the network ``out`` gets ``fill``. ``weights`` is ``(1 or members, cells)``, or
+    ``(0, 0)`` for none.
     """
     size, n_members = out.shape
     has_weights = weights.shape[1] == size
     per_member = weights.shape[0] > 1
     track_weight = out_weight.shape[0] == size
-    if not (has_weights or skipna or track_weight):  # the common case: fill only
-        for i in range(size):
-            if not mask[i]:
-                for j in range(n_members):
-                    out[i, j] = fill
-        return
+    copy_only = not (has_weights or skipna or track_weight)
     for i in range(size):
         if not mask[i]:
             for j in range(n_members):
@@ -41,14 +38,17 @@ def prepare(out, weights, mask, skipna, multiply, fill, out_weight):
                 if track_weight:
                     out_weight[i, j] = 0
             continue
+        if copy_only and src_is_out:
+            continue
         for j in range(n_members):
-            x = out[i, j]
+            x = src[i, j]
             w = weights[j if per_member else 0, i] if has_weights else 1
             if skipna and (x != x or w != w):
-                out[i, j] = 0
+                x = 0
                 w = 0
             elif multiply and has_weights:
-                out[i, j] = x * w
+                x = x * w
+            out[i, j] = x
             if track_weight:
                 out_weight[i, j] = w
 
