@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import xhydro_accessor as xa
 from tests.real_data import BY_NAME, NAMES, VALID_CODES, load, valid_mask
-from xhydro_accessor.io import read_flow_directions
+from xhydro_accessor import CycleError, InvalidCodeError, RiverNetwork
+from xhydro_accessor.io import (
+    detect_convention,
+    network_to_dataset,
+    open_network,
+    read_flow_directions,
+    write_network,
+)
 
 # --------------------------------------------------------------------------- #
 # real networks
@@ -460,3 +468,164 @@ def test_geotiff_without_rioxarray(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path.write_bytes(b"II*\x00")
     with pytest.raises(ImportError, match="pip install rioxarray"):
         read_flow_directions(path)
+
+
+# --------------------------------------------------------------------------- #
+# networks: open_network, detect_convention, write_network
+# --------------------------------------------------------------------------- #
+
+_WRITE_CONVENTIONS = [None, "ldd", "esri", "merit", "taudem", "cama"]
+
+
+def _explicit(name: str) -> RiverNetwork:
+    """The network built with the convention and fill value the README states."""
+    info = BY_NAME[name]
+    codes = load(name)
+    if info.convention == "ldd":
+        return RiverNetwork.from_ldd(codes, nodata=info.nodata)
+    return RiverNetwork.from_d8(codes, info.convention, nodata=info.nodata)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_open_real_network_detects_the_convention(name: str) -> None:
+    info = BY_NAME[name]
+    expected = _explicit(name)  # the network test_against_pyflwdir checks against pyflwdir
+    net = open_network(info.path)
+    assert (net.n_nodes, net.outlets.size, net.n_levels) == (
+        info.valid_cells,
+        info.outlets,
+        info.longest_path,
+    )
+    np.testing.assert_array_equal(net.downstream_grid(), expected.downstream_grid())
+    assert len(net.dims) == 2 and set(net.coords) == set(net.dims)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_network_roundtrip_in_each_convention(name: str, tmp_path: Path) -> None:
+    net = open_network(BY_NAME[name].path)
+    for convention in _WRITE_CONVENTIONS:
+        path = tmp_path / f"{convention}.nc"
+        try:
+            write_network(net, path, convention)
+        except ValueError as err:  # TauDEM has no pit code: interior pits cannot be written
+            assert convention == "taudem" and "surrounded by network cells" in str(err)
+            continue
+        assert open_network(path) == net, convention
+        if convention != "cama":
+            with xr.open_dataset(path) as ds:
+                assert ds.hydro.network == net
+
+
+def test_written_attributes() -> None:
+    net = RiverNetwork.from_ldd(np.array([[6, 2], [255, 5]]))
+    ds = network_to_dataset(net, "merit")
+    var = ds["flow_direction"]
+    assert var.attrs["hydro_role"] == "flow_direction" and var.attrs["convention"] == "merit"
+    assert var.encoding["_FillValue"] == 247
+    assert len(var.attrs["flag_values"]) == len(var.attrs["flag_meanings"].split()) == 9
+    assert set(network_to_dataset(net, "cama").data_vars) == {"nextx", "nexty"}
+    with pytest.raises(ValueError, match="unknown convention 'd4'"):
+        network_to_dataset(net, "d4")
+
+
+def test_long_jumps_need_cama(tmp_path: Path) -> None:
+    net = RiverNetwork.from_cama(np.array([[3, 3, -9]]), np.array([[1, 1, -9]]))
+    with pytest.raises(ValueError, match="convention='cama'"):
+        network_to_dataset(net, "esri")
+    path = write_network(net, tmp_path / "jump.nc")  # default: the offset encoding
+    assert open_network(path) == net.with_grid(("y", "x"), {})
+
+
+def test_data_with_attached_network_reopens_with_it(tmp_path: Path) -> None:
+    net = open_network(BY_NAME["lisflood_latlon"].path) if BY_NAME["lisflood_latlon"].path.is_file() else None
+    if net is None:
+        pytest.skip("shared data not found")
+    runoff = xr.DataArray(np.ones((2, *net.shape)), dims=("time", *net.dims), coords=net.coords)
+    path = tmp_path / "runoff.nc"
+    runoff.hydro.assign_network(net).to_dataset(name="runoff").to_netcdf(path)
+    with xr.open_dataset(path) as ds:
+        assert ds.hydro.network == net
+        assert ds["runoff"].hydro.network == net
+        np.testing.assert_array_equal(
+            ds["runoff"].hydro.accumulate().isel(time=0), xa.accumulate(net, runoff[0])
+        )
+    assert open_network(path) == net
+
+
+def test_detect_convention_errors() -> None:
+    with pytest.raises(ValueError, match="fit no flow-direction convention"):
+        detect_convention(np.array([[3, 300]]))
+    with pytest.raises(ValueError, match="convention='esri' or convention='merit'"):
+        detect_convention(np.array([[1, 16, 255]]))
+    assert detect_convention(np.array([[1, 16, 255, 247]])) == "merit"
+    assert detect_convention(np.array([[1, 16, 255]]), nodata=255) == "esri"
+    assert detect_convention(np.array([[0, 1, 2, 3, 8, -32768]], np.int16)) == "taudem"
+    assert detect_convention(np.array([[0.0, 9.0, np.nan]])) == "ldd"
+
+
+def test_open_network_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "dir.asc"
+    path.write_text("ncols 2\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\n1 2\n")
+    with pytest.raises(ValueError, match=r"dir\.asc: the codes \[1, 2\] fit several conventions"):
+        open_network(path)
+    assert open_network(path, "esri").n_nodes == 2
+    path.write_text("ncols 2\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\n3 2\n")
+    with pytest.raises(InvalidCodeError, match=r"dir\.asc: as esri flow directions: 1 cells hold codes"):
+        open_network(path, "esri")
+    with pytest.raises(ValueError, match=r"dir\.asc: unknown flow-direction convention 'd4'"):
+        open_network(path, "d4")
+    path.write_text("ncols 2\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\n6 4\n")
+    with pytest.raises(CycleError, match=r"dir\.asc: as ldd flow directions: the flow directions contain 1"):
+        open_network(path, "ldd")
+    nc = write_network(RiverNetwork.from_ldd(np.array([[6, 5]])), tmp_path / "net.nc")
+    with pytest.raises(ValueError, match=r"net\.nc: no variable 'ldd'"):
+        open_network(nc, variable="ldd")
+    truncated = tmp_path / "cut.nc"
+    truncated.write_bytes(nc.read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"cut\.nc"):
+        open_network(truncated)
+
+
+def _cama_grid() -> tuple[np.ndarray, np.ndarray]:
+    # row 0 drains east into (col 3, row 1); the last cell is a mouth; one missing cell
+    nextx = np.array([[2, 3, -9999], [3, 3, -9]], np.int32)
+    nexty = np.array([[1, 2, -9999], [2, 2, -9]], np.int32)
+    return nextx, nexty
+
+
+def test_cama_netcdf_south_up(tmp_path: Path) -> None:
+    nextx, nexty = _cama_grid()
+    expected = RiverNetwork.from_cama(nextx, nexty)
+    ds = xr.Dataset(
+        {
+            "nextx": (("lat", "lon"), nextx[::-1]),
+            "nexty": (("lat", "lon"), np.where(nexty > 0, 3 - nexty, nexty)[::-1]),
+        },
+        coords={"lat": [10.0, 20.0], "lon": [1.0, 2.0, 3.0]},
+    )  # the same network stored south-up: rows renumbered
+    ds.to_netcdf(tmp_path / "nextxy.nc")
+    net = open_network(tmp_path / "nextxy.nc")
+    np.testing.assert_array_equal(net.downstream_grid(), expected.downstream_grid())
+    np.testing.assert_array_equal(net.coords["lat"], [20.0, 10.0])
+
+
+def test_cama_binary(tmp_path: Path) -> None:
+    nextx, nexty = _cama_grid()
+    (tmp_path / "params.txt").write_text(
+        "3 !! grid number (east-west)\n2 !! (north-south)\n1 !! layers\n0.5 !! grid size [deg]\n"
+        "0.0 !! west\n1.5 !! east\n1.0 !! north\n0.0 !! south\n"
+    )
+    path = tmp_path / "nextxy.bin"
+    path.write_bytes(np.stack([nextx, nexty]).astype("<i4").tobytes())
+    net = open_network(path)
+    np.testing.assert_array_equal(
+        net.downstream_grid(), RiverNetwork.from_cama(nextx, nexty).downstream_grid()
+    )
+    np.testing.assert_allclose(net.coords["x"], [0.25, 0.75, 1.25])
+    np.testing.assert_allclose(net.coords["y"], [0.75, 0.25])
+    path.write_bytes(path.read_bytes()[:-4])
+    with pytest.raises(ValueError, match=r"nextxy\.bin: truncated CaMa-Flood nextxy"):
+        open_network(path)
+    (tmp_path / "params.txt").unlink()
+    with pytest.raises(ValueError, match=r"nextxy\.bin: .*needs params\.txt"):
+        open_network(path)

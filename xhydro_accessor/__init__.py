@@ -2,6 +2,7 @@
 
 from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
 from .errors import CycleError, GridMismatchError, InvalidCodeError, NetworkError
+from .io import open_network, write_network
 from .network import RiverNetwork
 from .operations import (
     accumulate,
@@ -10,6 +11,7 @@ from .operations import (
     move_downstream,
     move_upstream,
 )
+from .repair import repair
 
 __all__ = [
     "CycleError",
@@ -22,5 +24,8 @@ __all__ = [
     "fill_value",
     "move_downstream",
     "move_upstream",
+    "open_network",
+    "repair",
+    "write_network",
 ]
 __version__ = "0.1.0"

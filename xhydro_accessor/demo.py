@@ -1,10 +1,21 @@
-"""The main job: build the bundled EFAS network, route a runoff field, summarise."""
+"""The main job: build the bundled EFAS network, route a runoff field, summarise, write.
+
+:func:`run` prints a summary (timings, the largest basins and their discharge)
+and writes, into ``output_dir``, ``demo_discharge.nc`` (discharge, upstream area
+and the catchments of the largest basins, with the network attached as a
+coordinate) and ``demo_map.png`` (when matplotlib is installed).
+"""
+
+from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-from .operations import accumulate
+from .network import RiverNetwork
+from .operations import accumulate, accumulate_downstream
 from .samples import sample_network, sample_path
 
 CELL_AREA_M2 = 5_000.0 * 5_000.0  # the EFAS grid: 5 km LAEA cells
@@ -25,8 +36,26 @@ def laea_to_lonlat(x, y, lat0=52.0, lon0=10.0, false_easting=4_321_000.0, false_
     return np.degrees(lon), np.degrees(lat)
 
 
-def run(members: int = 50, top: int = 8) -> None:
-    """Print a summary of the bundled network and the discharge of a synthetic runoff."""
+def run(
+    members: int = 50, top: int = 8, output_dir: str | Path | None = "xhydro_accessor_demo"
+) -> list[Path]:
+    """Print a summary of the bundled network and the discharge of a synthetic runoff.
+
+    Parameters
+    ----------
+    members : int, default 50
+        Ensemble members of the timed ensemble run.
+    top : int, default 8
+        Number of largest basins listed, mapped and labelled as catchments.
+    output_dir : str or Path, optional
+        Where the netCDF file and the PNG map are written (created if needed);
+        ``None`` writes nothing.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     started = time.perf_counter()
     network = sample_network()
     built = time.perf_counter() - started
@@ -66,3 +95,80 @@ def run(members: int = 50, top: int = 8) -> None:
             f"{str((int(rows[k]), int(cols[k]))):>12} {lat[k]:7.2f} {lon[k]:7.2f} "
             f"{upstream_km2.ravel()[cell]:10.0f} {discharge.ravel()[cell]:9.0f} {lo:8.0f} – {hi:7.0f}"
         )
+    if output_dir is None:
+        return []
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    labels = largest_basins(network, largest)
+    dataset = demo_dataset(network, discharge, upstream_km2, labels, largest)
+    written = [output_dir / "demo_discharge.nc"]
+    dataset.to_netcdf(written[0])
+    print(f"\nwrote {written[0]}: discharge (m3 s-1), upstream_area (km2), catchment; network attached")
+    try:
+        written.append(save_map(network, upstream_km2, labels, largest, output_dir / "demo_map.png"))
+        print(f"wrote {written[1]}: rivers by upstream area, the {top} largest catchments and their outlets")
+    except ImportError:
+        print("no PNG map: matplotlib is not installed (pip install matplotlib)")
+    return written
+
+
+def largest_basins(network: RiverNetwork, outlets: np.ndarray) -> np.ndarray:
+    """Catchment labels: ``k`` for cells draining to ``outlets[k - 1]``, 0 elsewhere.
+
+    Examples
+    --------
+    >>> net = RiverNetwork.from_ldd(np.array([[5, 4, 6, 5], [255, 8, 8, 8]]))
+    >>> largest_basins(net, np.array([3]))
+    array([[0, 0, 1, 1],
+           [0, 0, 1, 1]], dtype=int32)
+    """
+    field = np.zeros(network.shape)
+    field.flat[outlets] = np.arange(1, len(outlets) + 1)
+    labels = accumulate_downstream(network, field, how="max")  # the outlet's label along each path
+    return np.nan_to_num(labels, nan=0.0).astype(np.int32)
+
+
+def demo_dataset(network, discharge, upstream_km2, labels, outlets) -> xr.Dataset:
+    """The demo's results as a CF Dataset with the network attached."""
+    dims = network.dims
+    rows, cols = np.divmod(outlets, network.shape[1])
+    discharge_attrs = {
+        "standard_name": "water_volume_transport_in_river_channel",
+        "units": "m3 s-1",
+        "long_name": "discharge of a synthetic runoff (gamma, mean 1.5 mm d-1)",
+    }
+    catchment_attrs = {"long_name": f"catchment of the {len(outlets)} largest basins (1: largest; 0: none)"}
+    ds = xr.Dataset(
+        {
+            "discharge": (dims, discharge.astype(np.float32), discharge_attrs),
+            "upstream_area": (dims, upstream_km2.astype(np.float32), {"units": "km2"}),
+            "catchment": (dims, labels, catchment_attrs),
+            "outlet_row": ("outlet", rows, {"long_name": "grid row of the basin outlet"}),
+            "outlet_col": ("outlet", cols, {"long_name": "grid column of the basin outlet"}),
+        },
+        coords={"outlet": np.arange(1, len(outlets) + 1)},
+        attrs={"title": "xhydro_accessor demo on the EFAS 5 km Europe network", "Conventions": "CF-1.10"},
+    )
+    for dim, axis in zip(dims, "yx", strict=True):
+        attrs = {"standard_name": f"projection_{axis}_coordinate", "units": "m"}
+        ds = ds.assign_coords({dim: (dim, network.coords[dim], attrs)})
+    return ds.hydro.assign_network(network)
+
+
+def save_map(network, upstream_km2, labels, outlets, path: Path) -> Path:
+    """A PNG map: land, catchments, rivers by upstream area, numbered outlets."""
+    from .plot import _pyplot, grid_extent, plot_catchments, plot_network
+
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(9, 8.5), dpi=110)
+    land = np.where(network.mask, 1.0, np.nan)
+    ax.imshow(land, cmap="Greys", vmin=0, vmax=6, extent=grid_extent(network), interpolation="nearest")
+    plot_catchments(labels, network, gauges=outlets, ax=ax, alpha=0.6)
+    plot_network(network, upstream_km2, ax=ax, min_area=1000.0, max_width=2.5)
+    ax.set_title(f"EFAS 5 km Europe: rivers over 1000 km², the {len(outlets)} largest basins")
+    ax.set_xlabel("x (ETRS89-LAEA, m)")
+    ax.set_ylabel("y (m)")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path

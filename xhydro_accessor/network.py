@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Hashable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .conventions import INVALID, MISSING, PIT, STEPS, get_convention
 from .errors import CycleError, GridMismatchError, InvalidCodeError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 class RiverNetwork:
@@ -323,6 +328,18 @@ class RiverNetwork:
             self._shape, self._nodes, self._to, self._n_levels, self._mask, dims, coords,
             self._ids if ids is None else ids,
         )  # fmt: skip
+
+    def to_dataset(self, convention: str | None = None) -> xr.Dataset:
+        """The network as a CF Dataset (see :func:`xhydro_accessor.io.network_to_dataset`)."""
+        from .io import network_to_dataset
+
+        return network_to_dataset(self, convention)
+
+    def to_netcdf(self, path: str | os.PathLike, convention: str | None = None) -> Path:
+        """Write the network to netCDF (see :func:`xhydro_accessor.io.write_network`)."""
+        from .io import write_network
+
+        return write_network(self, path, convention)
 
     def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
         """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""

@@ -1,0 +1,70 @@
+"""The matplotlib helpers of :mod:`xhydro_accessor.plot` (skipped without matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xhydro_accessor as xa
+from xhydro_accessor.plot import grid_extent, plot_catchments, plot_network
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+plt = pytest.importorskip("matplotlib.pyplot")
+
+LDD = np.array([[3, 2, 1, 2], [6, 5, 4, 2], [9, 8, 7, 5]])
+COORDS = {"y": [2.5, 1.5, 0.5], "x": [10.5, 11.5, 12.5, 13.5]}
+
+
+@pytest.fixture
+def network() -> xa.RiverNetwork:
+    return xa.RiverNetwork.from_ldd(xr.DataArray(LDD, dims=("y", "x"), coords=COORDS))
+
+
+def test_line_width_grows_with_upstream_area(network) -> None:
+    figure, ax = plt.subplots()
+    area = xa.accumulate(network, np.ones(network.shape))
+    lines = plot_network(network, area, ax=ax, max_width=4.0)
+    segments = lines.get_segments()
+    assert len(segments) == network.n_nodes - network.outlets.size
+    flowing = network.nodes[network.downstream >= 0]
+    expected = 4.0 * np.sqrt(area.ravel()[flowing] / area.max())
+    np.testing.assert_allclose(lines.get_linewidths(), expected)
+    # segments run from the cell centre to its downstream cell's centre, in coordinates
+    assert [tuple(p) for p in segments[0]][0][0] in COORDS["x"]
+    assert ax.get_xlim() == (10.5, 13.5)
+    plt.close(figure)
+
+
+def test_network_from_an_attached_dataarray(network) -> None:
+    figure, ax = plt.subplots()
+    area = xr.DataArray(xa.accumulate(network, np.ones(network.shape)), dims=("y", "x"), coords=COORDS)
+    lines = plot_network(area.hydro.assign_network(network), ax=ax, min_area=2)
+    flowing = network.downstream >= 0
+    assert len(lines.get_segments()) == int((flowing & (area.values.ravel()[network.nodes] >= 2)).sum())
+    plt.close(figure)
+
+
+def test_catchments_with_gauges(network, tmp_path: Path) -> None:
+    figure, ax = plt.subplots()
+    labels = np.array([[1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 2]])
+    image = plot_catchments(labels, network, gauges=[5, 11], ax=ax)
+    assert image.get_extent() == list(grid_extent(network)) or tuple(image.get_extent()) == grid_extent(
+        network
+    )
+    assert len(ax.collections) == 1 and len(ax.texts) == 2  # the markers and their numbers
+    rgba = image.cmap(image.norm(image.get_array()))
+    assert not np.allclose(rgba[0, 0], rgba[0, 3])  # two catchments, two colours
+    figure.savefig(tmp_path / "map.png")
+    plt.close(figure)
+
+
+def test_without_matplotlib(monkeypatch: pytest.MonkeyPatch, network) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_catchments(np.ones(network.shape), network)

@@ -1,0 +1,186 @@
+"""The command line: ``xhydro-accessor demo`` and ``xhydro-accessor accumulate``.
+
+Run ``xhydro-accessor --help`` or ``xhydro-accessor COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import accessor  # noqa: F401  (registers .hydro)
+from .io import open_network
+from .network import RiverNetwork
+
+_ACCUMULATE_EPILOG = """\
+example (an ensemble of daily runoff in mm d-1 to discharge in m3 s-1, 10 members at a time):
+  xhydro-accessor accumulate ldd.map runoff.nc -o discharge.nc \\
+      --variable runoff --weights area --units "m3 s-1" --chunks member=10
+
+The output holds the accumulated variable with the network attached as a
+coordinate: xr.open_dataset(OUT).hydro.network gives it back.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``xhydro-accessor``."""
+    parser = argparse.ArgumentParser(
+        prog="xhydro-accessor",
+        description="River-network operations on gridded fields (flow accumulation and friends).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="route synthetic runoff through the bundled EFAS 5 km Europe network",
+        description="Route a synthetic runoff through the bundled EFAS 5 km Europe network (no "
+        "download), print timings and the largest basins, and write a netCDF file of discharge "
+        "and catchments and a PNG map.",
+    )
+    demo.add_argument(
+        "--members", type=int, default=50, help="ensemble members of the timed run (default 50)"
+    )
+    demo.add_argument(
+        "--top", type=int, default=8, help="number of largest basins to list and map (default 8)"
+    )
+    demo.add_argument(
+        "-o",
+        "--output-dir",
+        default="xhydro_accessor_demo",
+        help="directory for demo_discharge.nc and demo_map.png (default ./xhydro_accessor_demo)",
+    )
+
+    acc = commands.add_parser(
+        "accumulate",
+        help="accumulate a field (e.g. runoff) over a river network, netCDF to netCDF",
+        description="Accumulate a gridded field over the upstream area of every cell, the cell "
+        "itself included, and write the result to netCDF.",
+        epilog=_ACCUMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    acc.add_argument(
+        "network",
+        type=Path,
+        help="flow-direction file: PCRaster .map, netCDF, .bin + .hdr, ESRI .asc, GeoTIFF, CaMa nextxy",
+    )
+    acc.add_argument("field", type=Path, help="netCDF file holding the field on the network's grid")
+    acc.add_argument("-o", "--output", type=Path, required=True, help="netCDF file to write")
+    acc.add_argument(
+        "--convention",
+        choices=["ldd", "esri", "merit", "taudem", "cama"],
+        help="flow-direction convention of NETWORK (default: from its attributes or values)",
+    )
+    acc.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
+    acc.add_argument(
+        "--variable",
+        help="the variable of FIELD to accumulate (default: the only one on the spatial grid)",
+    )
+    acc.add_argument(
+        "--how",
+        default="sum",
+        choices=["sum", "mean", "min", "max", "std", "var"],
+        help="the reduction over each upstream area (default sum)",
+    )
+    acc.add_argument(
+        "--weights",
+        help="'area' (cell areas in m2, from the grid or a cell_measures variable) or the name of a "
+        "variable of FIELD; the field is multiplied by it before the reduction",
+    )
+    acc.add_argument("--skipna", action="store_true", help="leave NaNs out instead of propagating them")
+    acc.add_argument("--units", help="convert the result to these units, e.g. 'm3 s-1' (needs a units attr)")
+    acc.add_argument(
+        "--chunks",
+        help="process lazily with dask in chunks along non-spatial dims, e.g. 'member=10,time=100'; "
+        "shows a progress bar",
+    )
+    acc.add_argument("--name", help="name of the output variable (default: the input's)")
+    acc.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from . import demo
+
+        demo.run(members=args.members, top=args.top, output_dir=args.output_dir)
+    elif args.command == "accumulate":
+        try:
+            accumulate_file(args)
+        except (ValueError, KeyError, FileNotFoundError, ImportError) as err:
+            parser.exit(2, f"xhydro-accessor accumulate: error: {err}\n")
+
+
+def accumulate_file(args: argparse.Namespace) -> Path:
+    """The ``accumulate`` command: read, attach the network, accumulate, write."""
+    network = open_network(args.network, args.convention, args.network_variable)
+    chunks = _parse_chunks(args.chunks)
+    with xr.open_dataset(args.field, chunks=chunks) as ds:
+        name = args.variable or _only_variable(ds, network, args.field)
+        if name not in ds.data_vars:
+            raise KeyError(f"{args.field}: no variable {name!r}; it holds {sorted(map(str, ds.data_vars))}")
+        ds, network = _on_network_grid(ds, network, args.field)
+        field = ds.hydro.assign_network(network)[name]
+        weights = ds[args.weights] if args.weights and args.weights in ds.data_vars else args.weights
+        result = field.hydro.accumulate(how=args.how, weights=weights, skipna=args.skipna)
+        if args.units:
+            from .units import convert_units
+
+            result = convert_units(result, args.units)
+        out = result.to_dataset(name=args.name or name)
+        _write(out, args.output, show_progress=chunks is not None and not args.quiet)
+    if not args.quiet:
+        print(f"wrote {args.output}: {args.how} of {name!r} over {network}")
+    return args.output
+
+
+def _parse_chunks(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    try:
+        return {key.strip(): int(size) for key, size in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        raise ValueError(f"--chunks {text!r}: expected DIM=SIZE[,DIM=SIZE...]") from None
+
+
+def _only_variable(ds: xr.Dataset, network: RiverNetwork, path: Path) -> str:
+    gridded = [str(k) for k, v in ds.data_vars.items() if v.ndim >= 2 and v.shape[-2:] == network.shape]
+    if len(gridded) != 1:
+        raise ValueError(
+            f"{path}: {len(gridded)} variables on the network's {network.shape} grid {gridded}; "
+            "choose one with --variable"
+        )
+    return gridded[0]
+
+
+def _on_network_grid(ds: xr.Dataset, network: RiverNetwork, path: Path) -> tuple[xr.Dataset, RiverNetwork]:
+    """The field flipped where its spatial dims run opposite to the network's coordinates,
+    and the network on the field's dims."""
+    from .xarray_ops import grid_dims
+
+    dims = grid_dims(ds, network)
+    for dim, network_dim in zip(dims, network.dims or (), strict=False):
+        mine = network.coords.get(network_dim)
+        if mine is None or dim not in ds.coords or ds.sizes[dim] != mine.size:
+            continue
+        theirs = ds[dim].values
+        if ds.sizes[dim] > 1 and np.allclose(theirs[::-1], mine) and not np.allclose(theirs, mine):
+            ds = ds.isel({dim: slice(None, None, -1)})
+        elif not np.allclose(theirs, mine):
+            raise ValueError(f"{path}: coordinate {dim!r} differs from the network's {network_dim!r}")
+    return ds, network.with_grid(tuple(dims), {d: ds[d].values for d in dims if d in ds.coords})
+
+
+def _write(ds: xr.Dataset, path: Path, show_progress: bool) -> None:
+    if not show_progress:
+        ds.to_netcdf(path)
+        return
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar():
+        ds.to_netcdf(path)
