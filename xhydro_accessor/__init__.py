@@ -2,6 +2,12 @@
 
 from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
 from .errors import CycleError, GridMismatchError, InvalidCodeError, NetworkError
+from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
+from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
+from .hydrology.locations import LocationError, Locations, locate
+from .hydrology.stream_order import shreve, strahler
+from .hydrology.subnetwork import Subnetwork, subnetwork, upstream_subnetwork
+from .hydrology.upstream_area import cell_areas, upstream_area
 from .io import open_network, write_network
 from .network import RiverNetwork
 from .operations import (
@@ -17,10 +23,29 @@ __all__ = [
     "CycleError",
     "GridMismatchError",
     "InvalidCodeError",
+    "LocationError",
+    "Locations",
+    "Subnetwork",
     "NetworkError",
     "RiverNetwork",
     "accumulate",
     "accumulate_downstream",
+    "basins",
+    "catchment_statistics",
+    "catchments",
+    "cell_areas",
+    "distance_from_points",
+    "distance_to_outlet",
+    "distance_to_source",
+    "downstream_mask",
+    "locate",
+    "shreve",
+    "step_lengths",
+    "strahler",
+    "subnetwork",
+    "upstream_area",
+    "upstream_mask",
+    "upstream_subnetwork",
     "fill_value",
     "move_downstream",
     "move_upstream",

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import xarray as xr
 
+from .hydrology import xarray_layer
 from .network import RiverNetwork
 from .network_index import (
     DOWNSTREAM_ID,
@@ -270,6 +271,39 @@ class HydroAccessor(Generic[T]):
             if set(dims) <= set(var.dims):
                 out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims), skipna)
         return out
+
+
+#: Catalogue operations (see :mod:`xhydro_accessor.hydrology.xarray_layer`), each a method
+#: ``obj.hydro.<name>(...)`` calling ``xarray_layer.<name>(obj, ...)``.
+CATALOGUE = (
+    "catchments",
+    "basins",
+    "upstream_mask",
+    "downstream_mask",
+    "catchment_statistics",
+    "strahler",
+    "shreve",
+    "distance_to_outlet",
+    "distance_to_source",
+    "distance_from_points",
+    "upstream_area",
+    "upstream_subnetwork",
+)
+
+
+def _delegate(function):
+    def method(self, *args, **kwargs):
+        return function(self._obj, *args, **kwargs)
+
+    name = function.__name__
+    summary = function.__doc__.strip().split("\n\n")[0]
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"{summary}\n\nSee :func:`xhydro_accessor.hydrology.xarray_layer.{name}`."
+    return method
+
+
+for _name in CATALOGUE:
+    setattr(HydroAccessor, _name, _delegate(getattr(xarray_layer, _name)))
 
 
 def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:

@@ -1,0 +1,208 @@
+"""Distances and lengths along the river network.
+
+Two kinds of weights, as in earthkit-hydro:
+
+``per="edge"`` (distance)
+    ``weights[i]`` is the length of the step from cell ``i`` to its downstream
+    cell; a path's distance sums its steps, so a cell is at distance 0 from
+    itself. Default: :func:`step_lengths` — geodesic on latitude/longitude grids
+    (metres; diagonal steps longer than straight ones), Euclidean in the
+    coordinates' units on projected grids, in cells (1 or √2) without
+    coordinates, and 1 per edge on vector networks.
+``per="cell"`` (length)
+    ``weights[i]`` is the length of the river inside cell ``i``; a path's length
+    sums all its cells, both ends included. There is no default.
+
+Results are float64 grids; cells the distance is not defined for (off the
+network, or reaching no location) hold NaN.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any, Literal
+
+import numpy as np
+
+from ..network import RiverNetwork
+from ..units import EARTH_RADIUS
+from ._numpy_only import as_numpy
+from .locations import locate
+
+Per = Literal["edge", "cell"]
+
+
+def step_lengths(network: RiverNetwork, latlon: bool | None = None) -> np.ndarray:
+    """Length of the step from each cell to its downstream cell (0 at outlets, NaN off the network).
+
+    Geodesic on a sphere of radius :data:`~xhydro_accessor.units.EARTH_RADIUS`
+    between cell centres when the coordinates are latitude/longitude degrees
+    (``latlon``; by default guessed from the dim names ``lat``/``lon`` or
+    ``latitude``/``longitude``); Euclidean between centres in the coordinates'
+    units otherwise; in cells without coordinates.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> coords = {"lat": [1.0, 0.0], "lon": [0.0, 1.0]}
+    >>> ldd = xr.DataArray([[3, 2], [6, 5]], dims=("lat", "lon"), coords=coords)
+    >>> (step_lengths(RiverNetwork.from_ldd(ldd)) / 1000).round(1)
+    array([[157.2, 111.2],
+           [111.2,   0. ]])
+    """
+    out = np.full(prod(network.shape), np.nan)
+    nodes, to = network.nodes, network.downstream
+    has = to >= 0
+    out[nodes[~has]] = 0.0
+    if len(network.shape) == 1:
+        out[nodes[has]] = 1.0
+        return out
+    nx = network.shape[1]
+    (r1, c1), (r2, c2) = np.divmod(nodes[has], nx), np.divmod(to[has], nx)
+    dims, coords = network.dims or (), network.coords
+    if len(dims) == 2 and all(d in coords for d in dims):
+        y, x = (np.asarray(coords[d], np.float64) for d in dims)
+        if _is_latlon(dims) if latlon is None else latlon:
+            out[nodes[has]] = _haversine(y[r1], x[c1], y[r2], x[c2])
+        else:
+            out[nodes[has]] = np.hypot(y[r2] - y[r1], x[c2] - x[c1])
+    else:
+        dc = (c2 - c1 + nx // 2) % nx - nx // 2 if nx > 2 else c2 - c1  # wrapped east-west steps
+        out[nodes[has]] = np.hypot(r2 - r1, dc)
+    return out.reshape(network.shape)
+
+
+def distance_to_outlet(network: RiverNetwork, weights: Any = None, *, per: Per = "edge") -> np.ndarray:
+    """Distance (or length) along the flow path from each cell to its outlet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 3, 255], [255, 255, 5]]))
+    >>> distance_to_outlet(net).round(3)  # in cells: the diagonal step is √2
+    array([[2.414, 1.414,   nan],
+           [  nan,   nan, 0.   ]])
+    >>> distance_to_outlet(net, np.full((2, 3), 10.0), per="cell")
+    array([[30., 20., nan],
+           [nan, nan, 10.]])
+    """
+    from ..kernels.paths import spread_up
+
+    w = _weights(network, weights, per, "distance_to_outlet")
+    out = _seeds(network, network.outlets, w, per)
+    spread_up(network.nodes, network.downstream, w, False, out)
+    return out.reshape(network.shape)
+
+
+def distance_to_source(
+    network: RiverNetwork,
+    weights: Any = None,
+    *,
+    path: Literal["longest", "shortest"] = "longest",
+    per: Per = "edge",
+) -> np.ndarray:
+    """Distance (or length) from each cell up to its farthest (or nearest) source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2], [255, 6, 5]]))
+    >>> distance_to_source(net, np.ones((2, 3)))
+    array([[ 0.,  1.,  2.],
+           [nan,  0.,  3.]])
+    >>> distance_to_source(net, np.ones((2, 3)), path="shortest")
+    array([[ 0.,  1.,  2.],
+           [nan,  0.,  1.]])
+    """
+    from ..kernels.paths import spread_down
+
+    if path not in ("longest", "shortest"):
+        raise ValueError(f"path must be 'longest' or 'shortest', got {path!r}")
+    w = _weights(network, weights, per, "distance_to_source")
+    out = _seeds(network, network.sources, w, per)
+    spread_down(network.nodes, network.downstream, w, per == "cell", path == "longest", out)
+    return out.reshape(network.shape)
+
+
+def distance_from_points(
+    network: RiverNetwork,
+    locations: Any,
+    weights: Any = None,
+    *,
+    downstream: bool = True,
+    upstream: bool = False,
+    how: Literal["min", "max"] = "min",
+    per: Per = "edge",
+    snap: float = 0,
+) -> np.ndarray:
+    """Distance along the network between each cell and the locations.
+
+    ``downstream=True``: cells downstream of a location get their distance from
+    it; ``upstream=True``: cells upstream of a location get their distance to
+    it; both: the shortest distance along the network in either direction
+    (through confluences, e.g. to a gauge on a neighbouring tributary).
+    ``how="max"`` takes the farthest location instead of the nearest (one
+    direction only). Cells no location reaches hold NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 6, 5]]))
+    >>> distance_from_points(net, [(0, 1)])
+    array([[nan,  0.,  1.,  2.,  3.]])
+    >>> distance_from_points(net, [(0, 1), (0, 3)], upstream=True, downstream=False)
+    array([[ 1.,  0.,  1.,  0., nan]])
+    """
+    from ..kernels.paths import spread_down, spread_up
+
+    if how not in ("min", "max"):
+        raise ValueError(f"how must be 'min' or 'max', got {how!r}")
+    if not (upstream or downstream):
+        raise ValueError("pass upstream=True and/or downstream=True")
+    if upstream and downstream and how == "max":
+        raise ValueError("how='max' needs one direction: the longest path both ways is not defined")
+    w = _weights(network, weights, per, "distance_from_points")
+    out = _seeds(network, locate(network, locations, snap=snap).index, w, per)
+    is_max = how == "max"
+    if downstream:
+        spread_down(network.nodes, network.downstream, w, per == "cell", is_max, out)
+    if upstream:
+        spread_up(network.nodes, network.downstream, w, is_max, out)
+    return out.reshape(network.shape)
+
+
+# ------------------------------------------------------------------ helpers
+def _weights(network: RiverNetwork, weights: Any, per: str, operation: str) -> np.ndarray:
+    if per not in ("edge", "cell"):
+        raise ValueError(f"per must be 'edge' (step distances) or 'cell' (cell lengths), got {per!r}")
+    if weights is None:
+        if per == "cell":
+            raise ValueError("per='cell' needs weights: the length of the river in each cell")
+        if "step_lengths" not in network._cache:
+            network._cache["step_lengths"] = step_lengths(network).reshape(-1)
+        return network._cache["step_lengths"]
+    weights = as_numpy(weights, "weights", operation)
+    if weights.shape != tuple(network.shape):
+        raise ValueError(f"weights must have the network's shape {network.shape}, got {weights.shape}")
+    return np.ascontiguousarray(weights, np.float64).reshape(-1)
+
+
+def _seeds(network: RiverNetwork, cells: np.ndarray, w: np.ndarray, per: str) -> np.ndarray:
+    out = np.full(prod(network.shape), np.nan)
+    out[cells] = w[cells] if per == "cell" else 0.0
+    return out
+
+
+def _is_latlon(dims) -> bool:
+    names = [str(d).lower() for d in dims]
+    return names in (["lat", "lon"], ["latitude", "longitude"], ["y_lat", "x_lon"])
+
+
+def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
+    p1, p2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.deg2rad(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
