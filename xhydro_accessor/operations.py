@@ -1,4 +1,9 @@
-"""Array-level operations on a river network (numpy arrays).
+"""Array-level operations on a river network, for any array library.
+
+Dispatch follows the data: numpy arrays run the compiled CPU engine below;
+dask, torch, jax, cupy and any Array API array run in their own library and come
+back as the same type on the same device (see :mod:`xhydro_accessor.backends`);
+torch and jax are differentiable.
 
 A field's trailing dims are the network's grid ``(ny, nx)`` (or ``(n_nodes,)`` for
 a vector network); leading dims (members, time, …) are batch dims processed
@@ -86,7 +91,7 @@ def accumulate(
     array([[1, 2, 3],
            [4, 6, 6]])
     """
-    return _reduce(network, field, how, weights, skipna, in_place=True, reverse=False)
+    return _dispatch("accumulate", network, field, how, weights, skipna)
 
 
 def accumulate_downstream(
@@ -108,7 +113,7 @@ def accumulate_downstream(
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
     """
-    return _reduce(network, field, how, weights, skipna, in_place=True, reverse=True)
+    return _dispatch("accumulate_downstream", network, field, how, weights, skipna)
 
 
 def move_downstream(
@@ -134,7 +139,7 @@ def move_downstream(
     array([[nan, nan, nan],
            [nan, -1., nan]])
     """
-    return _reduce(network, field, how, weights, skipna, in_place=False, reverse=False)
+    return _dispatch("move_downstream", network, field, how, weights, skipna)
 
 
 def move_upstream(network: RiverNetwork, field: Any) -> np.ndarray:
@@ -150,7 +155,35 @@ def move_upstream(network: RiverNetwork, field: Any) -> np.ndarray:
     >>> move_upstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[ 2.,  3., nan, nan]])
     """
-    return _reduce(network, field, "max", None, False, in_place=False, reverse=True)
+    return _dispatch("move_upstream", network, field, "max", None, False)
+
+
+# ------------------------------------------------------------------- dispatch
+#: (in_place, reverse) of each operation in the numpy engine.
+_PASSES = {
+    "accumulate": (True, False),
+    "accumulate_downstream": (True, True),
+    "move_downstream": (False, False),
+    "move_upstream": (False, True),
+}
+
+
+def _dispatch(op, network, field, how, weights, skipna):
+    from .backends import library_of, run
+
+    if how not in HOWS:
+        raise ValueError(f"how must be one of {HOWS}, got {how!r}")
+    if library_of(field, weights) == "numpy":
+        return numpy_op(op, network, field, how, weights, skipna)
+    return run(network, op, field, how, weights, skipna)
+
+
+def numpy_op(op: str, network: RiverNetwork, field: Any, how: str, weights: Any, skipna: bool) -> np.ndarray:
+    """Run operation ``op`` (a function name of this module) in the numpy engine."""
+    if op == "move_upstream":
+        how, weights, skipna = "max", None, False
+    in_place, reverse = _PASSES[op]
+    return _reduce(network, field, how, weights, skipna, in_place=in_place, reverse=reverse)
 
 
 # --------------------------------------------------------------------- engine

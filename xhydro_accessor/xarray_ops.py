@@ -267,15 +267,22 @@ def _task(field, *rest, op, how, skipna, grid_ndim):
 
 
 def _block(field, weights, network, op, how, skipna, grid_ndim):
-    field = np.asarray(field)
+    from array_api_compat import array_namespace
+
+    def keep(a):  # numpy, or a duck array (torch wrapper, cupy) kept as it is
+        return a if hasattr(a, "__array_namespace__") else np.asarray(a)
+
+    field = keep(field)
     if weights is not None:
-        weights = np.asarray(weights)
+        weights = keep(weights)
         lead = weights.ndim - grid_ndim
-        if all(s == 1 or st == 0 for s, st in zip(weights.shape[:lead], weights.strides[:lead], strict=True)):
+        strides = getattr(weights, "strides", (0,) * weights.ndim)
+        if all(s == 1 or st == 0 for s, st in zip(weights.shape[:lead], strides[:lead], strict=True)):
             weights = weights[(0,) * lead]  # one grid of weights for every member
         else:
+            xp = array_namespace(field, weights)
             shape = np.broadcast_shapes(field.shape, weights.shape)
-            field, weights = np.broadcast_to(field, shape), np.broadcast_to(weights, shape)
+            field, weights = xp.broadcast_to(field, shape), xp.broadcast_to(weights, shape)
     return OPERATIONS[op](network, field, how=how, weights=weights, skipna=skipna)
 
 

@@ -1,0 +1,302 @@
+"""Every array backend against the numpy path: values, type, device, dtype, gradients."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xhydro_accessor as xa
+from tests import reference as ref
+from xhydro_accessor import operations
+from xhydro_accessor.backends import generic, library_of
+
+OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
+HOWS = ["sum", "mean", "min", "max", "std", "var"]
+
+
+def grid_network(seed=3, ny=5, nx=6):
+    steps, missing = ref.random_grid_network(np.random.default_rng(seed), ny, nx)
+    return xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+
+
+NETWORKS = {
+    "grid": grid_network(),
+    "vector": xa.RiverNetwork.from_downstream(ref.random_tree_down(np.random.default_rng(4), 17)),
+}
+
+
+def call(op, net, field, how="sum", weights=None, skipna=False):
+    if op == "move_upstream":
+        return xa.move_upstream(net, field)
+    return getattr(xa, op)(net, field, how=how, weights=weights, skipna=skipna)
+
+
+def cases(net, rng, quick=False):
+    """(field, weights, how, skipna) over dtypes, NaNs, weights (none, grid, field-shaped)."""
+    shape = (2, *net.shape)
+    for dtype in ["float64", "int32"] if quick else ["float64", "float32", "int32", "uint8", "bool"]:
+        if dtype[0] == "f":
+            field = rng.normal(size=shape).astype(dtype)
+            field[rng.random(shape) < 0.15] = np.nan
+        else:
+            field = rng.integers(0, 40, size=shape).astype(dtype)
+        all_weights = [None, rng.random(net.shape) + 0.5, rng.random(shape).astype("float32")]
+        for weights in all_weights[:2] if quick else all_weights:
+            for how in HOWS:
+                for skipna in [False, True]:
+                    if dtype == "uint8" and how == "sum" and weights is None:
+                        continue  # uint64 sums: checked on their own (torch cannot add them)
+                    yield field, weights, how, skipna
+
+
+# ------------------------------------------------------------------ backends
+def _numpy_generic():
+    return lambda a: a, lambda out: out
+
+
+def _strict():
+    strict = pytest.importorskip("array_api_strict")
+    return strict.asarray, lambda out: np.asarray(out._array)
+
+
+def _torch(force_generic):
+    torch = pytest.importorskip("torch")
+
+    def to(a):
+        return torch.from_numpy(np.array(a))
+
+    def back(out):
+        assert isinstance(out, torch.Tensor) and out.device.type == "cpu"
+        return out.numpy()
+
+    return to, back, force_generic
+
+
+def _jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def back(out):
+        assert isinstance(out, jax.Array)
+        return np.asarray(out)
+
+    return jnp.asarray, back
+
+
+def _dask():
+    import dask.array as da
+
+    def back(out):
+        assert isinstance(out, da.Array)
+        return out.compute()
+
+    return lambda a: da.from_array(a, chunks=(1,) + a.shape[1:]), back
+
+
+def _cupy():
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # noqa: BLE001 - no driver or no device
+        pytest.skip("no GPU")
+
+    def back(out):
+        assert isinstance(out, cupy.ndarray)
+        return cupy.asnumpy(out)
+
+    return cupy.asarray, back
+
+
+BACKENDS = {
+    "numpy-generic": _numpy_generic,
+    "array_api_strict": _strict,
+    "torch": lambda: _torch(False),
+    "torch-generic": lambda: _torch(True),
+    "jax": _jax,
+    "dask": _dask,
+    "cupy": _cupy,
+}
+
+
+@pytest.fixture(
+    params=[pytest.param(name, marks=pytest.mark.gpu if name == "cupy" else ()) for name in BACKENDS]
+)
+def backend(request, monkeypatch):
+    made = BACKENDS[request.param]()
+    if request.param.startswith("torch"):
+        from xhydro_accessor.backends import torch as torch_backend
+
+        monkeypatch.setattr(torch_backend, "FORCE_GENERIC", made[2])
+    if request.param == "numpy-generic":  # the generic kernels themselves, on numpy
+        return lambda op, net, f, how, w, skipna: generic.run(net, op, f, how, w, skipna), *made, False
+    return call, *made[:2], request.param in ("jax", "array_api_strict")  # quick: slow eager ops
+
+
+def check(actual, expected):
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    rtol = 1e-4 if expected.dtype == np.float32 else 1e-9
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(actual, expected)
+
+
+@pytest.mark.parametrize("kind", list(NETWORKS))
+@pytest.mark.parametrize("op", OPS)
+def test_backend_matches_numpy(backend, op, kind):
+    run, to, back, quick = backend
+    if quick and kind == "vector":
+        pytest.skip("slow eager backend: the grid network covers it")
+    net = NETWORKS[kind]
+    rng = np.random.default_rng(7)
+    for field, weights, how, skipna in cases(net, rng, quick):
+        if op == "move_upstream" and (weights is not None or how != "sum" or skipna):
+            continue
+        expected = operations.numpy_op(op, net, field, how, weights, skipna)
+        before = field.copy()
+        actual = run(op, net, to(field), how, None if weights is None else to(weights), skipna)
+        check(back(actual), expected)
+        np.testing.assert_array_equal(field, before)  # inputs untouched
+
+
+def test_numpy_weights_follow_the_field():
+    torch = pytest.importorskip("torch")
+    net = NETWORKS["grid"]
+    field, weights = np.ones(net.shape), torch.ones(net.shape, requires_grad=True)
+    out = xa.accumulate(net, field, weights=weights)
+    assert isinstance(out, torch.Tensor) and out.requires_grad
+    check(out.detach().numpy(), xa.accumulate(net, field))
+
+
+def test_unsupported_inputs_raise():
+    torch = pytest.importorskip("torch")
+    jnp = pytest.importorskip("jax.numpy")
+    net = NETWORKS["grid"]
+    with pytest.raises(TypeError, match="different libraries"):
+        xa.accumulate(net, torch.ones(net.shape), weights=jnp.ones(net.shape))
+    with pytest.raises(NotImplementedError, match="do not support"):
+        xa.accumulate(net, object())
+    with pytest.raises(NotImplementedError, match="torch backend.*unsigned"):
+        from xhydro_accessor.backends import torch as torch_backend
+
+        torch_backend.FORCE_GENERIC = True
+        try:
+            xa.accumulate(net, torch.ones(net.shape, dtype=torch.uint8))
+        finally:
+            torch_backend.FORCE_GENERIC = False
+    assert xa.accumulate(net, torch.ones(net.shape, dtype=torch.uint8)).dtype == torch.uint64
+
+
+def test_library_of_does_not_import():
+    code = (
+        "import numpy as np, xhydro_accessor as xa, sys\n"
+        "from xhydro_accessor.backends import library_of\n"
+        "net = xa.RiverNetwork.from_ldd(np.array([[6, 5]]))\n"
+        "xa.accumulate(net, np.ones((1, 2)))\n"
+        "assert library_of(np.ones(2)) == 'numpy'\n"
+        "bad = {'torch', 'jax', 'cupy', 'array_api_strict'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dask_stays_lazy():
+    import dask
+    import dask.array as da
+
+    net = NETWORKS["grid"]
+    field = da.ones((4, *net.shape), chunks=(1, 2, 3))
+    with dask.config.set(scheduler=lambda *a, **k: pytest.fail("computed")):
+        out = xa.accumulate(net, field, how="mean", weights=np.ones(net.shape))
+    assert out.numblocks == (4, 1, 1) and out.dtype == np.float64
+    check(out.compute(), xa.accumulate(net, np.ones((4, *net.shape)), how="mean"))
+    assert library_of(out) == "dask"
+
+
+# ------------------------------------------------------------------ gradients
+GRAD_HOWS = ["sum", "mean", "min", "max", "var"]
+
+
+@pytest.mark.parametrize("force_generic", [False, True], ids=["cpu", "generic"])
+@pytest.mark.parametrize("op", OPS)
+def test_torch_gradcheck(op, force_generic, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from xhydro_accessor.backends import torch as torch_backend
+
+    monkeypatch.setattr(torch_backend, "FORCE_GENERIC", force_generic)
+    net = NETWORKS["grid"]
+    rng = np.random.default_rng(11)
+    shape = (2, *net.shape)
+    every = not force_generic  # the generic (CUDA) path: fewer cases, same code
+    for how in ["sum"] if op == "move_upstream" else GRAD_HOWS:
+        for weights_shape in (
+            [None] if op == "move_upstream" else [None, net.shape, shape][:: 1 if every else 2]
+        ):
+            for skipna in [False, True] if every and how in ("mean", "max") else [how == "mean"]:
+                # distinct values: min/max are differentiable (no ties)
+                x = torch.tensor(rng.permutation(np.prod(shape)).reshape(shape) + rng.random(shape))
+                if skipna:
+                    x[0, 0, 0] = float("nan")
+                x.requires_grad_()
+                w = None
+                if weights_shape is not None:
+                    w = torch.tensor(rng.random(weights_shape) + 0.5, requires_grad=True)
+
+                def f(x, w=None, how=how, skipna=skipna):
+                    y = call(op, net, x, how, w, skipna)
+                    return torch.where(torch.isnan(y), 0, y)
+
+                torch.autograd.gradcheck(f, (x, w) if w is not None else (x,))
+
+
+def test_torch_backward_is_a_downstream_sum():
+    torch = pytest.importorskip("torch")
+    net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    x = torch.ones((1, 4), requires_grad=True)
+    xa.accumulate(net, x).sum().backward()
+    assert x.grad.tolist() == [[3.0, 2.0, 1.0, 1.0]]  # cells on each one's path to the outlet
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_jax_jit_and_grad_match_torch(op):
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    net = NETWORKS["grid"]
+    rng = np.random.default_rng(5)
+    x = rng.permutation(60).reshape(2, *net.shape) + rng.random((2, *net.shape))
+    w = rng.random(net.shape) + 0.5
+    for how in ["sum"] if op == "move_upstream" else GRAD_HOWS:
+
+        def loss(x, w, how=how, lib=jnp):
+            y = call(op, net, x, how, None if op == "move_upstream" else w)
+            return lib.sum(lib.where(lib.isnan(y), 0, y) ** 2)
+
+        gx, gw = jax.jit(jax.grad(loss, argnums=(0, 1)))(jnp.asarray(x), jnp.asarray(w))
+        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        loss(xt, wt, lib=torch).backward()
+        np.testing.assert_allclose(np.asarray(gx), xt.grad.numpy(), rtol=1e-9, atol=1e-9)
+        if op != "move_upstream":
+            np.testing.assert_allclose(np.asarray(gw), wt.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_level_order_is_cached_per_library():
+    torch = pytest.importorskip("torch")
+    net = grid_network(seed=9)
+    xa.accumulate(net, np.ones(net.shape))
+    assert not any(isinstance(k, tuple) for k in net._cache)  # numpy: the numba engine
+    from xhydro_accessor.backends import torch as torch_backend
+
+    torch_backend.FORCE_GENERIC = True
+    try:
+        xa.accumulate(net, torch.ones(net.shape))
+        first = [k for k in net._cache if isinstance(k, tuple)]
+        xa.accumulate(net, torch.ones(net.shape))
+    finally:
+        torch_backend.FORCE_GENERIC = False
+    assert first == [k for k in net._cache if isinstance(k, tuple)] and first[0][1].endswith("torch")

@@ -1,0 +1,80 @@
+"""The jax backend: works under ``jax.jit``, differentiable with ``jax.grad``.
+
+The forward runs the level-synchronous kernels of :mod:`.generic` (unrolled per
+level when traced). sum, mean, min and max carry a ``jax.custom_vjp`` whose
+backward runs the transposed pass (the downstream path sum for an accumulation)
+and sends min/max gradients to the arg-extreme cell; std/var are differentiated
+through the kernels themselves. Enable ``jax_enable_x64`` for the int64/float64
+results of the dtype rules (jax otherwise narrows them to 32 bits).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..network import RiverNetwork
+from . import generic
+
+
+def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool) -> jax.Array:
+    """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`)."""
+    grid = tuple(network.shape)
+    network.check_grid(tuple(field.shape))
+    batch = tuple(field.shape[: field.ndim - len(grid)])
+    x = generic.as_members(jnp, jnp.asarray(field), len(grid))
+    w = None if weights is None else generic.as_weights(jnp, jnp.asarray(weights), grid, tuple(field.shape))
+    if how in ("std", "var") and op != "move_upstream":
+        y = generic.compute(network, op, x, how, w, skipna)
+    else:
+        y = _differentiable(network, op, how, skipna)(x, w)
+    return y.reshape(batch + grid)
+
+
+def _forward(network, op, how, skipna, x, w):
+    """The result and, for a mean, the denominator Σw kept for the backward pass."""
+    floating = jnp.issubdtype(jnp.result_type(x, *([] if w is None else [w])), jnp.floating)
+    if how != "mean" or op == "move_upstream" or not floating:  # integers: no gradient
+        return generic.compute(network, op, x, how, w, skipna), None
+    total = generic.compute(network, op, x, "sum", w, skipna)
+    weight = jnp.ones((1, x.shape[1]), total.dtype) if w is None else w.astype(total.dtype)
+    if skipna:
+        nan = jnp.isnan(x) if w is None else jnp.isnan(x) | jnp.isnan(w)
+        weight = jnp.where(nan, 0, weight)
+    denominator = generic.compute(network, op, weight, "sum", None, False)
+    return total / denominator, denominator
+
+
+def _differentiable(network, op, how, skipna):
+    @jax.custom_vjp
+    def flow(x, w):
+        return _forward(network, op, how, skipna, x, w)[0]
+
+    def flow_fwd(x, w):
+        y, denominator = _forward(network, op, how, skipna, x, w)
+        return y, (x, w, y, denominator)
+
+    def flow_bwd(residuals, g):
+        x, w, y, aux = residuals
+        xs = x.astype(y.dtype)
+        ws = None if w is None else w.astype(y.dtype)
+        if how in ("min", "max") and op != "move_upstream":
+            aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+
+        gx, gw = generic.backward(
+            network, op, how, skipna, xs, ws, y, aux, g, partial(generic.transpose, network)
+        )
+        return _cotangent(gx, x), None if w is None else _cotangent(gw, w)
+
+    flow.defvjp(flow_fwd, flow_bwd)
+    return flow
+
+
+def _cotangent(grad, x):
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return grad.astype(x.dtype)
+    return np.zeros(x.shape, jax.dtypes.float0)  # integer inputs have no gradient

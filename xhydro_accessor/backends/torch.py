@@ -1,0 +1,144 @@
+"""The torch backend: same device out, differentiable, fast on CPU.
+
+Without gradients, CPU tensors run the compiled numpy engine on zero-copy
+``tensor.numpy()`` views, and other devices (CUDA, MPS) the level-synchronous
+kernels of :mod:`.generic` with in-place torch scatters. With gradients, sum,
+mean, min and max run inside :class:`Flow`, a ``torch.autograd.Function`` whose
+backward runs the *transposed* pass (the adjoint of the upstream sum is the sum
+along the downstream path), so forward and backward are each one O(cells) pass;
+min/max send the gradient to the cell holding the extreme. std/var are
+differentiated through the generic kernels' out-of-place ops (O(levels · cells)).
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import operations
+from ..network import RiverNetwork
+from . import cpu_grad, generic
+
+#: Run CPU tensors through the generic kernels too (tests the CUDA code path on CPU).
+FORCE_GENERIC = False
+
+
+def run(network: RiverNetwork, op: str, field: torch.Tensor, how: str, weights: Any, skipna: bool):
+    """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`)."""
+    grid = tuple(network.shape)
+    network.check_grid(tuple(field.shape))
+    batch = tuple(field.shape[: field.ndim - len(grid)])
+    x = field.reshape(prod(batch), prod(grid))
+    x = x.long() if x.dtype == torch.bool else x
+    w = (
+        None
+        if weights is None
+        else generic.as_weights(generic.array_namespace(x), weights, grid, field.shape)
+    )
+    tracked = torch.is_grad_enabled() and (x.requires_grad or (w is not None and w.requires_grad))
+    if not tracked:
+        y = forward(network, op, x, how, w, skipna)
+    elif how in ("std", "var") and op != "move_upstream":
+        y = generic.compute(network, op, x, how, w, skipna)
+    else:
+        y = Flow.apply(x, w, network, op, how, skipna)
+    return y.reshape(batch + grid)
+
+
+def forward(network: RiverNetwork, op: str, x: torch.Tensor, how: str, w: Any, skipna: bool) -> torch.Tensor:
+    """The operation on ``(members, cells)`` tensors, no gradient."""
+    if x.device.type != "cpu" or FORCE_GENERIC:
+        dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
+        if op != "move_upstream" and generic.result_dtype(torch, how, *dtypes) == torch.uint64:
+            raise NotImplementedError(
+                f"torch backend on {x.device}: {op}(how='sum') of unsigned integers gives uint64, "
+                "which torch cannot add; cast the field to int64"
+            )
+        with torch.no_grad():
+            return generic.compute(network, op, x, how, w, skipna)
+    shape = (x.shape[0], *network.shape)
+    out = operations.numpy_op(
+        op,
+        network,
+        _numpy(x).reshape(shape),
+        how,
+        None if w is None else _numpy(w).reshape(shape if w.shape[0] > 1 else network.shape),
+        skipna,
+    )
+    return torch.from_numpy(out).reshape(x.shape)
+
+
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    x = x.detach()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
+
+
+class Flow(torch.autograd.Function):
+    """A differentiable sum/mean/min/max operation: O(cells) forward and backward."""
+
+    @staticmethod
+    def forward(ctx, x, w, network, op, how, skipna):
+        ctx.network, ctx.op, ctx.how, ctx.skipna = network, op, how, skipna
+        aux = None
+        if how == "mean" and op != "move_upstream":
+            n = forward(network, op, x, "sum", w, skipna)
+            weight = torch.ones_like(n[:1]) if w is None else w.to(n.dtype)
+            if skipna:
+                nan = x.isnan() if w is None else x.isnan() | w.isnan()
+                weight = torch.where(nan, 0, weight)
+            aux = forward(network, op, weight, "sum", None, False)
+            y = n / aux
+        else:
+            y = forward(network, op, x, how, w, skipna)
+        ctx.save_for_backward(x, w, y, aux)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        x, w, y, aux = ctx.saved_tensors
+        network, op, how = ctx.network, ctx.op, ctx.how
+        xs = x.to(y.dtype)
+        ws = None if w is None else w.to(y.dtype)
+        if how in ("min", "max") and op != "move_upstream":
+            s = xs if ws is None else xs * ws
+            if y.device.type == "cpu" and not FORCE_GENERIC:
+                aux = _extreme_gradient(network, op, s, y)
+            else:
+                aux = generic.arg_extreme(network, op, s, y)
+
+        need_w = w is not None and ctx.needs_input_grad[1]
+        gx, gw = generic.backward(network, op, how, ctx.skipna, xs, ws, y, aux, g, _adjoint(network), need_w)
+        gx = _like(gx, x) if ctx.needs_input_grad[0] else None
+        gw = _like(gw, w) if need_w else None
+        return gx, gw, None, None, None, None
+
+
+def _extreme_gradient(network: RiverNetwork, op: str, s: torch.Tensor, y: torch.Tensor):
+    def gradient(g: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(cpu_grad.extreme_gradient(network, op, s.numpy(), y.numpy(), g.numpy()))
+
+    return gradient
+
+
+def _adjoint(network: RiverNetwork):
+    def adjoint(op: str, g: torch.Tensor, scale: Any = None) -> torch.Tensor:
+        if g.device.type == "cpu" and not FORCE_GENERIC:
+            scale = None if scale is None else scale.numpy()
+            return torch.from_numpy(cpu_grad.transpose(network, op, g.numpy(), scale))
+        return generic.transpose(network, op, g, scale)
+
+    return adjoint
+
+
+def _like(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The gradient in ``x``'s dtype and (contiguous) layout: autograd then keeps it as is."""
+    grad = grad.to(x.dtype)
+    if not x.is_contiguous() or grad.is_contiguous():
+        return grad
+    if grad.device.type == "cpu":  # numpy's blocked transpose is ~5x faster than torch's here
+        return torch.from_numpy(np.ascontiguousarray(grad.numpy()))
+    return grad.contiguous()
