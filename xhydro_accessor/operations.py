@@ -192,7 +192,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
 
     if how not in HOWS:
         raise ValueError(f"how must be one of {HOWS}, got {how!r}")
-    field = _as_numpy(field, "field")
+    field = np.asarray(field)  # dispatch sent only numpy-compatible data here
     network.check_grid(field.shape)
     grid_shape = network.shape
     batch_shape = field.shape[: field.ndim - len(grid_shape)]
@@ -200,7 +200,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
     if field.dtype.kind == "b":
         field = field.astype(np.int64)
     x = field.reshape(members, size)
-    w = _weights(weights, grid_shape, field.shape, members, size)
+    w = weights_by_member(None if weights is None else np.asarray(weights), grid_shape, field.shape)
     dtype = result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
     state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
     fill = fill_value(dtype)
@@ -263,26 +263,20 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
     return out if out.dtype == dtype else out.astype(dtype)
 
 
-def _as_numpy(array, name):
-    if isinstance(array, np.ndarray):
-        return array
-    module = type(array).__module__.split(".")[0]
-    if module not in ("numpy", "builtins", "xarray"):
-        raise NotImplementedError(
-            f"{name} is a {type(array).__module__}.{type(array).__name__}: only numpy arrays "
-            "are supported at the array level so far"
-        )
-    return np.asarray(array)
+def weights_by_member(
+    weights: np.ndarray | None, grid_shape: tuple[int, ...], field_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Weights as ``(1 or members, cells)``: one grid for all members, or one per member.
 
-
-def _weights(weights, grid_shape, field_shape, members, size):
+    ``(0, 0)`` for no weights, as the kernels expect.
+    """
     if weights is None:
         return np.empty((0, 0))
-    weights = _as_numpy(weights, "weights")
+    size = prod(grid_shape)
     if weights.shape == tuple(grid_shape):
         return weights.reshape(1, size)
     if weights.shape == tuple(field_shape):
-        return weights.reshape(members, size)
+        return weights.reshape(-1, size)
     raise ValueError(
         f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
         f"got {weights.shape}"

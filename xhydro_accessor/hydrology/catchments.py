@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..network import RiverNetwork
-from ..operations import result_dtype
+from ..operations import result_dtype, weights_by_member
 from ._numpy_only import as_numpy
 from .locations import Locations, locate
 
@@ -214,7 +214,9 @@ def catchment_statistics(
     batch = field.shape[: field.ndim - len(network.shape)]
     size = prod(network.shape)
     x = field.reshape(prod(batch), size)
-    w = _weights(weights, network.shape, field.shape, x.shape[0], size)
+    if weights is not None:
+        weights = as_numpy(weights, "weights", "catchment_statistics")
+    w = weights_by_member(weights, network.shape, field.shape)
     loc = locate(network, locations, snap=snap)
     labels, parent, visit, (cells_of, _, inverse) = _label(network, loc.index, True)
     m = cells_of.size
@@ -267,20 +269,6 @@ def _flags(network: RiverNetwork, locations: Any, snap: float) -> np.ndarray:
     flags = np.zeros(prod(network.shape), bool)
     flags[loc.index] = True
     return flags
-
-
-def _weights(weights, grid_shape, field_shape, members, size) -> np.ndarray:
-    if weights is None:
-        return np.empty((0, 0))
-    weights = as_numpy(weights, "weights", "catchment_statistics")
-    if weights.shape == tuple(grid_shape):
-        return weights.reshape(1, size)
-    if weights.shape == tuple(field_shape):
-        return weights.reshape(members, size)
-    raise ValueError(
-        f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
-        f"got {weights.shape}"
-    )
 
 
 def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, skipna, nested):
