@@ -210,14 +210,19 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = np.empty((size, members), state)
-        if members > 1:  # numpy's blocked transpose: members innermost
-            np.copyto(out, x.T, casting="unsafe")
-            src = out
-        else:  # one member: read the field in place
-            src = x.T
         weight = np.empty((size, members), state) if track_weight else no_weight
-        flow.prepare(src, src is out, out, w, mask, zero_nan, multiply, state.type(fill), weight)
+        if members == 1 and not (w.size or zero_nan or track_weight):  # the hot path
+            flow.copy_fill(x[0], mask, state.type(fill), out.reshape(-1))
+            return out, weight
+        np.copyto(out, x.T, casting="unsafe")  # members innermost: numpy's blocked transpose
+        flow.prepare(out, w, mask, zero_nan, multiply, state.type(fill), weight)
         return out, weight
+
+    def sum_pass(src, dst):
+        if members == 1:
+            flow.sum_pass_single(nodes, to, src.reshape(-1), dst.reshape(-1), reverse)
+        else:
+            flow.sum_pass(nodes, to, src, dst, reverse)
 
     def target(like, value):
         if in_place:
@@ -229,10 +234,10 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
     if how in ("sum", "mean"):
         src, src_weight = new_state(True, how == "mean")
         dst = target(src, 0)
-        flow.sum_pass(nodes, to, src, dst, reverse)
+        sum_pass(src, dst)
         if how == "mean":
             dst_weight = target(src_weight, 0)
-            flow.sum_pass(nodes, to, src_weight, dst_weight, reverse)
+            sum_pass(src_weight, dst_weight)
             with np.errstate(invalid="ignore", divide="ignore"):
                 dst = np.divide(dst, dst_weight, out=dst)
     elif how in ("min", "max"):

@@ -16,15 +16,13 @@ import numba
 
 
 @numba.njit(cache=True, nogil=True)
-def prepare(src, src_is_out, out, weights, mask, skipna, multiply, fill, out_weight):
-    """Fill the ``(cells, members)`` state array ``out`` from the field ``src``.
+def prepare(out, weights, mask, skipna, multiply, fill, out_weight):
+    """Turn ``out``, a ``(cells, members)`` copy of the field, into a state array, in place.
 
-    ``src`` is the field as a ``(cells, members)`` array or view, or ``out`` itself
-    already holding a copy (``src_is_out``). On the network ``out`` gets ``weights * field``
-    (``multiply``) or the field, and ``out_weight`` (when it has cells) the
-    weights; with ``skipna`` a NaN in field or weight contributes 0 to both. Off
-    the network ``out`` gets ``fill``. ``weights`` is ``(1 or members, cells)``, or
-    ``(0, 0)`` for none.
+    On the network ``out`` becomes ``weights * field`` (``multiply``) or stays the
+    field, and ``out_weight`` (when it has cells) receives the weights; with
+    ``skipna`` a NaN in field or weight contributes 0 to both. Off the network
+    ``out`` gets ``fill``. ``weights`` is ``(1 or members, cells)``, or ``(0, 0)``.
     """
     size, n_members = out.shape
     has_weights = weights.shape[1] == size
@@ -38,10 +36,10 @@ def prepare(src, src_is_out, out, weights, mask, skipna, multiply, fill, out_wei
                 if track_weight:
                     out_weight[i, j] = 0
             continue
-        if copy_only and src_is_out:
+        if copy_only:
             continue
         for j in range(n_members):
-            x = src[i, j]
+            x = out[i, j]
             w = weights[j if per_member else 0, i] if has_weights else 1
             if skipna and (x != x or w != w):
                 x = 0
@@ -51,6 +49,13 @@ def prepare(src, src_is_out, out, weights, mask, skipna, multiply, fill, out_wei
             out[i, j] = x
             if track_weight:
                 out_weight[i, j] = w
+
+
+@numba.njit(cache=True, nogil=True)
+def copy_fill(field, mask, fill, out):
+    """``out = field`` on the network, ``fill`` off it: one field, no weights (1-D, flat)."""
+    for i in range(field.size):
+        out[i] = field[i] if mask[i] else fill
 
 
 @numba.njit(cache=True, nogil=True)
@@ -65,11 +70,23 @@ def sum_pass(nodes, to, src, dst, reverse):
         i = nodes[k]
         if reverse:
             i, d = d, i
-        if n_members == 1:
-            dst[d, 0] += src[i, 0]
+        for j in range(n_members):
+            dst[d, j] += src[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_pass_single(nodes, to, src, dst, reverse):
+    """:func:`sum_pass` for one member on flat arrays: no inner loop (about 2x faster)."""
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step if reverse else step
+        d = to[k]
+        if d < 0:
+            continue
+        if reverse:
+            dst[nodes[k]] += src[d]
         else:
-            for j in range(n_members):
-                dst[d, j] += src[i, j]
+            dst[d] += src[nodes[k]]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
