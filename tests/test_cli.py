@@ -113,3 +113,29 @@ def test_help_explains_every_option() -> None:
     for option in ("--output", "--convention", "--variable", "--how", "--weights", "--skipna",
                    "--units", "--chunks", "--name", "--quiet", "--network-variable"):  # fmt: skip
         assert option in done.stdout
+
+
+@pytest.mark.parametrize(
+    "csv", ["name,y,x\ncentre,11.5,1.5\neast,11.5,3.5\n", "name,row,col\ncentre,1,1\neast,1,3\n"]
+)
+def test_catchments_of_gauges_from_csv(files, tmp_path: Path, csv: str) -> None:
+    network_path, _, _ = files
+    gauges = tmp_path / "gauges.csv"
+    gauges.write_text(csv)
+    out = tmp_path / "catchments.nc"
+    main(["catchments", str(network_path), str(gauges), "-o", str(out), "--quiet"])
+    with xr.open_dataset(out) as ds:
+        expected = [[1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 0]]  # (2, 3) is downstream of "east"
+        np.testing.assert_array_equal(ds.catchment.values, expected)
+        assert list(ds.station.values) == ["centre", "east"]
+        assert list(ds.row.values) == [1, 1] and list(ds.col.values) == [1, 3]
+
+
+def test_catchments_bad_csv(files, tmp_path: Path, capsys) -> None:
+    network_path, _, _ = files
+    gauges = tmp_path / "gauges.csv"
+    gauges.write_text("station,lat,lon\na,1,2\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["catchments", str(network_path), str(gauges), "-o", str(tmp_path / "c.nc")])
+    assert exit_info.value.code == 2
+    assert "expected a header name,y,x or name,row,col" in capsys.readouterr().err

@@ -68,3 +68,14 @@ def test_without_matplotlib(monkeypatch: pytest.MonkeyPatch, network) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_catchments(np.ones(network.shape), network)
+
+
+def test_accessor_plot_methods():
+    net = xa.RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4], [9, 8, 7]]))
+    area = xr.DataArray(xa.accumulate(net, np.ones((3, 3))), dims=("y", "x")).hydro.assign_network(net)
+    lines = area.hydro.plot_network(min_area=0)
+    assert len(lines.get_segments()) == 8  # one per cell draining into the centre
+    labels = area.hydro.catchments({"centre": (1, 1)})
+    image = labels.hydro.plot_catchments(network=net)
+    assert image.get_array().shape == (3, 3)
+    plt.close("all")

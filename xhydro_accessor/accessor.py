@@ -254,6 +254,24 @@ class HydroAccessor(Generic[T]):
         """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`)."""
         return cell_area(self._obj, x_dim, y_dim)
 
+    def plot_network(self, **kwargs: Any) -> Any:
+        """Draw the attached river network, line width by upstream area (the object's values).
+
+        See :func:`xhydro_accessor.plot.plot_network` for the options (matplotlib needed).
+        """
+        from .plot import plot_network
+
+        return plot_network(self._obj, **kwargs)
+
+    def plot_catchments(self, **kwargs: Any) -> Any:
+        """Colour the object's catchment labels (e.g. from ``.hydro.catchments``), 0 left blank.
+
+        See :func:`xhydro_accessor.plot.plot_catchments` for the options (``gauges=``, ``ax=`` …).
+        """
+        from .plot import plot_catchments
+
+        return plot_catchments(self._obj, **kwargs)
+
     # --------------------------------------------------------------- plumbing
     def _apply(self, op, network, how, weights, skipna, x_dim, y_dim) -> T:
         obj = self._obj

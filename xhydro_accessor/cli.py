@@ -25,6 +25,17 @@ coordinate: xr.open_dataset(OUT).hydro.network gives it back.
 """
 
 
+_CATCHMENTS_EPILOG = """\
+gauges.csv, in the network's coordinates (or with columns name,row,col for grid indices):
+  name,y,x
+  Lobith,51.84,6.11
+  Basel,47.56,7.59
+
+The output holds `catchment` (0: drains to no gauge; i: the i-th gauge of the CSV)
+and, on a `station` dim, each gauge's name, row, col and how far it was snapped.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``xhydro-accessor``."""
     parser = argparse.ArgumentParser(
@@ -98,6 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acc.add_argument("--name", help="name of the output variable (default: the input's)")
     acc.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+    cat = commands.add_parser(
+        "catchments",
+        help="label the catchments of gauges listed in a CSV file, netCDF out",
+        description="Label every cell with the gauge its flow drains to (one pass for any number "
+        "of gauges) and write the labels and a table of the gauges to netCDF.",
+        epilog=_CATCHMENTS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cat.add_argument("network", type=Path, help="flow-direction file (any format of `accumulate`)")
+    cat.add_argument(
+        "gauges",
+        type=Path,
+        help="CSV with a header: name,y,x (coordinates of the network's grid) or name,row,col",
+    )
+    cat.add_argument("-o", "--output", type=Path, required=True, help="netCDF file to write")
+    cat.add_argument("--convention", choices=["ldd", "esri", "merit", "taudem", "cama"])
+    cat.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
+    cat.add_argument(
+        "--nested",
+        action="store_true",
+        help="each gauge keeps only its own area between it and the gauges upstream "
+        "(default: whole catchments, the most downstream gauge wins)",
+    )
+    cat.add_argument(
+        "--snap",
+        type=float,
+        default=0,
+        help="move each gauge to the cell of largest upstream area within this many cells (default 0)",
+    )
+    cat.add_argument("--quiet", action="store_true", help="no summary")
     return parser
 
 
@@ -109,11 +151,12 @@ def main(argv: list[str] | None = None) -> None:
         from . import demo
 
         demo.run(members=args.members, top=args.top, output_dir=args.output_dir)
-    elif args.command == "accumulate":
+    else:
+        run = accumulate_file if args.command == "accumulate" else catchments_file
         try:
-            accumulate_file(args)
+            run(args)
         except (ValueError, KeyError, FileNotFoundError, ImportError) as err:
-            parser.exit(2, f"xhydro-accessor accumulate: error: {err}\n")
+            parser.exit(2, f"xhydro-accessor {args.command}: error: {err}\n")
 
 
 def accumulate_file(args: argparse.Namespace) -> Path:
@@ -137,6 +180,53 @@ def accumulate_file(args: argparse.Namespace) -> Path:
     if not args.quiet:
         print(f"wrote {args.output}: {args.how} of {name!r} over {network}")
     return args.output
+
+
+def catchments_file(args: argparse.Namespace) -> Path:
+    """The ``catchments`` command: read network and gauges, label, write."""
+    from .hydrology.catchments import catchments
+    from .hydrology.locations import locate
+
+    network = open_network(args.network, args.convention, args.network_variable)
+    gauges = _read_gauges(args.gauges, network)
+    located = locate(network, gauges, snap=args.snap)
+    labels = catchments(network, located, nested=args.nested)
+    dims = network.dims or ("y", "x")
+    rows, cols = np.divmod(located.index, network.shape[-1])
+    out = xr.Dataset(
+        {
+            "catchment": (dims, labels, {"long_name": "catchment of the gauge", "flag_meanings": "0: none"}),
+            "row": ("station", rows),
+            "col": ("station", cols),
+            "snap_distance": ("station", located.moved, {"units": "cells"}),
+        },
+        coords={"station": located.names.astype(str), **network.coords},
+    )
+    out.to_netcdf(args.output)
+    if not args.quiet:
+        print(f"wrote {args.output}: catchments of {len(located.index)} gauges on {network}")
+    return args.output
+
+
+def _read_gauges(path: Path, network: RiverNetwork) -> dict[str, tuple[float, float]]:
+    """``{name: (y, x)}`` in the network's coordinates from a CSV ``name,y,x`` or ``name,row,col``."""
+    import csv
+
+    with open(path, newline="") as file:
+        table = list(csv.DictReader(file))
+    columns = set(table[0]) if table else set()
+    if {"name", "y", "x"} <= columns:
+        return {r["name"]: (float(r["y"]), float(r["x"])) for r in table}
+    if {"name", "row", "col"} <= columns:
+        rows = {r["name"]: (int(r["row"]), int(r["col"])) for r in table}
+        dims = network.dims or ()
+        if not all(d in network.coords for d in dims):
+            return rows  # a grid without coordinates takes (row, col) pairs as they are
+        y, x = (network.coords[d] for d in dims)
+        if any(not (0 <= r < y.size and 0 <= c < x.size) for r, c in rows.values()):
+            raise ValueError(f"{path}: (row, col) outside the {y.size}×{x.size} grid")
+        return {name: (float(y[r]), float(x[c])) for name, (r, c) in rows.items()}
+    raise ValueError(f"{path}: columns {sorted(columns)}; expected a header name,y,x or name,row,col")
 
 
 def _parse_chunks(text: str | None) -> dict[str, int] | None:
