@@ -306,6 +306,7 @@ CATALOGUE = (
     "distance_from_points",
     "upstream_area",
     "upstream_subnetwork",
+    "subnetwork",
 )
 
 

@@ -454,10 +454,37 @@ def upstream_subnetwork(
     from .subnetwork import upstream_subnetwork as _upstream_subnetwork
 
     network, grid = _resolve(obj, network, **dims)
-    sub = _upstream_subnetwork(network, locate(network, locations, snap=snap))
+    return _cut(obj, grid, _upstream_subnetwork(network, locate(network, locations, snap=snap)))
+
+
+def subnetwork(obj: xr.DataArray | xr.Dataset, mask: Any, network: RiverNetwork | None = None, **dims: Any):
+    """The object cropped to the cells of ``mask``, with their subnetwork attached.
+
+    Flow leaving the selection makes outlets; sources are recomputed.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5], [255, 9, 8, 7]]))
+    >>> da = xr.DataArray(np.arange(8.0).reshape(2, 4), dims=("y", "x")).hydro.assign_network(net)
+    >>> sub = subnetwork(da, da > 4)  # the bottom row: each cell drained north, now an outlet
+    >>> sub.values, sub.hydro.network.outlets
+    (array([[5., 6., 7.]]), array([0, 1, 2]))
+    """
+    from .subnetwork import subnetwork as _subnetwork
+
+    network, grid = _resolve(obj, network, **dims)
+    if isinstance(mask, xr.DataArray):
+        mask = mask.transpose(*grid).values
+    return _cut(obj, grid, _subnetwork(network, mask))
+
+
+def _cut(obj, grid, sub):
+    """``obj`` on the subnetwork's grid (a crop or a node selection), the subnetwork attached."""
     if len(grid) == 1:
         return obj.hydro.drop_network().isel({grid[0]: sub.index}).hydro.assign_network(sub.network)
-    rows, cols = np.divmod(sub.index[[0, -1]], network.shape[-1])
+    rows, cols = np.divmod(sub.index[[0, -1]], sub.parent_shape[-1])
     window = {grid[0]: slice(rows[0], rows[1] + 1), grid[1]: slice(cols[0], cols[1] + 1)}
     cropped = obj.hydro.drop_network().isel(window)
     return cropped.hydro.assign_network(sub.network, y_dim=grid[0], x_dim=grid[1])
