@@ -1,0 +1,60 @@
+"""What the format readers share: DataArray construction and header parsing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+PathLike = str | os.PathLike[str]
+
+# --------------------------------------------------------------------------- #
+# helpers
+# --------------------------------------------------------------------------- #
+
+
+def make_dataarray(
+    values: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    attrs: dict[str, Any],
+    name: str = "flow_direction",
+) -> xr.DataArray:
+    return xr.DataArray(
+        values,
+        dims=("y", "x"),
+        coords={
+            "y": np.asarray(y, dtype=np.float64),
+            "x": np.asarray(x, dtype=np.float64),
+        },
+        attrs=attrs,
+        name=name,
+    )
+
+
+def read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def header_number(text: str, path: Path, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{path}: header value {key} = {text!r} is not a number") from None
+
+
+def header_count(value: float, path: Path, key: str) -> int:
+    if not float(value).is_integer() or value <= 0:
+        raise ValueError(f"{path}: header value {key} = {value!r} is not a positive integer")
+    return int(value)
+
+
+def as_nodata(value: float, dtype: np.dtype) -> int | float:
+    """A declared nodata value as a Python scalar matching the data's kind."""
+    if np.issubdtype(dtype, np.integer) and float(value).is_integer():
+        return int(value)
+    return float(value)

@@ -1,0 +1,207 @@
+"""netCDF flow-direction variables (netCDF3 via scipy, netCDF4 via netCDF4 or h5netcdf)."""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ._common import as_nodata
+
+# --------------------------------------------------------------------------- #
+# netCDF (.nc)
+# --------------------------------------------------------------------------- #
+
+NETCDF_SUFFIXES = (".nc", ".nc4")
+_NETCDF3_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+_FLOW_DIRECTION_NAMES = re.compile(r"(^|_)(ldd|fdir|flwdir|flowdir|d8|flow_?dir(ection)?s?)($|_)")
+
+# (description, test on a 2-D variable) tried in order: the first criterion
+# matched by exactly one variable selects it
+_NETCDF_CRITERIA: tuple[tuple[str, Callable[[str, xr.DataArray], bool]], ...] = (
+    (
+        "hydro_role: flow_direction",
+        lambda n, v: v.attrs.get("hydro_role") == "flow_direction",
+    ),
+    (
+        "standard_name ldd / flow direction",
+        lambda n, v: (
+            str(v.attrs.get("standard_name", "")).lower()
+            in ("ldd", "flow_direction", "local_drain_direction")
+        ),
+    ),
+    ("a convention attribute", lambda n, v: "convention" in v.attrs),
+    ("an ldd-like name", lambda n, v: bool(_FLOW_DIRECTION_NAMES.search(n.lower()))),
+)
+
+_AXIS_CRITERIA = {
+    "y": {
+        "names": ("y", "lat", "latitude", "rlat", "northing", "row", "rows", "nrows"),
+        "standard_names": ("latitude", "projection_y_coordinate", "grid_latitude"),
+        "units": ("degrees_north", "degree_north", "degree_n", "degrees_n"),
+    },
+    "x": {
+        "names": ("x", "lon", "longitude", "rlon", "easting", "col", "cols", "ncols"),
+        "standard_names": ("longitude", "projection_x_coordinate", "grid_longitude"),
+        "units": ("degrees_east", "degree_east", "degree_e", "degrees_e"),
+    },
+}
+
+
+def netcdf_engine(path: Path, magic: bytes) -> str:
+    import importlib.util
+
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    if magic.startswith(_NETCDF3_MAGIC):
+        candidates = [("scipy", "scipy"), ("netcdf4", "netCDF4")]
+    elif magic.startswith(_HDF5_MAGIC):
+        candidates = [("netcdf4", "netCDF4"), ("h5netcdf", "h5py")]
+    else:
+        raise ValueError(f"{path}: not a netCDF file (neither netCDF3 nor HDF5 signature)")
+    for engine, module in candidates:
+        if have(module) and (engine != "h5netcdf" or have("h5netcdf")):
+            return engine
+    needs = " or ".join(module if module != "h5py" else "h5netcdf and h5py" for _, module in candidates)
+    raise ImportError(f"reading {path} needs {needs}: install it with pip")
+
+
+def _is_integer_valued(da: xr.DataArray) -> bool:
+    if np.issubdtype(da.dtype, np.integer):
+        return True
+    if not np.issubdtype(da.dtype, np.floating):
+        return False
+    values = np.asarray(da.values)
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)))
+
+
+def _select_variable(path: Path, ds: xr.Dataset, variable: str | None) -> str:
+    if variable is not None:
+        if variable not in ds.variables:
+            raise ValueError(
+                f"{path}: no variable {variable!r}; the file holds {sorted(map(str, ds.variables))}"
+            )
+        if ds[variable].ndim != 2:
+            raise ValueError(
+                f"{path}: variable {variable!r} has dims {ds[variable].dims}, expected two spatial dims"
+            )
+        return variable
+    two_d = {str(k): v for k, v in ds.data_vars.items() if v.ndim == 2}
+    # a network attached as a coordinate (obj.hydro.assign_network, write_network)
+    two_d |= {
+        str(k): v
+        for k, v in ds.coords.items()
+        if v.ndim == 2 and v.attrs.get("hydro_role") == "flow_direction"
+    }
+    for _description, test in _NETCDF_CRITERIA:
+        found = [name for name, v in two_d.items() if test(name, v)]
+        if len(found) == 1:
+            return found[0]
+    integer = [name for name, v in two_d.items() if _is_integer_valued(v)]
+    if len(integer) == 1:
+        return integer[0]
+    if not integer:
+        raise ValueError(f"{path}: no two-dimensional integer-valued variable to read as flow directions")
+    raise ValueError(
+        f"{path}: several candidate flow-direction variables {integer}; choose one with variable="
+    )
+
+
+def _axis_of(name: str, coord: xr.DataArray | None) -> str | None:
+    attrs = coord.attrs if coord is not None else {}
+    for axis, criteria in _AXIS_CRITERIA.items():
+        if str(attrs.get("axis", "")).lower() == axis:
+            return axis
+        if str(attrs.get("standard_name", "")).lower() in criteria["standard_names"]:
+            return axis
+        if str(attrs.get("units", "")).lower() in criteria["units"]:
+            return axis
+    for axis, criteria in _AXIS_CRITERIA.items():
+        if name.lower() in criteria["names"]:
+            return axis
+    return None
+
+
+def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    engine = netcdf_engine(path, magic)
+    try:
+        ds = xr.open_dataset(path, engine=engine, mask_and_scale=False, decode_times=False)
+    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+        raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
+    try:
+        name = _select_variable(path, ds, variable)
+        try:
+            da = ds[name].load()
+        except (OSError, ValueError, TypeError, IndexError, RuntimeError) as err:
+            raise ValueError(f"{path}: cannot read variable {name!r} ({err})") from err
+        crs_wkt = None
+        grid_mapping = da.attrs.get("grid_mapping")
+        if grid_mapping in ds.variables:
+            gm = ds[grid_mapping].attrs
+            crs_wkt = gm.get("crs_wkt", gm.get("spatial_ref"))
+    finally:
+        ds.close()
+
+    attrs = dict(da.attrs)
+    if "scale_factor" in attrs or "add_offset" in attrs:
+        # packed data: decode it (codes become float, missing become NaN)
+        da = xr.decode_cf(da.to_dataset(name=name))[name]
+        attrs = dict(da.attrs)
+    nodata = attrs.pop("_FillValue", None)
+    missing_value = attrs.pop("missing_value", None)
+    if nodata is None:
+        nodata = missing_value
+    for key in ("grid_mapping", "coordinates"):
+        attrs.pop(key, None)
+
+    dims = [str(d) for d in da.dims]
+    axes = [_axis_of(d, da.coords.get(d)) for d in dims]
+    if axes[0] == axes[1]:
+        axes = [None, None]  # ambiguous: fall back on (row, column) order
+    if axes.count(None) == 1:
+        axes[axes.index(None)] = "y" if "x" in axes else "x"
+    elif axes.count(None) == 2:
+        axes = ["y", "x"]  # assume (row, column) order
+    da = da.rename(dict(zip(dims, axes, strict=True))).transpose("y", "x")
+    da = da.drop_vars([c for c in da.coords if c not in ("y", "x")])
+    generated = [axis for axis in ("y", "x") if axis not in da.coords]
+    for axis, size in (("y", da.sizes["y"]), ("x", da.sizes["x"])):
+        if axis not in da.coords:
+            da = da.assign_coords({axis: np.arange(size, dtype=np.float64)})
+        else:
+            values = np.asarray(da[axis].values)
+            if not np.issubdtype(values.dtype, np.number):
+                raise ValueError(f"{path}: coordinate {axis!r} is not numeric")
+            coord_attrs = {
+                k: v for k, v in da[axis].attrs.items() if k not in ("_FillValue", "missing_value")
+            }
+            da = da.assign_coords({axis: (axis, values.astype(np.float64), coord_attrs)})
+    # north-up, west-to-east; not a network coordinate: its codes are steps on the stored grid
+    flipped = {"y": False, "x": False}
+    if attrs.get("hydro_role") != "flow_direction":
+        flipped["y"] = da.sizes["y"] > 1 and bool(da["y"].values[1] > da["y"].values[0])
+        flipped["x"] = da.sizes["x"] > 1 and bool(da["x"].values[1] < da["x"].values[0])
+    da = da.isel({axis: slice(None, None, -1) for axis, flip in flipped.items() if flip})
+
+    if nodata is not None:
+        nodata_arr = np.asarray(nodata).ravel()
+        if nodata_arr.size:
+            attrs["nodata"] = as_nodata(nodata_arr[0].item(), da.dtype)
+    if crs_wkt is not None:
+        attrs["crs_wkt"] = str(crs_wkt)
+    da.attrs = attrs
+    # what open_network needs to restore the file's grid: names, flips, made-up coordinates
+    da.encoding = {"source_dims": dict(zip(axes, dims, strict=True)), "flipped": flipped}
+    da.encoding["generated_coords"] = generated
+    da.name = name
+    return da

@@ -1,0 +1,476 @@
+"""Networks from files and back: open (detecting the convention), to a Dataset, write."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..conventions import CONVENTIONS, get_convention
+from ..errors import NetworkError
+from ..network import RiverNetwork
+from ..network_index import FLOW_DIRECTION, decode_network, encode_network
+from ._common import PathLike, header_count, read_bytes
+from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
+from .read import read_flow_directions
+
+# --------------------------------------------------------------------------- #
+# networks: open (detecting the convention), convert to a Dataset, write
+# --------------------------------------------------------------------------- #
+
+#: codes each convention accepts when it is guessed from the values
+#: (directions, pits and missing codes); 0 counts as missing in an LDD
+_DETECTABLE: dict[str, frozenset[int]] = {
+    "ldd": frozenset(range(10)) | {255},
+    "esri": frozenset({0, 1, 2, 4, 8, 16, 32, 64, 128, 247, 255}),
+    "taudem": frozenset(range(9)) | {255, -32768},
+}
+
+#: convention -> (dtype, missing code) of written files
+_WRITTEN: dict[str, tuple[type, int]] = {
+    "ldd": (np.uint8, 255),
+    "esri": (np.uint8, 255),
+    "merit": (np.uint8, 247),
+    "taudem": (np.int16, -32768),
+}
+
+_STEP_NAMES = {
+    (0, 1): "east",
+    (1, 1): "south_east",
+    (1, 0): "south",
+    (1, -1): "south_west",
+    (0, -1): "west",
+    (-1, -1): "north_west",
+    (-1, 0): "north",
+    (-1, 1): "north_east",
+}
+
+_CAMA_OUTLET, _CAMA_MISSING = -9, -9999
+
+
+def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes") -> str:
+    """Guess the flow-direction convention of ``codes`` from their values.
+
+    Only unambiguous values decide: codes 1–9 (with 0 or 255 as missing) are a
+    PCRaster ``"ldd"``; powers of two are ESRI D8 (``"esri"``, or ``"merit"``
+    when both 247 and 255 occur: MERIT Hydro's missing cells and inland pits);
+    1–8 with 0 or −32768 and no 9 are ``"taudem"``.
+
+    Parameters
+    ----------
+    codes : array-like
+        The codes; NaN and the ``nodata`` values are ignored.
+    nodata : scalar or sequence, optional
+        Values marking missing cells.
+    source : str
+        Named in the error message (e.g. the file).
+
+    Returns
+    -------
+    str
+        ``"ldd"``, ``"esri"``, ``"merit"`` or ``"taudem"``.
+
+    Raises
+    ------
+    ValueError
+        The values fit no convention, or several: the message lists them and
+        asks for ``convention=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> detect_convention(np.array([[6, 2, 9], [255, 5, 1]]))
+    'ldd'
+    >>> detect_convention(np.array([[1, 64, 128], [247, 0, 16]]))
+    'esri'
+    >>> detect_convention(np.array([[1, 2], [4, 8]]), source="dir.asc")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: dir.asc: the codes [1, 2, 4, 8] fit several conventions (ldd, esri, taudem); pass ...
+    """
+    values = _distinct_codes(np.asarray(codes), source)
+    values -= {int(v) for v in np.atleast_1d(nodata if nodata is not None else []) if np.isfinite(v)}
+    shown = sorted(values)[:12]
+    fits = [name for name, allowed in _DETECTABLE.items() if values <= allowed]
+    ask = "pass convention='ldd', 'esri', 'merit' or 'taudem'"
+    if not fits:
+        raise ValueError(f"{source}: the codes {shown} fit no flow-direction convention; {ask}")
+    if len(fits) > 1:
+        raise ValueError(f"{source}: the codes {shown} fit several conventions ({', '.join(fits)}); {ask}")
+    if fits == ["esri"] and 255 in values:
+        if 247 not in values:
+            raise ValueError(
+                f"{source}: ESRI D8 codes with 255, which is missing in ESRI but an inland pit in "
+                "MERIT Hydro; pass convention='esri' or convention='merit'"
+            )
+        return "merit"
+    return fits[0]
+
+
+def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
+    if values.dtype.itemsize == 1 and values.dtype.kind in "iu":
+        present = np.flatnonzero(np.bincount(values.reshape(-1).view(np.uint8), minlength=256))
+        return {int(v) - 256 if values.dtype.kind == "i" and v > 127 else int(v) for v in present}
+    unique = np.unique(values)
+    if unique.dtype.kind == "f":
+        unique = unique[~np.isnan(unique)]
+        if (unique != np.round(unique)).any():
+            raise ValueError(f"{source}: flow-direction codes must be integers, found {unique[:5].tolist()}")
+    elif unique.dtype.kind not in "iu":
+        raise ValueError(f"{source}: flow-direction codes must be integers, got dtype {values.dtype}")
+    return {int(v) for v in unique}
+
+
+def open_network(
+    path: PathLike,
+    convention: str | None = None,
+    variable: str | None = None,
+    *,
+    nodata: Any = None,
+    wrap_x: bool = False,
+) -> RiverNetwork:
+    """Open a flow-direction file as a :class:`~xhydro_accessor.RiverNetwork`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`read_flow_directions` reads (``.map``, ``.nc``,
+        ``.bin`` + ``.hdr``, ``.asc``, ``.tif``), a netCDF file holding
+        CaMa-Flood ``nextx`` and ``nexty``, or a CaMa-Flood ``nextxy.bin``
+        with its ``params.txt`` beside it.
+    convention : {"ldd", "esri", "merit", "taudem", "cama"}, optional
+        Default: the file's own ``convention`` attribute (written by
+        :func:`write_network` and ``obj.hydro.assign_network``; a CSF map with
+        the LDD value scale), else :func:`detect_convention` on the values.
+    variable : str, optional
+        netCDF only: the flow-direction variable (default: found by its
+        attributes or as the only 2-D integer variable).
+    nodata : scalar or sequence, optional
+        Further codes marking missing cells, beside the file's declared
+        nodata. In an LDD, 0 is always missing (LISFLOOD files use it as fill).
+    wrap_x : bool, default False
+        Flow leaving the east or west edge re-enters on the other side.
+
+    Returns
+    -------
+    RiverNetwork
+        With the file's dims (``y``/``x`` except for netCDF, which keeps its
+        own names) and cell-centre coordinates, north up.
+
+    Raises
+    ------
+    ValueError
+        The file is missing, corrupt or truncated, the variable unknown, or the
+        convention cannot be told from the values; a
+        :class:`~xhydro_accessor.NetworkError` when the codes do not fit the
+        convention or contain cycles. Every message names the file.
+
+    Examples
+    --------
+    >>> from xhydro_accessor.samples import sample_path
+    >>> open_network(sample_path())
+    <RiverNetwork: 950×1000 grid, 366989 cells, 21029 outlets, 551 levels, dims ('y', 'x')>
+    """
+    path = Path(path)
+    if convention == "cama" or _is_cama_binary(path) or _has_nextxy(path, variable):
+        return _open_cama(path, variable)
+    codes = read_flow_directions(path, variable)
+    extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
+    if codes.attrs.get("nodata") is not None:
+        extra.append(codes.attrs["nodata"])
+    if convention is None:
+        convention = codes.attrs.get("convention")
+        if convention not in (*CONVENTIONS, "offset"):
+            convention = detect_convention(codes.values, extra, str(path))
+    if convention == "ldd":
+        extra.append(0)
+    try:
+        if convention == "offset":
+            network = decode_network(xr.Variable(("y", "x"), codes.values, {"convention": "offset"}))
+        elif convention == "ldd":
+            network = RiverNetwork.from_ldd(codes.values, nodata=extra, wrap_x=wrap_x)
+        else:
+            network = RiverNetwork.from_d8(codes.values, convention, nodata=extra, wrap_x=wrap_x)
+    except NetworkError as err:
+        raise type(err)(f"{path}: as {convention} flow directions: {err}") from None
+    except ValueError as err:  # an unknown convention
+        raise ValueError(f"{path}: {err}") from None
+    return network.with_grid(*_grid_of_file(codes))
+
+
+def _grid_of_file(codes: xr.DataArray) -> tuple[tuple[str, str], dict[str, np.ndarray]]:
+    """The file's dim names and coordinates (none where the file had none)."""
+    names = codes.encoding.get("source_dims", {})
+    generated = codes.encoding.get("generated_coords", [])
+    dims = (str(names.get("y", "y")), str(names.get("x", "x")))
+    coords = {
+        name: codes[axis].values for axis, name in zip(("y", "x"), dims, strict=True) if axis not in generated
+    }
+    return dims, coords
+
+
+# CaMa-Flood nextxy ---------------------------------------------------------- #
+
+
+def _is_cama_binary(path: Path) -> bool:
+    if path.suffix.lower() != ".bin":
+        return False
+    return path.name.lower().startswith("nextxy") or (
+        (path.parent / "params.txt").is_file() and not path.with_suffix(".hdr").is_file()
+    )
+
+
+def _has_nextxy(path: Path, variable: str | None) -> bool:
+    if variable is not None or path.suffix.lower() not in NETCDF_SUFFIXES or not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        engine = netcdf_engine(path, f.read(8))
+    try:
+        with xr.open_dataset(path, engine=engine, decode_cf=False) as ds:
+            return {"nextx", "nexty"} <= set(map(str, ds.variables))
+    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+        raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
+
+
+def _open_cama(path: Path, variable: str | None) -> RiverNetwork:
+    if path.suffix.lower() in NETCDF_SUFFIXES:
+        nextx, nexty = (_read_netcdf_nextxy(path, name) for name in ("nextx", "nexty"))
+        dims, coords = _grid_of_file(nextx)
+    elif path.suffix.lower() == ".bin":
+        nextx, nexty, coords = _read_cama_binary(path)
+        dims = ("y", "x")
+    else:
+        raise ValueError(f"{path}: CaMa-Flood nextxy is read from a netCDF file or a nextxy.bin")
+    try:
+        network = RiverNetwork.from_cama(nextx.values, nexty.values)
+    except NetworkError as err:
+        raise type(err)(f"{path}: as CaMa-Flood nextxy: {err}") from None
+    return network.with_grid(dims, coords)
+
+
+def _read_netcdf_nextxy(path: Path, name: str) -> xr.DataArray:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    codes = read_netcdf(path, name)
+    flipped = codes.encoding["flipped"]
+    axis = "x" if name == "nextx" else "y"
+    if flipped[axis]:  # the reader flipped the grid: renumber the targets
+        size = codes.sizes[axis]
+        codes = codes.where(codes < 1, size + 1 - codes)
+    return codes
+
+
+def _read_cama_binary(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict[str, np.ndarray]]:
+    """``nextxy.bin``: two int32 records (nextx, nexty), north up; ``params.txt`` gives the grid."""
+    params = path.parent / "params.txt"
+    if not params.is_file():
+        raise ValueError(f"{path}: a CaMa-Flood nextxy.bin needs params.txt beside it for its grid")
+    try:
+        numbers = [float(line.split()[0]) for line in params.read_text().splitlines() if line.split()]
+        nx, ny, _layers, size, west, _east, north, _south = numbers[:8]
+    except ValueError:
+        raise ValueError(f"{params}: not a CaMa-Flood params.txt (8 numbers, one a line)") from None
+    nx, ny = header_count(nx, params, "nx"), header_count(ny, params, "ny")
+    data = read_bytes(path)
+    if len(data) < 8 * nx * ny:
+        raise ValueError(
+            f"{path}: truncated CaMa-Flood nextxy: {ny}x{nx} cells need {8 * nx * ny} bytes, "
+            f"found {len(data)}"
+        )
+    values = np.frombuffer(data, "<i4", count=2 * nx * ny).reshape(2, ny, nx)
+    if not ((values[0] <= nx) & (values[0] >= _CAMA_MISSING)).all():  # not little-endian
+        values = values.byteswap()
+    x = west + (np.arange(nx) + 0.5) * size
+    y = north - (np.arange(ny) + 0.5) * size
+    nextx, nexty = (xr.DataArray(v.astype(np.int32), dims=("y", "x")) for v in values)
+    return nextx, nexty, {"y": y, "x": x}
+
+
+# writing -------------------------------------------------------------------- #
+
+
+def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> xr.Dataset:
+    """The network as a CF Dataset, the codes a ``flow_direction`` coordinate.
+
+    Parameters
+    ----------
+    network : RiverNetwork
+        A raster network.
+    convention : {"ldd", "esri", "merit", "taudem", "cama"}, optional
+        Default: PCRaster ``"ldd"`` codes when every cell drains into a
+        neighbour, else the ``"offset"`` encoding of
+        :mod:`xhydro_accessor.network_index`. ``"cama"`` writes data variables
+        ``nextx`` and ``nexty`` (1-based, −9 outlet, −9999 missing) instead.
+
+    Returns
+    -------
+    xarray.Dataset
+        The network's dims and coordinates (``y``/``x`` when it has none),
+        and ``flow_direction`` with ``hydro_role: flow_direction``,
+        ``convention``, ``flag_values``, ``flag_meanings`` and the missing code
+        as ``encoding["_FillValue"]``. Outlets are written as pits (TauDEM,
+        which has none, points them off the grid or into a missing cell).
+        ``xr.open_dataset`` of the written file gives ``ds.hydro.network``.
+
+    Raises
+    ------
+    ValueError
+        The convention cannot express the network: cells draining to a cell
+        that is not a neighbour (CaMa-Flood or ``wrap_x`` networks: use
+        ``"cama"``), or TauDEM pits with no way off the network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5], [8, 255]]))
+    >>> ds = network_to_dataset(net, "esri")
+    >>> ds.flow_direction.values
+    array([[  1,   0],
+           [ 64, 255]], dtype=uint8)
+    >>> ds.flow_direction.attrs["flag_meanings"]
+    'pit east south_east south south_west west north_west north north_east'
+    >>> ds.hydro.network == net.with_grid(("y", "x"), {})
+    True
+    """
+    if len(network.shape) != 2:
+        raise NotImplementedError("writing vector networks is not supported yet")
+    dims = tuple(network.dims or ("y", "x"))
+    coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(str(d), axis))
+              for d, axis in zip(dims, "YX", strict=True) if d in network.coords}  # fmt: skip
+    if convention == "cama":
+        return xr.Dataset(_cama_variables(network, dims), coords=coords)
+    if convention is None:
+        variable = encode_network(network, dims)
+        if variable.attrs["convention"] == "ldd":
+            variable.encoding["_FillValue"] = np.uint8(255)
+    else:
+        variable = _d8_variable(network, dims, convention)
+    return xr.Dataset(coords={**coords, FLOW_DIRECTION: variable})
+
+
+def write_network(network: RiverNetwork, path: PathLike, convention: str | None = None) -> Path:
+    """Write the network to a netCDF file that :func:`open_network` reads back equal.
+
+    Parameters
+    ----------
+    network : RiverNetwork
+    path : str or os.PathLike
+        The netCDF file to write (``.nc``).
+    convention : str, optional
+        As in :func:`network_to_dataset`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5], [8, 255]]))
+    >>> path = write_network(net, pathlib.Path(tempfile.mkdtemp()) / "net.nc", "taudem")
+    >>> open_network(path) == net.with_grid(("y", "x"), {})
+    True
+    """
+    path = Path(path)
+    if path.suffix.lower() not in NETCDF_SUFFIXES:
+        raise ValueError(f"{path}: networks are written to netCDF (.nc); got suffix {path.suffix!r}")
+    network_to_dataset(network, convention).to_netcdf(path)
+    return path
+
+
+def _axis_attrs(name: str, axis: str) -> dict[str, str]:
+    attrs = {"axis": axis}
+    if name.lower() in ("lat", "latitude", "lon", "longitude"):
+        attrs["units"] = "degrees_north" if axis == "Y" else "degrees_east"
+    return attrs
+
+
+def _steps(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat downstream index, row step and column step of every grid cell."""
+    down = network.downstream_grid().reshape(-1)
+    nx = network.shape[1]
+    here = np.arange(down.size)
+    on = down >= 0
+    dy = np.zeros(down.size, np.int64)
+    dx = np.zeros(down.size, np.int64)
+    dy[on] = down[on] // nx - here[on] // nx
+    dx[on] = down[on] % nx - here[on] % nx
+    return down, dy, dx
+
+
+def _d8_variable(network: RiverNetwork, dims: tuple, convention: str) -> xr.Variable:
+    if convention not in _WRITTEN:
+        raise ValueError(f"unknown convention {convention!r}; choose one of {sorted(_WRITTEN)} or 'cama'")
+    conv = get_convention(convention)
+    down, dy, dx = _steps(network)
+    far = (np.abs(dy) > 1) | (np.abs(dx) > 1)
+    if far.any():
+        raise ValueError(
+            f"{int(far.sum())} cells drain to a cell that is not a neighbour (a CaMa-Flood or "
+            f"wrap_x network), which {convention} codes cannot express: use convention='cama'"
+        )
+    dtype, missing = _WRITTEN[convention]
+    codes = np.full(down.size, missing, dtype)
+    for code, step in conv.directions.items():
+        codes[(down >= 0) & (dy == step[0]) & (dx == step[1])] = code
+    outlets = np.flatnonzero(down == -1)
+    if conv.pits:
+        pit = min(conv.pits)
+        codes[outlets] = pit
+        values, meanings = [pit], ["pit"]
+    else:
+        codes[outlets] = _codes_off_network(network, outlets, conv)
+        values, meanings = [], []
+    values += list(conv.directions)
+    meanings += [_STEP_NAMES[step] for step in conv.directions.values()]
+    attrs = {
+        "hydro_role": "flow_direction",
+        "convention": convention,
+        "long_name": "river network flow direction",
+        "flag_values": np.array(values, dtype),
+        "flag_meanings": " ".join(meanings),
+    }
+    return xr.Variable(dims, codes.reshape(network.shape), attrs, encoding={"_FillValue": dtype(missing)})
+
+
+def _codes_off_network(network: RiverNetwork, outlets: np.ndarray, conv: Any) -> np.ndarray:
+    """For each outlet, a direction code leading off the grid or into a missing cell."""
+    ny, nx = network.shape
+    rows, cols = np.divmod(outlets, nx)
+    codes = np.zeros(outlets.size, np.int64)
+    found = np.zeros(outlets.size, bool)
+    mask = np.pad(network.mask, 1)  # False around the grid
+    for code, (sy, sx) in conv.directions.items():
+        leaves = ~found & ~mask[rows + 1 + sy, cols + 1 + sx]
+        codes[leaves] = code
+        found |= leaves
+    if not found.all():
+        first = outlets[~found][0]
+        raise ValueError(
+            f"{int((~found).sum())} outlets are surrounded by network cells, which {conv.name} codes "
+            f"(no pit code) cannot express; first at (row, col) {divmod(int(first), nx)}"
+        )
+    return codes
+
+
+def _cama_variables(network: RiverNetwork, dims: tuple) -> dict[str, xr.Variable]:
+    down = network.downstream_grid()
+    nx = network.shape[1]
+    nextx = np.where(down >= 0, down % nx + 1, _CAMA_OUTLET).astype(np.int32)
+    nexty = np.where(down >= 0, down // nx + 1, _CAMA_OUTLET).astype(np.int32)
+    nextx[down == -2] = nexty[down == -2] = _CAMA_MISSING
+    comment = "1-based column and row of the downstream cell; -9: outlet; -9999: not on the network"
+    return {
+        name: xr.Variable(
+            dims,
+            values,
+            {"long_name": f"{axis} index of the downstream cell", "convention": "cama", "comment": comment},
+            encoding={"_FillValue": np.int32(_CAMA_MISSING)},
+        )
+        for name, axis, values in (("nextx", "column", nextx), ("nexty", "row", nexty))
+    }

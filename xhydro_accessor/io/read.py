@@ -1,0 +1,104 @@
+"""Read a flow-direction raster: the format chosen by the file suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import xarray as xr
+
+from ._common import PathLike
+from .ascii_grid import read_ascii_grid
+from .bil import read_bil
+from .csf import read_csf
+from .geotiff import read_geotiff
+from .netcdf import NETCDF_SUFFIXES, read_netcdf
+
+
+def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.DataArray:
+    r"""Read a flow-direction raster into a DataArray.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The raster file. The format is chosen from the suffix (case
+        insensitive): ``.map`` (PCRaster CSF), ``.nc``/``.nc4`` (netCDF),
+        ``.bin``/``.bil`` (raw BIL with a ``.hdr`` header), ``.asc`` (ESRI
+        ASCII grid), ``.tif``/``.tiff`` (GeoTIFF, needs ``rioxarray``).
+    variable : str, optional
+        netCDF only: the name of the flow-direction variable. By default it is
+        found from its attributes (``hydro_role``, ``standard_name``, a
+        ``convention`` attribute, an ``ldd``-like name) or as the only
+        two-dimensional integer-valued variable.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("y", "x")`` with 1-D cell-centre coordinates ``y`` and ``x``;
+        ``y`` descends for north-up rasters. The values are the codes as
+        stored (integer dtype; a float file stays float). ``attrs`` holds
+        ``"nodata"`` (the declared missing value, when the file declares one),
+        ``"convention"`` (``"ldd"`` for a CSF map with the LDD value scale),
+        ``"crs_wkt"`` (when the file holds a coordinate reference system) and
+        ``"source_file"``.
+
+    Raises
+    ------
+    ValueError
+        The suffix is unknown, or the file is truncated, corrupt, or not in
+        the format its suffix announces. The message names the file.
+    ImportError
+        A GeoTIFF is read without ``rioxarray`` installed, or a netCDF file
+        without a suitable xarray engine.
+
+    Notes
+    -----
+    netCDF variables are read with ``mask_and_scale=False`` so the integer
+    codes survive; ``_FillValue``/``missing_value`` become ``attrs["nodata"]``.
+    A netCDF grid stored south-up (ascending ``y``) or east-to-west is flipped
+    to north-up, west-to-east, because direction codes name geographic
+    directions (north is up). A CSF map whose projection has ``y`` increasing
+    downwards is returned as stored (ascending ``y``): PCRaster codes name
+    directions on the grid.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "dir.asc"
+    >>> header = "ncols 3\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 10\nNODATA_value 255\n"
+    >>> _ = path.write_text(header + "1 0 255\n")
+    >>> codes = read_flow_directions(path)
+    >>> codes.values
+    array([[  1,   0, 255]], dtype=uint8)
+    >>> codes["x"].values, codes["y"].values
+    (array([ 5., 15., 25.]), array([5.]))
+    >>> codes.attrs["nodata"]
+    255
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        known = ", ".join(sorted(_READERS))
+        raise ValueError(
+            f"{path}: unknown flow-direction raster suffix {path.suffix!r}; supported suffixes are {known}"
+        )
+    if variable is not None and suffix not in NETCDF_SUFFIXES:
+        raise ValueError(f"{path}: variable= applies to netCDF files only")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    da = read_netcdf(path, variable) if suffix in NETCDF_SUFFIXES else reader(path)
+    da.attrs["source_file"] = str(path.resolve())
+    return da
+
+
+_READERS: dict[str, Callable[[Path], xr.DataArray]] = {
+    ".map": read_csf,
+    ".nc": read_netcdf,
+    ".nc4": read_netcdf,
+    ".bin": read_bil,
+    ".bil": read_bil,
+    ".asc": read_ascii_grid,
+    ".tif": read_geotiff,
+    ".tiff": read_geotiff,
+}
