@@ -101,11 +101,11 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
     else:  # the scaling rides on the copy
         np.multiply(g.T, scale.T, out=state)
     if op in ("accumulate", "accumulate_downstream"):
-        flow.sum_pass(nodes, to, state, state, op == "accumulate")
+        _sum_pass(nodes, to, state, state, op == "accumulate")
         keep = network.mask.reshape(-1)
     elif op == "move_upstream":
         out = np.zeros_like(state)
-        flow.sum_pass(nodes, to, state, out, False)
+        _sum_pass(nodes, to, state, out, False)
         state, keep = out, network.mask.reshape(-1)
     else:  # move_downstream: each cell receives its downstream cell's value
         has_down = to >= 0
@@ -116,7 +116,16 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
     return _members_first(state, keep)
 
 
+def _sum_pass(nodes, to, src, dst, reverse):
+    if src.shape[1] == 1:  # one member: the flat kernel, about twice as fast
+        flow.sum_pass_single(nodes, to, src.reshape(-1), dst.reshape(-1), reverse)
+    else:
+        flow.sum_pass(nodes, to, src, dst, reverse)
+
+
 def _members_first(state: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    if state.shape[1] == 1:
+        return np.where(keep, state[:, 0], state.dtype.type(0))[None, :]
     out = np.empty(state.shape[::-1], state.dtype)
     _transpose_where(state, keep, out)
     return out
