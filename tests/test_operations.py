@@ -187,3 +187,19 @@ def test_field_with_wrong_grid_raises():
         xa.accumulate(net, np.ones((1, 2)), how="median")
     with pytest.raises(ValueError, match="weights must have"):
         xa.accumulate(net, np.ones((1, 2)), weights=np.ones(3))
+
+
+@pytest.mark.parametrize("how", ["sum", "mean", "max", "var"])
+def test_large_batches_split_across_threads_equal_member_by_member(how):
+    # 80 members × 64×64 cells is above the threshold where the element-wise steps run in threads
+    rng = np.random.default_rng(1)
+    steps, missing = ref.random_grid_network(rng, 64, 64)
+    net = xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+    field = rng.normal(size=(80, 64, 64))
+    field[rng.random(field.shape) < 0.05] = np.nan
+    weights = rng.uniform(0.5, 2.0, field.shape)
+    batched = xa.accumulate(net, field, how=how, weights=weights, skipna=True)
+    one_by_one = [
+        xa.accumulate(net, f, how=how, weights=w, skipna=True) for f, w in zip(field, weights, strict=True)
+    ]
+    np.testing.assert_allclose(batched, np.stack(one_by_one), rtol=1e-12, equal_nan=True)

@@ -31,7 +31,11 @@ Off-network cells and empty results
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from math import prod
 from typing import Any, Literal
 
@@ -214,8 +218,14 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
         if members == 1 and not (w.size or zero_nan or track_weight):  # the hot path
             flow.copy_fill(x[0], mask, state.type(fill), out.reshape(-1))
             return out, weight
-        np.copyto(out, x.T, casting="unsafe")  # members innermost: numpy's blocked transpose
-        flow.prepare(out, w, mask, zero_nan, multiply, state.type(fill), weight)
+
+        def fill_cells(cells):  # members innermost: numpy's blocked transpose, then weights
+            np.copyto(out[cells], x[:, cells].T, casting="unsafe")
+            w_cells = w[:, cells] if w.size else w
+            weight_cells = weight[cells] if track_weight else no_weight
+            flow.prepare(out[cells], w_cells, mask[cells], zero_nan, multiply, state.type(fill), weight_cells)
+
+        _in_blocks(size, members * size, fill_cells)
         return out, weight
 
     def sum_pass(src, dst):
@@ -266,6 +276,28 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
             dst[empty] = state.type(fill)
     out = dst.T.reshape(batch_shape + grid_shape)
     return out if out.dtype == dtype else out.astype(dtype)
+
+
+def _in_blocks(length: int, work: int, job) -> None:
+    """Run ``job(block)`` over slices of ``range(length)``, across the cores for large ``work``.
+
+    For the element-wise steps (transposing copy, weights, fill): the kernels release
+    the GIL and the blocks share no cache line to speak of. Small jobs, and calls from
+    worker threads (e.g. dask's), run in one piece.
+    """
+    blocks = min(os.cpu_count() or 1, 8)
+    if blocks < 2 or work < 1 << 18 or threading.current_thread() is not threading.main_thread():
+        job(slice(None))
+        return
+    bounds = np.linspace(0, length, blocks + 1).astype(int)
+    futures = [_pool().submit(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    for future in futures:
+        future.result()
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(min(os.cpu_count() or 1, 8), thread_name_prefix="xhydro_accessor")
 
 
 def weights_by_member(
