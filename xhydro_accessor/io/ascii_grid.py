@@ -70,18 +70,8 @@ def read_ascii_grid(path: Path) -> xr.DataArray:
     dy = header.get("dy", header.get("cellsize"))
     if dx is None or dy is None:
         raise ValueError(f"{path}: ESRI ASCII grid header lacks cellsize")
-    if "xllcorner" in header:
-        x0 = header["xllcorner"] + 0.5 * dx
-    elif "xllcenter" in header:
-        x0 = header["xllcenter"]
-    else:
-        raise ValueError(f"{path}: ESRI ASCII grid header lacks xllcorner/xllcenter")
-    if "yllcorner" in header:
-        y0 = header["yllcorner"] + 0.5 * dy
-    elif "yllcenter" in header:
-        y0 = header["yllcenter"]
-    else:
-        raise ValueError(f"{path}: ESRI ASCII grid header lacks yllcorner/yllcenter")
+    x0 = _lower_left_centre(header, "x", dx, path)
+    y0 = _lower_left_centre(header, "y", dy, path)
 
     tokens = text[pos:].split()
     if len(tokens) != nrows * ncols:
@@ -108,3 +98,12 @@ def read_ascii_grid(path: Path) -> xr.DataArray:
     if nodata is not None:
         attrs["nodata"] = as_nodata(nodata, values.dtype)
     return make_dataarray(values, y, x, attrs)
+
+
+def _lower_left_centre(header: dict, axis: str, step: float, path: Path) -> float:
+    """The centre of the lower-left cell along ``axis`` from ``{axis}llcorner`` or ``{axis}llcenter``."""
+    if f"{axis}llcorner" in header:
+        return header[f"{axis}llcorner"] + 0.5 * step
+    if f"{axis}llcenter" in header:
+        return header[f"{axis}llcenter"]
+    raise ValueError(f"{path}: ESRI ASCII grid header lacks {axis}llcorner/{axis}llcenter")

@@ -118,6 +118,16 @@ def extreme_pass(nodes, to, src, dst, reverse, is_max, skipna):
                 dst[d, j] = _extreme(dst[d, j], src[i, j], is_max, skipna)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def merge_moments(wa, ma, m2a, wb, mb, m2b):
+    """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update."""
+    if wb == 0:
+        return wa, ma, m2a
+    w = wa + wb
+    delta = mb - ma
+    return w, ma + delta * wb / w, m2a + m2b + delta * delta * wa * wb / w
+
+
 @numba.njit(cache=True, nogil=True)
 def moments_pass(nodes, to, src, dst, reverse):
     """Merge (weight, mean, M2) states with Chan et al.'s stable pairwise update.
@@ -135,11 +145,6 @@ def moments_pass(nodes, to, src, dst, reverse):
             continue
         a, b = (nodes[k], d) if reverse else (d, nodes[k])
         for j in range(n_members):
-            wb = sw[b, j]
-            if wb == 0:
-                continue
-            w = dw[a, j] + wb
-            delta = sm[b, j] - dm[a, j]
-            dm[a, j] += delta * wb / w
-            d2[a, j] += s2[b, j] + delta * delta * dw[a, j] * wb / w
-            dw[a, j] = w
+            dw[a, j], dm[a, j], d2[a, j] = merge_moments(
+                dw[a, j], dm[a, j], d2[a, j], sw[b, j], sm[b, j], s2[b, j]
+            )

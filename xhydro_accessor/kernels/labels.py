@@ -8,7 +8,7 @@ Every pass is O(n) whatever the number of locations.
 import numba
 import numpy as np
 
-from .flow import _extreme
+from .flow import _extreme, merge_moments
 
 
 @numba.njit(cache=True, nogil=True)
@@ -159,14 +159,9 @@ def merge_up(order, parent, kind, skipna, a, b, c):
             elif kind == 1:
                 a[j, p] = _extreme(a[j, p], a[j, g], b[0, 0] > 0, skipna)
             else:
-                wb = a[j, g]
-                if wb == 0:
-                    continue
-                w = a[j, p] + wb
-                delta = b[j, g] - b[j, p]
-                b[j, p] += delta * wb / w
-                c[j, p] += c[j, g] + delta * delta * a[j, p] * wb / w
-                a[j, p] = w
+                a[j, p], b[j, p], c[j, p] = merge_moments(
+                    a[j, p], b[j, p], c[j, p], a[j, g], b[j, g], c[j, g]
+                )
 
 
 @numba.njit(cache=True, nogil=True)
