@@ -12,6 +12,7 @@ import numpy as np
 
 from .conventions import INVALID, MISSING, PIT, STEPS, get_convention
 from .errors import CycleError, GridMismatchError, InvalidCodeError
+from .threads import CORES
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -38,7 +39,18 @@ class RiverNetwork:
     array([5])
     """
 
-    __slots__ = ("_shape", "_nodes", "_to", "_n_levels", "_mask", "_coords", "_dims", "_ids", "_cache")
+    __slots__ = (
+        "_shape",
+        "_nodes",
+        "_to",
+        "_heads",
+        "_n_levels",
+        "_mask",
+        "_coords",
+        "_dims",
+        "_ids",
+        "_cache",
+    )
 
     def __init__(
         self,
@@ -50,12 +62,15 @@ class RiverNetwork:
         dims: tuple[Hashable, ...] | None = None,
         coords: Mapping[Hashable, np.ndarray] | None = None,
         ids: np.ndarray | None = None,
+        heads: np.ndarray | None = None,
     ):
-        for array in (nodes, to, mask):
+        heads = np.zeros(1, np.int64) if heads is None else heads
+        for array in (nodes, to, mask, heads):
             array.setflags(write=False)
         self._shape = tuple(int(s) for s in shape)
         self._nodes = nodes
         self._to = to
+        self._heads = heads
         self._n_levels = int(n_levels)
         self._cache: dict = {}  # derived arrays (sources, ...), computed once
         self._mask = mask
@@ -229,7 +244,7 @@ class RiverNetwork:
 
     @classmethod
     def _from_down(cls, down, shape, dims, coords) -> RiverNetwork:
-        from .kernels.topology import OFF, find_cycles, topological_order
+        from .kernels.topology import OFF, find_cycles, split_for_threads, topological_order
 
         nodes, to, n_levels, in_degree = topological_order(down)
         mask = down != OFF
@@ -247,7 +262,8 @@ class RiverNetwork:
                 f"{where} and runs through {path}{' …' if len(cycle) == 8 else ''}"
             )
         del in_degree
-        return cls(shape, nodes, to, n_levels, mask.reshape(shape), dims, coords)
+        nodes, to, heads = split_for_threads(nodes, to, down.size, CORES, _MIN_SPLIT)
+        return cls(shape, nodes, to, n_levels, mask.reshape(shape), dims, coords, heads=heads)
 
     # -------------------------------------------------------------- properties
     @property
@@ -274,6 +290,14 @@ class RiverNetwork:
     def downstream(self) -> np.ndarray:
         """Flat grid index of each cell's downstream cell (aligned with :attr:`nodes`; -1 at outlets)."""
         return self._to
+
+    @property
+    def heads(self) -> np.ndarray:
+        """Where :attr:`nodes` splits into independent heads and a tail (see :func:`.threads.run_pass`).
+
+        Head ``h`` is ``nodes[heads[h]:heads[h + 1]]``, the tail ``nodes[heads[-1]:]``.
+        """
+        return self._heads
 
     @property
     def mask(self) -> np.ndarray:
@@ -326,7 +350,7 @@ class RiverNetwork:
         """The same compiled topology on a grid with other dims, coordinates or ids."""
         return RiverNetwork(
             self._shape, self._nodes, self._to, self._n_levels, self._mask, dims, coords,
-            self._ids if ids is None else ids,
+            self._ids if ids is None else ids, self._heads,
         )  # fmt: skip
 
     def to_dataset(self, convention: str | None = None) -> xr.Dataset:
@@ -395,6 +419,7 @@ class RiverNetwork:
                 self._dims,
                 self._coords,
                 self._ids,
+                self._heads,
             ),
         )
 
@@ -404,6 +429,11 @@ def _rebuild(*args):
 
 
 # ---------------------------------------------------------------------- helpers
+#: The smallest network whose topological order gets heads (one per core): under
+#: it, handing work to threads costs more than it saves.
+_MIN_SPLIT = 1 << 16
+
+
 def _index_dtype(size: int):
     return np.int32 if size < 2**31 - 1 else np.int64
 

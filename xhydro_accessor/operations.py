@@ -31,17 +31,14 @@ Off-network cells and empty results
 
 from __future__ import annotations
 
-import functools
-import os
-import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from math import prod
 from typing import Any, Literal
 
 import numpy as np
 
 from .network import RiverNetwork
+from .threads import in_blocks, run_pass
 
 How = Literal["sum", "mean", "min", "max", "std", "var"]
 HOWS = ("sum", "mean", "min", "max", "std", "var")
@@ -182,16 +179,29 @@ def _dispatch(op, network, field, how, weights, skipna):
     return run(network, op, field, how, weights, skipna)
 
 
-def numpy_op(op: str, network: RiverNetwork, field: Any, how: str, weights: Any, skipna: bool) -> np.ndarray:
-    """Run operation ``op`` (a function name of this module) in the numpy engine."""
+def numpy_op(
+    op: str,
+    network: RiverNetwork,
+    field: Any,
+    how: str,
+    weights: Any,
+    skipna: bool,
+    arg: np.ndarray | None = None,
+) -> np.ndarray:
+    """Run operation ``op`` (a function name of this module) in the numpy engine.
+
+    For min/max, ``arg`` (``(cells, members)`` integers, optional) receives the flat
+    index of the cell holding each result on the network (-1: none): where a
+    gradient goes.
+    """
     if op == "move_upstream":
         how, weights, skipna = "max", None, False
     in_place, reverse = _PASSES[op]
-    return _reduce(network, field, how, weights, skipna, in_place=in_place, reverse=reverse)
+    return _reduce(network, field, how, weights, skipna, in_place=in_place, reverse=reverse, arg=arg)
 
 
 # --------------------------------------------------------------------- engine
-def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
+def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None):
     from .kernels import flow
 
     if how not in HOWS:
@@ -209,14 +219,19 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
     state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
     fill = fill_value(dtype)
     mask = network.mask.reshape(-1)
-    nodes, to = network.nodes, network.downstream
+    nodes = network.nodes
     no_weight = np.empty((0, 0), state)
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = np.empty((size, members), state)
         weight = np.empty((size, members), state) if track_weight else no_weight
         if members == 1 and not (w.size or zero_nan or track_weight):  # the hot path
-            flow.copy_fill(x[0], mask, state.type(fill), out.reshape(-1))
+            flat = out.reshape(-1)
+            in_blocks(
+                size,
+                size,
+                lambda cells: flow.copy_fill(x[0, cells], mask[cells], state.type(fill), flat[cells]),
+            )
             return out, weight
 
         def fill_cells(cells):  # members innermost: numpy's blocked transpose, then weights
@@ -225,14 +240,16 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
             weight_cells = weight[cells] if track_weight else no_weight
             flow.prepare(out[cells], w_cells, mask[cells], zero_nan, multiply, state.type(fill), weight_cells)
 
-        _in_blocks(size, members * size, fill_cells)
+        in_blocks(size, members * size, fill_cells)
         return out, weight
 
     def sum_pass(src, dst):
         if members == 1:
-            flow.sum_pass_single(nodes, to, src.reshape(-1), dst.reshape(-1), reverse)
+            run_pass(
+                network, flow.sum_pass_single, src.reshape(-1), dst.reshape(-1), reverse, reverse=reverse
+            )
         else:
-            flow.sum_pass(nodes, to, src, dst, reverse)
+            run_pass(network, flow.sum_pass, src, dst, reverse, reverse=reverse)
 
     def target(like, value):
         if in_place:
@@ -254,7 +271,11 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
         src, _ = new_state(True, False, zero_nan=False)  # the pass itself skips NaN
         identity = _extreme_identity(state, how, skipna)
         dst = target(src, identity)
-        flow.extreme_pass(nodes, to, src, dst, reverse, how == "max", skipna)
+        if arg is None:
+            arg = np.empty((0, 0), nodes.dtype)
+        else:
+            flow.arg_start(nodes, in_place, arg)
+        run_pass(network, flow.extreme_pass, src, dst, reverse, how == "max", skipna, arg, reverse=reverse)
     else:
         if x.dtype.kind == "f":  # shift by a typical value: Welford is then exact to ~eps
             with warnings.catch_warnings():
@@ -264,7 +285,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
         mean, weight = new_state(False, True)
         src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
         dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))
-        flow.moments_pass(nodes, to, src, dst, reverse)
+        run_pass(network, flow.moments_pass, src, dst, reverse, reverse=reverse)
         weight, _, m2 = dst
         with np.errstate(invalid="ignore", divide="ignore"):
             dst = np.divide(m2, weight, out=m2)
@@ -276,28 +297,6 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse):
             dst[empty] = state.type(fill)
     out = dst.T.reshape(batch_shape + grid_shape)
     return out if out.dtype == dtype else out.astype(dtype)
-
-
-def _in_blocks(length: int, work: int, job) -> None:
-    """Run ``job(block)`` over slices of ``range(length)``, across the cores for large ``work``.
-
-    For the element-wise steps (transposing copy, weights, fill): the kernels release
-    the GIL and the blocks share no cache line to speak of. Small jobs, and calls from
-    worker threads (e.g. dask's), run in one piece.
-    """
-    blocks = min(os.cpu_count() or 1, 8)
-    if blocks < 2 or work < 1 << 18 or threading.current_thread() is not threading.main_thread():
-        job(slice(None))
-        return
-    bounds = np.linspace(0, length, blocks + 1).astype(int)
-    futures = [_pool().submit(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    for future in futures:
-        future.result()
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(min(os.cpu_count() or 1, 8), thread_name_prefix="xhydro_accessor")
 
 
 def weights_by_member(

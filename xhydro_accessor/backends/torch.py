@@ -48,9 +48,12 @@ def run(network: RiverNetwork, op: str, field: torch.Tensor, how: str, weights: 
     return y.reshape(batch + grid)
 
 
-def forward(network: RiverNetwork, op: str, x: torch.Tensor, how: str, w: Any, skipna: bool) -> torch.Tensor:
-    """The operation on ``(members, cells)`` tensors, no gradient."""
-    if x.device.type != "cpu" or FORCE_GENERIC:
+def forward(
+    network: RiverNetwork, op: str, x: torch.Tensor, how: str, w: Any, skipna: bool, arg: Any = None
+) -> torch.Tensor:
+    """The operation on ``(members, cells)`` tensors, no gradient (``arg``: see
+    :func:`.operations.numpy_op`, CPU only)."""
+    if not _compiled(x):
         dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
         if op != "move_upstream" and generic.result_dtype(torch, how, *dtypes) == torch.uint64:
             raise NotImplementedError(
@@ -67,6 +70,7 @@ def forward(network: RiverNetwork, op: str, x: torch.Tensor, how: str, w: Any, s
         how,
         None if w is None else _numpy(w).reshape(shape if w.shape[0] > 1 else network.shape),
         skipna,
+        arg,
     )
     return torch.from_numpy(out).reshape(x.shape)
 
@@ -91,6 +95,9 @@ class Flow(torch.autograd.Function):
                 weight = torch.where(nan, 0, weight)
             aux = forward(network, op, weight, "sum", None, False)
             y = n / aux
+        elif how in ("min", "max") and op != "move_upstream" and _compiled(x):
+            ctx.arg = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)  # where each result comes from
+            y = forward(network, op, x, how, w, skipna, ctx.arg)
         else:
             y = forward(network, op, x, how, w, skipna)
         ctx.save_for_backward(x, w, y, aux)
@@ -104,11 +111,13 @@ class Flow(torch.autograd.Function):
         xs = x.to(y.dtype)
         ws = None if w is None else w.to(y.dtype)
         if how in ("min", "max") and op != "move_upstream":
-            s = xs if ws is None else xs * ws
-            if y.device.type == "cpu" and not FORCE_GENERIC:
-                aux = _extreme_gradient(network, op, s, y)
+            if hasattr(ctx, "arg"):
+                arg = ctx.arg
+
+                def aux(g: torch.Tensor) -> torch.Tensor:
+                    return torch.from_numpy(cpu_grad.send(network, arg, g.numpy()))
             else:
-                aux = generic.arg_extreme(network, op, s, y)
+                aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
 
         need_w = w is not None and ctx.needs_input_grad[1]
         gx, gw = generic.backward(network, op, how, ctx.skipna, xs, ws, y, aux, g, _adjoint(network), need_w)
@@ -117,21 +126,19 @@ class Flow(torch.autograd.Function):
         return gx, gw, None, None, None, None
 
 
-def _extreme_gradient(network: RiverNetwork, op: str, s: torch.Tensor, y: torch.Tensor):
-    def gradient(g: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(cpu_grad.extreme_gradient(network, op, s.numpy(), y.numpy(), g.numpy()))
-
-    return gradient
-
-
 def _adjoint(network: RiverNetwork):
     def adjoint(op: str, g: torch.Tensor, scale: Any = None) -> torch.Tensor:
-        if g.device.type == "cpu" and not FORCE_GENERIC:
+        if _compiled(g):
             scale = None if scale is None else scale.numpy()
             return torch.from_numpy(cpu_grad.transpose(network, op, g.numpy(), scale))
         return generic.transpose(network, op, g, scale)
 
     return adjoint
+
+
+def _compiled(x: torch.Tensor) -> bool:
+    """Whether ``x`` runs the compiled CPU kernels (else the generic ones)."""
+    return x.device.type == "cpu" and not FORCE_GENERIC
 
 
 def _like(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -101,21 +101,36 @@ def _extreme(a, b, is_max, skipna):
 
 
 @numba.njit(cache=True, nogil=True)
-def extreme_pass(nodes, to, src, dst, reverse, is_max, skipna):
+def extreme_pass(nodes, to, src, dst, reverse, is_max, skipna, arg):
+    """Min/max pass; ``arg`` (``(cells, members)`` ints, or ``(0, 0)``: not tracked)
+    follows the cell holding each result: a value is replaced only by a strictly
+    better one, so the cell itself (see :func:`arg_start`) wins ties, then the first
+    cell in the order."""
     n_members = dst.shape[1]
+    track = arg.shape[0] > 0
+    moving = src is not dst
     n = nodes.size
     for step in range(n):
         k = n - 1 - step if reverse else step
         d = to[k]
         if d < 0:
             continue
+        a, b = (nodes[k], d) if reverse else (d, nodes[k])  # a receives from b
+        for j in range(n_members):
+            old = dst[a, j]
+            new = _extreme(old, src[b, j], is_max, skipna)
+            dst[a, j] = new
+            if track and new != old and not (new != new and old != old):
+                arg[a, j] = b if moving else arg[b, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def arg_start(nodes, own, arg):
+    """Before :func:`extreme_pass`: each network cell holds its own result (``own``) or none (-1)."""
+    for k in range(nodes.size):
         i = nodes[k]
-        if reverse:
-            for j in range(n_members):
-                dst[i, j] = _extreme(dst[i, j], src[d, j], is_max, skipna)
-        else:
-            for j in range(n_members):
-                dst[d, j] = _extreme(dst[d, j], src[i, j], is_max, skipna)
+        for j in range(arg.shape[1]):
+            arg[i, j] = i if own else -1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

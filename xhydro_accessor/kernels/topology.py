@@ -105,3 +105,70 @@ def find_cycles(down, in_degree):
                 visited[j] = 1
                 j = down[j]
     return np.array(firsts, np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def split_for_threads(nodes, to, size, parts, min_nodes):
+    """Reorder a topological order into ``parts`` independent heads and a short tail.
+
+    Cells whose upstream area holds at most ``len(nodes) // (32 * parts)`` cells
+    are *light*; a light cell draining into a heavy cell or out of the network is
+    the root of a light subtree. The subtrees go, whole and balanced, to the
+    heads; the tail holds the roots, then the heavy cells (the main stems). So a
+    pass may run the heads side by side (no two heads write to one cell: a head
+    only reaches its own subtrees' roots) and then the tail. Each part keeps its
+    cells' previous relative order, so the result is a topological order too.
+
+    Returns ``(nodes, to, bounds)``: head ``h`` is ``bounds[h]:bounds[h + 1]``
+    and the tail ``bounds[-1]:``. Networks under ``min_nodes`` cells get no heads.
+    """
+    n = nodes.size
+    if parts < 2 or n < min_nodes:
+        return nodes, to, np.zeros(1, np.int64)
+    area = np.zeros(size, np.int32)
+    for k in range(n):
+        i = nodes[k]
+        area[i] += 1
+        if to[k] >= 0:
+            area[to[k]] += area[i]
+    limit = max(n // (32 * parts), 1)
+    heavy = parts + 1  # codes: head h's cells h, the heavy cells parts + 1,
+    part = np.empty(size, np.int8)  # and the root of a subtree of head h parts + 2 + h
+    load = np.zeros(parts, np.int64)
+    for step in range(n):  # downstream first: a cell's head is known before its upstream's
+        k = n - 1 - step
+        i, d = nodes[k], to[k]
+        if area[i] > limit:
+            part[i] = heavy
+        elif d < 0 or area[d] > limit:  # a root: its subtree to the least loaded head
+            h = 0
+            for other in range(1, parts):
+                if load[other] < load[h]:
+                    h = other
+            load[h] += area[i]
+            part[i] = parts + 2 + h
+        else:
+            part[i] = part[d] if part[d] < parts else part[d] - parts - 2
+    # a stable counting sort by section: heads 0..parts-1, roots (parts), heavy cells
+    count = np.zeros(parts + 3, np.int64)
+    for k in range(n):
+        count[_section(part[nodes[k]], parts) + 1] += 1
+    for p in range(parts + 2):
+        count[p + 1] += count[p]
+    bounds = count[: parts + 1].copy()
+    new_nodes = np.empty_like(nodes)
+    new_to = np.empty_like(to)
+    for k in range(n):
+        p = _section(part[nodes[k]], parts)
+        new_nodes[count[p]] = nodes[k]
+        new_to[count[p]] = to[k]
+        count[p] += 1
+    return new_nodes, new_to, bounds
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _section(code, parts):
+    """The section of a cell of code ``code``: its head, or the roots or heavy cells of the tail."""
+    if code < parts:
+        return code
+    return parts + 1 if code == parts + 1 else parts
