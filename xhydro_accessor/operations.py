@@ -299,6 +299,34 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     return out if out.dtype == dtype else out.astype(dtype)
 
 
+def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
+    """A result of the numpy engine, C-contiguous: for a batch the engine returns a
+    transposed view of its ``(cells, members)`` state; this copies it in cache-sized
+    blocks (several times faster than numpy's copy), across the cores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork, accumulate
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> out = accumulate(net, np.ones((3, 1, 4)))
+    >>> out.flags.c_contiguous, members_first(out, 2).flags.c_contiguous
+    (False, True)
+    >>> bool((members_first(out, 2) == out).all())
+    True
+    """
+    from .kernels import flow
+
+    if result.flags.c_contiguous:
+        return result
+    state = result.reshape(prod(result.shape[: result.ndim - grid_ndim]), -1).T
+    if not state.flags.c_contiguous:  # not the engine's layout
+        return np.ascontiguousarray(result)
+    out = np.empty((state.shape[1], state.shape[0]), result.dtype)
+    in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
+    return out.reshape(result.shape)
+
+
 def weights_by_member(
     weights: np.ndarray | None, grid_shape: tuple[int, ...], field_shape: tuple[int, ...]
 ) -> np.ndarray:

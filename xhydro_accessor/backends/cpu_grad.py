@@ -93,7 +93,7 @@ def _members_first(state: np.ndarray) -> np.ndarray:
     if state.shape[1] == 1:
         return state.reshape(1, -1)
     out = np.empty(state.shape[::-1], state.dtype)
-    in_blocks(state.shape[0], state.size, lambda cells: _transpose_out(state[cells], out[:, cells]))
+    in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
     return out
 
 
@@ -113,14 +113,3 @@ def _transpose_in(src, scale, keep, dst):
                     dst[i, j] = src[j, i] * scale[j if per_member else 0, i]
                 else:
                     dst[i, j] = src[j, i]
-
-
-@numba.njit(cache=True, nogil=True)
-def _transpose_out(src, dst):
-    """``dst[m, i] = src[i, m]``, in cache-sized blocks."""
-    n, members = src.shape
-    for start in range(0, n, 64):
-        stop = min(start + 64, n)
-        for j in range(members):
-            for i in range(start, stop):
-                dst[j, i] = src[i, j]

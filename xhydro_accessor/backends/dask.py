@@ -46,7 +46,7 @@ def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skip
 
 
 def _block(field, *weights, network, op, how, skipna):
-    return getattr(operations, op)(
+    result = getattr(operations, op)(
         network,
         field,
         **(
@@ -55,3 +55,5 @@ def _block(field, *weights, network, op, how, skipna):
             else {"how": how, "weights": (weights or (None,))[0], "skipna": skipna}
         ),
     )
+    # contiguous in the task, in parallel: dask's final concatenation is then a plain copy
+    return operations.members_first(result, len(network.shape)) if isinstance(result, np.ndarray) else result

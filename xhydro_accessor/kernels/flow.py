@@ -163,3 +163,14 @@ def moments_pass(nodes, to, src, dst, reverse):
             dw[a, j], dm[a, j], d2[a, j] = merge_moments(
                 dw[a, j], dm[a, j], d2[a, j], sw[b, j], sm[b, j], s2[b, j]
             )
+
+
+@numba.njit(cache=True, nogil=True)
+def transpose_out(src, dst):
+    """``dst[m, i] = src[i, m]``: a state array back to members first, in cache-sized blocks."""
+    n, members = src.shape
+    for start in range(0, n, 64):
+        stop = min(start + 64, n)
+        for j in range(members):
+            for i in range(start, stop):
+                dst[j, i] = src[i, j]
