@@ -35,7 +35,8 @@ def send(network, arg: np.ndarray, g: np.ndarray) -> np.ndarray:
     ``(members, cells)`` sent to the cell holding it, ``arg`` ``(cells, members)``
     (as :func:`.operations.numpy_op` gives it)."""
     out = np.zeros(g.shape, g.dtype)
-    _send(arg, g.T, network.mask.reshape(-1), out)
+    keep = network.mask.reshape(-1)
+    in_blocks(g.shape[0], g.size, lambda members: _send(arg[:, members], g[members].T, keep, out[members]))
     return out
 
 
