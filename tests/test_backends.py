@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import xhydro_accessor as xa
+from tests import backends
 from tests import reference as ref
 from xhydro_accessor import operations
 from xhydro_accessor.backends import generic, library_of
@@ -51,87 +52,28 @@ def cases(net, rng, quick=False):
 
 
 # ------------------------------------------------------------------ backends
-def _numpy_generic():
-    return lambda a: a, lambda out: out
-
-
-def _strict():
-    strict = pytest.importorskip("array_api_strict")
-    return strict.asarray, lambda out: np.asarray(out._array)
-
-
-def _torch(force_generic):
-    torch = pytest.importorskip("torch")
-
-    def to(a):
-        return torch.from_numpy(np.array(a))
-
-    def back(out):
-        assert isinstance(out, torch.Tensor) and out.device.type == "cpu"
-        return out.numpy()
-
-    return to, back, force_generic
-
-
-def _jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    def back(out):
-        assert isinstance(out, jax.Array)
-        return np.asarray(out)
-
-    return jnp.asarray, back
-
-
-def _dask():
-    import dask.array as da
-
-    def back(out):
-        assert isinstance(out, da.Array)
-        return out.compute()
-
-    return lambda a: da.from_array(a, chunks=(1,) + a.shape[1:]), back
-
-
-def _cupy():
-    cupy = pytest.importorskip("cupy")
-    try:
-        cupy.cuda.runtime.getDeviceCount()
-    except Exception:  # noqa: BLE001 - no driver or no device
-        pytest.skip("no GPU")
-
-    def back(out):
-        assert isinstance(out, cupy.ndarray)
-        return cupy.asnumpy(out)
-
-    return cupy.asarray, back
-
-
+#: maker of (to, back) per backend; the "-generic" ones force the level-synchronous kernels
 BACKENDS = {
-    "numpy-generic": _numpy_generic,
-    "array_api_strict": _strict,
-    "torch": lambda: _torch(False),
-    "torch-generic": lambda: _torch(True),
-    "jax": _jax,
-    "dask": _dask,
-    "cupy": _cupy,
+    "numpy-generic": backends.numpy,
+    "array_api_strict": backends.array_api_strict,
+    "torch": backends.torch,
+    "torch-generic": backends.torch,
+    "jax": backends.jax,
+    "dask": backends.dask,
+    "cupy": backends.cupy,
 }
 
 
-@pytest.fixture(
-    params=[pytest.param(name, marks=pytest.mark.gpu if name == "cupy" else ()) for name in BACKENDS]
-)
+@pytest.fixture(params=backends.params(BACKENDS))
 def backend(request, monkeypatch):
     made = BACKENDS[request.param]()
     if request.param.startswith("torch"):
         from xhydro_accessor.backends import torch as torch_backend
 
-        monkeypatch.setattr(torch_backend, "FORCE_GENERIC", made[2])
+        monkeypatch.setattr(torch_backend, "FORCE_GENERIC", request.param == "torch-generic")
     if request.param == "numpy-generic":  # the generic kernels themselves, on numpy
         return lambda op, net, f, how, w, skipna: generic.run(net, op, f, how, w, skipna), *made, False
-    return call, *made[:2], request.param in ("jax", "array_api_strict")  # quick: slow eager ops
+    return call, *made, request.param in ("jax", "array_api_strict")  # quick: slow eager ops
 
 
 def check(actual, expected):

@@ -133,8 +133,9 @@ def test_weights_percentiles_and_errors():
     np.testing.assert_allclose(got, [(1 + 2 + 6) / 4])
     got = catchment_statistics(net, field, [(0, 3), (0, 1)], "percentile", q=[0, 100])
     np.testing.assert_array_equal(got, [[1.0, 1.0], [4.0, 2.0]])
-    with pytest.raises(ValueError, match="weights are not supported"):
-        catchment_statistics(net, field, [(0, 3)], "median", weights=w)
+    got = catchment_statistics(net, field, [(0, 3)], "median", weights=w)  # weighted: inverted CDF
+    np.testing.assert_array_equal(got, [np.quantile(field[0], 0.5, weights=w[0], method="inverted_cdf")])
+    np.testing.assert_array_equal(catchment_statistics(net, field, [(0, 3)], "mode", weights=w), [3.0])
     with pytest.raises(ValueError, match="q="):
         catchment_statistics(net, field, [(0, 3)], "percentile")
     with pytest.raises(ValueError, match="how must be"):

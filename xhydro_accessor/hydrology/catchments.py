@@ -22,14 +22,18 @@ nested (``nested=True``)
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from math import prod
 from typing import Any, Literal
 
 import numpy as np
+from array_api_compat import array_namespace, device, is_jax_array, is_numpy_array
 
+from ..backends import generic
+from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
-from ..operations import result_dtype, weights_by_member
-from ._numpy_only import as_numpy
+from ..operations import result_dtype
+from ._backend import library, map_batches, native
 from .locations import Locations, locate
 
 Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
@@ -146,14 +150,18 @@ def catchment_statistics(
     skipna: bool = False,
     q: Any = None,
     snap: float = 0,
-) -> np.ndarray:
+) -> Any:
     """Reduce a field over the catchment of each location, batch dims kept.
 
     Parameters
     ----------
     network : RiverNetwork
     field : array of shape (..., *network.shape)
-        Leading dims (members, time) are kept.
+        Leading dims (members, time) are kept. Any backend: numpy, dask (lazy,
+        one task per chunk of the leading dims), torch (differentiable for the
+        first six statistics and for median/percentile), jax (under ``jit`` and
+        ``grad``), cupy or any Array API array; the result is of the same library,
+        on the same device.
     locations : see :func:`~xhydro_accessor.hydrology.locations.locate`
     how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
         The first six follow :mod:`xhydro_accessor.operations` (weights, dtypes;
@@ -164,7 +172,13 @@ def catchment_statistics(
         False: each location's whole upstream area, even where other locations
         lie upstream of it; True: only the area between it and those locations.
     weights : array of network.shape or field.shape, optional
-        For sum, mean, min, max, std and var.
+        sum, mean, min, max, std and var reduce ``weights · field`` as
+        :func:`xhydro_accessor.accumulate` does. With weights, ``median`` and
+        ``percentile`` are weighted quantiles by the inverted CDF (numpy's
+        ``np.quantile(..., weights=, method="inverted_cdf")``: the smallest value
+        whose cumulative weight reaches ``q/100`` of the total) and ``mode`` the
+        value of largest total weight (the smallest among ties). Cells with a NaN
+        weight count as NaN values (zero weight for integer fields).
     skipna : bool, default False
         False: a NaN in a catchment makes its result NaN. True: NaNs are left
         out (a catchment of NaN only gives NaN, 0 for sums).
@@ -176,14 +190,16 @@ def catchment_statistics(
 
     Returns
     -------
-    ndarray of shape (..., n_locations)
+    array of shape (..., n_locations), the field's library
 
     Notes
     -----
-    One labelling pass and one pass over the field whatever the number of
-    locations; with ``nested=False`` the mergeable statistics are combined along
-    the tree of locations, and median / percentile / mode read each cell once per
-    location downstream of it.
+    One labelling pass (numpy, on the network) and one pass over the field
+    whatever the number of locations. sum … var reduce each sub-catchment by a
+    scatter (the compiled kernels on numpy) and, with ``nested=False``, combine
+    them along the tree of locations with :func:`xhydro_accessor.accumulate`;
+    median / percentile / mode sort each location's cells (each cell once per
+    location downstream of it) with array operations of the field's library.
 
     Examples
     --------
@@ -198,40 +214,66 @@ def catchment_statistics(
     >>> catchment_statistics(net, np.stack([field, 2 * field]), [(0, 3)], "median")
     array([[2.5],
            [5. ]])
+    >>> catchment_statistics(net, field, [(0, 3)], "median", weights=np.array([[1.0, 1, 1, 5]]))
+    array([4.])
     """
-    from ..kernels import labels as kernels
-
     if how not in STATISTICS:
         raise ValueError(f"how must be one of {STATISTICS}, got {how!r}")
-    if weights is not None and how in ("median", "percentile", "mode"):
-        raise ValueError(f"weights are not supported for how={how!r}")
     if (q is None) != (how != "percentile"):
         raise ValueError("pass q=<percentile(s) in [0, 100]> with how='percentile', and only then")
-    field = as_numpy(field, "field", "catchment_statistics")
-    network.check_grid(field.shape)
-    if field.dtype.kind == "b":
-        field = field.astype(np.int64)
-    batch = field.shape[: field.ndim - len(network.shape)]
-    size = prod(network.shape)
-    x = field.reshape(prod(batch), size)
-    if weights is not None:
-        weights = as_numpy(weights, "weights", "catchment_statistics")
-    w = weights_by_member(weights, network.shape, field.shape)
+    if q is not None and np.any((np.asarray(q, np.float64) < 0) | (np.asarray(q, np.float64) > 100)):
+        raise ValueError(f"percentiles must lie in [0, 100], got {q}")
     loc = locate(network, locations, snap=snap)
-    labels, parent, visit, (cells_of, _, inverse) = _label(network, loc.index, True)
-    m = cells_of.size
-    lab = labels[network.nodes]
-    cells = network.nodes[lab > 0].astype(np.int64)
-    groups = (lab[lab > 0] - 1).astype(np.int64)
-    parent = parent[1:].astype(np.int64) - 1  # group space: -1 at roots
-    upstream_first = visit[::-1].astype(np.int64) - 1
+    options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q}
+    if library(field, weights) == "dask":
+        network.check_grid(tuple(field.shape))
+        w_dtype = None if weights is None else weights.dtype
+        several = () if np.ndim(q) == 0 else (np.size(q),)
+        out = map_batches(
+            _block, field, weights, grid_ndim=len(network.shape), core=(*several, len(loc)),
+            dtype=statistic_dtype(how, field.dtype, w_dtype), **options,
+        )  # fmt: skip
+        return out if not several else _move(out, -2, 0)
+    return native(lambda f, w: _statistics(f, w, **options), field, weights)
 
+
+def _block(block, *weights, **options):
+    """One dask block: the percentiles' dim just before the locations."""
+    out = _statistics(block, weights[0] if weights else None, **options)
+    return out if np.ndim(options["q"]) == 0 else _move(out, 0, -2)
+
+
+def _move(array, source: int, destination: int):
+    axes = list(range(array.ndim))
+    axes.insert(destination % array.ndim, axes.pop(source % array.ndim))
+    return array_namespace(array).permute_dims(array, tuple(axes))
+
+
+#: Run numpy arrays through the Array API code too (tests the other backends' path).
+FORCE_GENERIC = False
+
+
+def _statistics(field, weights, *, network, loc, how, nested, skipna, q):
+    """:func:`catchment_statistics` on arrays of one library (not dask)."""
+    xp = array_namespace(field) if weights is None else array_namespace(field, weights)
+    grid = tuple(network.shape)
+    network.check_grid(tuple(field.shape))
+    batch = tuple(field.shape[: field.ndim - len(grid)])
+    x = generic.as_members(xp, field, len(grid))
+    w = None if weights is None else generic.as_weights(xp, weights, grid, tuple(field.shape))
+    plan = _Plan(network, loc.index)
     if how in ("median", "percentile", "mode"):
-        out = _order_statistic(x, cells, groups, parent, upstream_first, m, how, q, skipna, nested)
+        out = _order_statistic(xp, x, w, plan, how, q, skipna, nested)
+    elif is_numpy_array(x) and not FORCE_GENERIC:
+        from ..kernels import labels as kernels
+
+        w = np.empty((0, 0)) if w is None else w
+        out = _mergeable(kernels, x, w, plan.cells, plan.groups, plan.parent, plan.upstream_first,
+                         plan.m, how, skipna, nested)  # fmt: skip
     else:
-        out = _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, skipna, nested)
-    out = out[..., inverse]
-    return out.reshape(out.shape[:-2] + batch + (len(loc),))
+        out = _mergeable_xp(xp, x, w, plan, how, skipna, nested)
+    out = xp.take(out, _const(xp, out, plan.inverse), axis=-1)
+    return xp.reshape(out, tuple(out.shape[:-2]) + batch + (plan.inverse.size,))
 
 
 def statistic_dtype(how: str, dtype: Any, weights_dtype: Any = None) -> np.dtype:
@@ -310,45 +352,248 @@ def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, ski
     return (np.sqrt(var) if how == "std" else var).astype(dtype, copy=False)
 
 
-def _order_statistic(x, cells, groups, parent, upstream_first, m, how, q, skipna, nested):
-    """Median, percentiles and mode on each location's cells, gathered contiguously."""
-    from ..kernels.labels import counting_order, mode_of_sorted
+class _Plan:
+    """The topology of a statistic, numpy: labelled cells, their groups (unique location
+    cells), the tree of groups, and each group's cells for the order statistics."""
 
-    size = np.ones(m, np.int64)  # locations in each location's subtree
-    for g in upstream_first:
-        if parent[g] >= 0:
-            size[parent[g]] += size[g]
-    pos = np.empty(m, np.int64)  # preorder: each subtree is a contiguous run
-    next_free = np.empty(m, np.int64)
-    counter = 0
-    for g in upstream_first[::-1]:
-        p = parent[g]
-        if p < 0:
-            pos[g], counter = counter, counter + size[g]
+    def __init__(self, network: RiverNetwork, index: np.ndarray):
+        labels, parent, visit, (cells_of, _, inverse) = _label(network, index, True)
+        self.network, self.m, self.inverse = network, cells_of.size, inverse
+        lab = labels[network.nodes]
+        self.cells = network.nodes[lab > 0].astype(np.int64)
+        self.groups = (lab[lab > 0] - 1).astype(np.int64)
+        self.parent = parent[1:].astype(np.int64) - 1  # group space: -1 at roots
+        self.upstream_first = visit[::-1].astype(np.int64) - 1
+
+    def tree(self) -> RiverNetwork:
+        """The groups as a vector network: each flows to the next group downstream."""
+        return RiverNetwork.from_downstream(self.parent)
+
+    def runs(self, nested: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each group's cells (nested: its own; else its whole subtree's) one group after
+        the other: (cells, start of each group's run, length of each run)."""
+        from ..kernels.labels import counting_order
+
+        m, parent = self.m, self.parent
+        size = np.ones(m, np.int64)  # groups in each group's subtree
+        for g in self.upstream_first:
+            if parent[g] >= 0:
+                size[parent[g]] += size[g]
+        pos = np.empty(m, np.int64)  # preorder: each subtree is a contiguous run
+        next_free = np.empty(m, np.int64)
+        counter = 0
+        for g in self.upstream_first[::-1]:
+            p = parent[g]
+            if p < 0:
+                pos[g], counter = counter, counter + size[g]
+            else:
+                pos[g] = next_free[p]
+                next_free[p] += size[g]
+            next_free[g] = pos[g] + 1
+        order, starts = counting_order(pos[self.groups], m)
+        begins = starts[pos]
+        lengths = starts[pos + (1 if nested else size)] - begins
+        first = np.cumsum(lengths) - lengths
+        within = np.arange(lengths.sum()) - np.repeat(first, lengths)
+        return self.cells[order][np.repeat(begins, lengths) + within], first, lengths
+
+
+def _const(xp, like, array: np.ndarray):
+    """A numpy index or mask array in ``like``'s library and on its device."""
+    if is_jax_array(like):
+        return array  # a constant under jit
+    return xp.asarray(array, device=device(like))
+
+
+def _safe_div(xp, a, b):
+    """a / b, NaN where b == 0, with no NaN leaking into gradients."""
+    zero = b == 0
+    return xp.where(zero, xp.full_like(a, float("nan")), a / xp.where(zero, xp.ones_like(b), b))
+
+
+def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
+    """sum … var on any library: scatters into the groups, then the tree of groups."""
+    from ..operations import accumulate
+
+    dtype = generic.result_dtype(xp, how, x.dtype, *([] if w is None else [w.dtype]))
+    ops = scatter_for(x, plan.m)
+    into = ops.index(plan.groups)
+    cells = _const(xp, x, plan.cells)
+    xs = xp.astype(xp.take(x, cells, axis=-1), dtype)
+    s = xs if w is None else xs * xp.astype(xp.take(w, cells, axis=-1), dtype)
+    members, dev = s.shape[0], device(s)
+    floating = xp.isdtype(dtype, "real floating")
+    nan = xp.isnan(s) if floating else None  # x or w NaN
+    if skipna and floating:
+        s = xp.where(nan, xp.zeros_like(s), s)
+
+    def group_sum(v):
+        return ops.reduce(xp.zeros((v.shape[0], plan.m), dtype=v.dtype, device=dev), into, v, "add")
+
+    def merge(v, kind="sum"):
+        return v if nested else accumulate(plan.tree(), v, how=kind, skipna=skipna)
+
+    if how == "sum":
+        return merge(group_sum(s))
+    if how in ("min", "max"):
+        if floating:
+            identity = -float("inf") if how == "max" else float("inf")
         else:
-            pos[g] = next_free[p]
-            next_free[p] += size[g]
-        next_free[g] = pos[g] + 1
-    order, starts = counting_order(pos[groups], m)
-    sorted_cells = cells[order]
-    ends = starts[pos + (1 if nested else size)]
-    begins = starts[pos]
+            info = xp.iinfo(dtype)
+            identity = info.min if how == "max" else info.max
+        start = xp.full((members, plan.m), identity, dtype=dtype, device=dev)
+        out = ops.reduce(start, into, s if nan is None else xp.where(nan, xp.full_like(s, identity), s), how)
+        if floating:
+            counted = group_sum(xp.astype(~nan if skipna else nan, dtype))
+            out = xp.where((counted == 0) if skipna else (counted > 0), xp.full_like(out, float("nan")), out)
+        return merge(out, how)
+    weight = xp.ones_like(s) if w is None else xp.ones_like(s) * xp.astype(xp.take(w, cells, axis=-1), dtype)
+    if skipna:
+        weight = xp.where(nan, xp.zeros_like(s), weight)
+    if how == "mean":
+        both = merge(xp.concat([group_sum(s), group_sum(weight)], axis=0))
+        return _safe_div(xp, both[:members, ...], both[members:, ...])
+    # std/var: shifted sums, each group's M2 by two passes, then Chan's merge along the tree
+    if skipna:
+        xs = xp.where(nan, xp.zeros_like(xs), xs)
+    some = xs[:, : min(1024, xs.shape[1])]
+    ok = ~xp.isnan(some)
+    shift = _safe_div(xp, xp.sum(xp.where(ok, some, xp.zeros_like(some)), axis=1, keepdims=True),
+                      xp.sum(xp.astype(ok, dtype), axis=1, keepdims=True))  # fmt: skip
+    d = xs - xp.where(xp.isnan(shift), xp.zeros_like(shift), shift)
+    total, first = group_sum(weight), group_sum(weight * d)
+    mean = _safe_div(xp, first, total)
+    spread = d - xp.take(xp.where(total == 0, xp.zeros_like(mean), mean), _const(xp, x, plan.groups), axis=-1)
+    m2 = group_sum(xp.where(weight == 0, xp.zeros_like(d), weight * spread * spread))
+    if not nested:
+        merged = merge(xp.concat([total, first, m2 + xp.where(total == 0, xp.zeros_like(m2), first * mean)]))
+        total, first, m2 = (merged[k * members : (k + 1) * members, ...] for k in range(3))
+        m2 = m2 - first * xp.where(total == 0, xp.zeros_like(first), _safe_div(xp, first, total))
+        m2 = xp.where(m2 < 0, xp.zeros_like(m2), m2)
+    var = _safe_div(xp, m2, total)
+    return xp.sqrt(var) if how == "std" else var
+
+
+def _scan(xp, a, combine, first: np.ndarray):
+    """Inclusive segmented scan along the last axis (segments start at ``first``), log steps."""
+    size = a.shape[-1]
+    position = np.arange(size)
+    shift = 1
+    while shift < size:
+        ok = _const(xp, a, position - shift >= first)
+        previous = xp.concat([a[:, :shift], a[:, :-shift]], axis=-1)
+        a = xp.where(ok, combine(a, previous), a)
+        shift *= 2
+    return a
+
+
+def _segments(xp, a, how: str, first: np.ndarray, lengths: np.ndarray):
+    """max / min of each segment (``first``, ``lengths``) along the last axis: ``(members, m)``."""
+    if is_numpy_array(a):
+        return getattr(np, {"max": "maximum", "min": "minimum"}[how]).reduceat(a, first, axis=-1)
+    scanned = _scan(xp, a, xp.maximum if how == "max" else xp.minimum, np.repeat(first, lengths))
+    return xp.take(scanned, _const(xp, a, first + lengths - 1), axis=-1)
+
+
+def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested):
+    """Median, percentiles and mode: each location's cells sorted in one go."""
+    cells, first, lengths = plan.runs(nested)
+    segment = np.repeat(np.arange(plan.m), lengths)
+    last = first + lengths - 1
+    c = partial(_const, xp, x)
+    values = xp.take(x, c(cells), axis=-1)
+    members, size = values.shape[0], values.shape[1]
+    floating = xp.isdtype(values.dtype, "real floating")
+    weight = None
+    if w is not None:
+        weight = xp.take(w, c(cells), axis=-1) * xp.ones_like(values, dtype=w.dtype)
+        if xp.isdtype(w.dtype, "real floating"):
+            if floating:
+                values = xp.where(xp.isnan(weight), xp.full_like(values, float("nan")), values)
+            weight = xp.where(xp.isnan(weight), xp.zeros_like(weight), weight)
+    # sort by value (NaN last; ties in any order), then stably by segment (numpy: a radix sort)
+    order = xp.argsort(values, axis=-1, stable=False)
+    small = is_numpy_array(values) and plan.m <= 2**16
+    segment_keys = c(segment.astype(np.uint16)) if small else c(segment)
+    by_segment = xp.reshape(xp.take(segment_keys, xp.reshape(order, (-1,))), (members, size))
+    order = xp.take_along_axis(order, xp.argsort(by_segment, axis=-1, stable=True), axis=-1)
+    values = xp.take_along_axis(values, order, axis=-1)
+    if weight is not None:
+        weight = xp.take_along_axis(weight, order, axis=-1)
+    bad = xp.isnan(values) if floating else xp.zeros(values.shape, dtype=xp.bool, device=device(values))
+
+    def per_segment(a):  # sums over each segment, exact for integers
+        total = xp.cumulative_sum(a, axis=-1, include_initial=True)
+        return xp.take(total, c(last + 1), axis=-1) - xp.take(total, c(first), axis=-1)
+
+    n_bad = per_segment(xp.astype(bad, xp.int64))
+    n = c(lengths) - n_bad if skipna else xp.broadcast_to(c(lengths), n_bad.shape)
+    undefined = (n == 0) if skipna else (n_bad > 0)
+    if weight is not None:
+        weight = xp.where(bad, xp.zeros_like(weight), weight)
     if how == "mode":
-        out = np.empty((x.shape[0], m), x.dtype)
-        for g in range(m):
-            block = np.sort(x[:, sorted_cells[begins[g] : ends[g]]], axis=1)
-            mode_of_sorted(block, skipna, out[:, g])
+        out = _mode(xp, values, weight, bad, first, lengths, c)
+    else:
+        dtype = getattr(xp, statistic_dtype(how, generic.numpy_dtype(xp, values.dtype)).name)
+        values = xp.astype(values, dtype)
+        qs = [50.0] if how == "median" else [float(v) for v in np.atleast_1d(np.asarray(q, np.float64))]
+        one = _weighted_quantile if weight is not None else _linear_quantile
+        out = xp.stack([one(xp, values, weight, n, qq / 100, first, last, segment, c) for qq in qs])
+        out = out[0, ...] if np.ndim(q) == 0 else out
+    if not floating:
         return out
-    qs = 50.0 if how == "median" else np.asarray(q, np.float64)
-    if np.any((qs < 0) | (qs > 100)):
-        raise ValueError(f"percentiles must lie in [0, 100], got {q}")
-    reduce = np.nanpercentile if skipna else np.percentile
-    out = np.empty(np.shape(qs) + (x.shape[0], m), result_dtype("mean", x.dtype))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN catchments give NaN
-        for g in range(m):
-            out[..., g] = reduce(x[:, sorted_cells[begins[g] : ends[g]]], qs, axis=1)
-    return out
+    return xp.where(undefined, xp.full_like(out, float("nan")), out)
+
+
+def _linear_quantile(xp, values, weight, n, quantile, first, last, segment, c):
+    """numpy's default (linear) quantile of each segment's ``n`` first (valid) values."""
+    position = xp.astype(xp.where(n > 0, n - 1, xp.zeros_like(n)), values.dtype) * quantile
+    below = xp.floor(position)
+    t = position - below
+    low = xp.astype(below, xp.int64)
+    high = xp.where(low + 1 < n, low + 1, low)
+    a = xp.take_along_axis(values, c(first) + low, axis=-1)
+    b = xp.take_along_axis(values, c(first) + high, axis=-1)
+    diff = b - a
+    return xp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's _lerp
+
+
+def _weighted_quantile(xp, values, weight, n, quantile, first, last, segment, c):
+    """The first value whose cumulative weight within its segment reaches ``quantile``
+    of the segment's total (numpy's weighted ``inverted_cdf``)."""
+    total = xp.cumulative_sum(weight, axis=-1, include_initial=True)
+    base = xp.take(total, c(first), axis=-1)
+    within = total[:, 1:] - xp.take(base, c(segment), axis=-1)
+    target = (xp.take(total, c(last + 1), axis=-1) - base) * quantile
+    short = xp.astype(within < xp.take(target, c(segment), axis=-1), xp.int64)
+    counted = xp.cumulative_sum(short, axis=-1, include_initial=True)
+    count = xp.take(counted, c(last + 1), axis=-1) - xp.take(counted, c(first), axis=-1)
+    index = xp.where(count < n, count, xp.where(n > 0, n - 1, xp.zeros_like(n)))
+    return xp.take_along_axis(values, c(first) + index, axis=-1)
+
+
+def _mode(xp, values, weight, bad, first, lengths, c):
+    """The value of largest (weighted) count in each segment of sorted values; ties: the smallest."""
+    members, size = values.shape[0], values.shape[1]
+    segment = c(np.repeat(np.arange(first.size), lengths))
+    position = xp.broadcast_to(c(np.arange(size)), (members, size))
+    previous = xp.concat([values[:, :1], values[:, :-1]], axis=-1)
+    starts_run = c(np.isin(np.arange(size), first)) | (values != previous)
+    run_start = xp.where(starts_run, position, xp.zeros_like(position))
+    if is_numpy_array(values):
+        run_start = np.maximum.accumulate(run_start, axis=-1)
+    else:
+        run_start = _scan(xp, run_start, xp.maximum, np.zeros(size, np.int64))
+    if weight is None:
+        count = xp.astype(position - run_start + 1, xp.float64)
+    else:
+        total = xp.cumulative_sum(weight, axis=-1, include_initial=True)
+        count = total[:, 1:] - xp.take_along_axis(total, run_start, axis=-1)
+    count = xp.where(bad, xp.full_like(count, -1), count)
+    best = xp.take(_segments(xp, count, "max", first, lengths), segment, axis=-1)
+    hit = xp.where((count == best) & ~bad, position, xp.full_like(position, size))
+    index = _segments(xp, hit, "min", first, lengths)
+    return xp.take_along_axis(values, xp.where(index < size, index, c(first)), axis=-1)
 
 
 __all__ = [

@@ -23,10 +23,13 @@ from math import prod
 from typing import Any, Literal
 
 import numpy as np
+from array_api_compat import array_namespace, is_numpy_array
 
+from ..backends import generic
 from ..network import RiverNetwork
 from ..units import EARTH_RADIUS
-from ._numpy_only import as_numpy
+from ._backend import library, map_batches, native
+from .catchments import _const
 from .locations import locate
 
 Per = Literal["edge", "cell"]
@@ -73,8 +76,13 @@ def step_lengths(network: RiverNetwork, latlon: bool | None = None) -> np.ndarra
     return out.reshape(network.shape)
 
 
-def distance_to_outlet(network: RiverNetwork, weights: Any = None, *, per: Per = "edge") -> np.ndarray:
+def distance_to_outlet(network: RiverNetwork, weights: Any = None, *, per: Per = "edge") -> Any:
     """Distance (or length) along the flow path from each cell to its outlet.
+
+    ``weights`` may be an array of any backend (numpy, dask, torch, jax, cupy,
+    Array API); the result is of its library and device (float64 for integer
+    weights), differentiable with torch and jax. The same holds for
+    :func:`distance_to_source` and :func:`distance_from_points`.
 
     Examples
     --------
@@ -88,12 +96,8 @@ def distance_to_outlet(network: RiverNetwork, weights: Any = None, *, per: Per =
     array([[30., 20., nan],
            [nan, nan, 10.]])
     """
-    from ..kernels.paths import spread_up
-
-    w = _weights(network, weights, per, "distance_to_outlet")
-    out = _seeds(network, network.outlets, w, per)
-    spread_up(network.nodes, network.downstream, w, False, out)
-    return out.reshape(network.shape)
+    return _dispatch(network, weights, per, "distance_to_outlet", seeds=None, down=False, up=True,
+                     is_max=False)  # fmt: skip
 
 
 def distance_to_source(
@@ -102,7 +106,7 @@ def distance_to_source(
     *,
     path: Literal["longest", "shortest"] = "longest",
     per: Per = "edge",
-) -> np.ndarray:
+) -> Any:
     """Distance (or length) from each cell up to its farthest (or nearest) source.
 
     Examples
@@ -117,14 +121,10 @@ def distance_to_source(
     array([[ 0.,  1.,  2.],
            [nan,  0.,  1.]])
     """
-    from ..kernels.paths import spread_down
-
     if path not in ("longest", "shortest"):
         raise ValueError(f"path must be 'longest' or 'shortest', got {path!r}")
-    w = _weights(network, weights, per, "distance_to_source")
-    out = _seeds(network, network.sources, w, per)
-    spread_down(network.nodes, network.downstream, w, per == "cell", path == "longest", out)
-    return out.reshape(network.shape)
+    return _dispatch(network, weights, per, "distance_to_source", seeds=network.sources, down=True,
+                     up=False, is_max=path == "longest")  # fmt: skip
 
 
 def distance_from_points(
@@ -137,7 +137,7 @@ def distance_from_points(
     how: Literal["min", "max"] = "min",
     per: Per = "edge",
     snap: float = 0,
-) -> np.ndarray:
+) -> Any:
     """Distance along the network between each cell and the locations.
 
     ``downstream=True``: cells downstream of a location get their distance from
@@ -157,44 +157,89 @@ def distance_from_points(
     >>> distance_from_points(net, [(0, 1), (0, 3)], upstream=True, downstream=False)
     array([[ 1.,  0.,  1.,  0., nan]])
     """
-    from ..kernels.paths import spread_down, spread_up
-
     if how not in ("min", "max"):
         raise ValueError(f"how must be 'min' or 'max', got {how!r}")
     if not (upstream or downstream):
         raise ValueError("pass upstream=True and/or downstream=True")
     if upstream and downstream and how == "max":
         raise ValueError("how='max' needs one direction: the longest path both ways is not defined")
-    w = _weights(network, weights, per, "distance_from_points")
-    out = _seeds(network, locate(network, locations, snap=snap).index, w, per)
-    is_max = how == "max"
-    if downstream:
-        spread_down(network.nodes, network.downstream, w, per == "cell", is_max, out)
-    if upstream:
-        spread_up(network.nodes, network.downstream, w, is_max, out)
-    return out.reshape(network.shape)
+    seeds = locate(network, locations, snap=snap).index
+    return _dispatch(network, weights, per, "distance_from_points", seeds=seeds, down=downstream,
+                     up=upstream, is_max=how == "max")  # fmt: skip
 
 
 # ------------------------------------------------------------------ helpers
-def _weights(network: RiverNetwork, weights: Any, per: str, operation: str) -> np.ndarray:
+def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **options: Any) -> Any:
+    """Check the weights and run :func:`_spread` in their library (lazily on dask)."""
     if per not in ("edge", "cell"):
         raise ValueError(f"per must be 'edge' (step distances) or 'cell' (cell lengths), got {per!r}")
     if weights is None:
         if per == "cell":
             raise ValueError("per='cell' needs weights: the length of the river in each cell")
         if "step_lengths" not in network._cache:
-            network._cache["step_lengths"] = step_lengths(network).reshape(-1)
-        return network._cache["step_lengths"]
-    weights = as_numpy(weights, "weights", operation)
-    if weights.shape != tuple(network.shape):
-        raise ValueError(f"weights must have the network's shape {network.shape}, got {weights.shape}")
-    return np.ascontiguousarray(weights, np.float64).reshape(-1)
+            network._cache["step_lengths"] = step_lengths(network)
+        weights = network._cache["step_lengths"]
+    if tuple(weights.shape if hasattr(weights, "shape") else np.shape(weights)) != tuple(network.shape):
+        raise ValueError(f"{operation}: weights must have the network's shape {network.shape}, "
+                         f"got {np.shape(weights)}")  # fmt: skip
+    options.update(network=network, per=per)
+    if library(weights) == "dask":
+        return map_batches(_spread, weights, grid_ndim=len(network.shape), core=tuple(network.shape),
+                           dtype=np.float64, **options)  # numpy blocks  # fmt: skip
+    return native(lambda w: _spread(w, **options), weights)
 
 
-def _seeds(network: RiverNetwork, cells: np.ndarray, w: np.ndarray, per: str) -> np.ndarray:
-    out = np.full(prod(network.shape), np.nan)
-    out[cells] = w[cells] if per == "cell" else 0.0
-    return out
+def _spread(weights, *, network, per, seeds, down, up, is_max):
+    """Propagate distances from ``seeds`` (None: the outlets, by a sum along the path)."""
+    from ..operations import accumulate_downstream
+
+    if is_numpy_array(weights):  # the compiled CPU kernels
+        w = np.ascontiguousarray(weights, np.float64).reshape(-1)
+    else:
+        xp = array_namespace(weights)
+        w = weights if xp.isdtype(weights.dtype, "real floating") else xp.astype(weights, xp.float64)
+        w = xp.reshape(w, (1, prod(network.shape)))
+    if seeds is None:  # to the outlet: a sum along the path (outlets take no step)
+        if per == "edge":
+            has_down = np.zeros(prod(network.shape), bool)
+            has_down[network.nodes[network.downstream >= 0]] = True
+            xp = array_namespace(w)
+            w = xp.where(_const(xp, w, has_down), w, xp.zeros_like(w))
+        return accumulate_downstream(network, array_namespace(w).reshape(w, tuple(network.shape)))
+    if is_numpy_array(w):
+        from ..kernels.paths import spread_down, spread_up
+
+        out = np.full(w.size, np.nan)
+        out[seeds] = w[seeds] if per == "cell" else 0.0
+        if down:
+            spread_down(network.nodes, network.downstream, w, per == "cell", is_max, out)
+        if up:
+            spread_up(network.nodes, network.downstream, w, is_max, out)
+        return out.reshape(network.shape)
+    xp, ops, lv = generic.setup(network, w)
+    inf = float("inf")
+    identity = -inf if is_max else inf
+    better = xp.maximum if is_max else xp.minimum
+
+    def step(a, b):  # a path extended by a step: NaN steps lead nowhere
+        c = a + b
+        return xp.where(xp.isnan(c), xp.full_like(c, identity), c)
+
+    mask = np.zeros(prod(network.shape), bool)
+    mask[seeds] = True
+    start = w if per == "cell" else xp.zeros_like(w)
+    out = xp.where(_const(xp, w, mask), start, xp.full_like(w, identity))
+    out = xp.where(xp.isnan(out), xp.full_like(out, identity), out)
+    if down:
+        for child, parent in lv.levels:
+            length = ops.take(w, parent if per == "cell" else child)
+            out = ops.reduce(out, parent, step(ops.take(out, child), length), "max" if is_max else "min")
+    if up:
+        for child, parent in reversed(lv.levels):
+            extended = step(ops.take(out, parent), ops.take(w, child))
+            out = ops.put(out, child, better(ops.take(out, child), extended))
+    out = xp.where(xp.abs(out) == inf, xp.full_like(out, float("nan")), out)
+    return xp.reshape(out, tuple(network.shape))
 
 
 def _is_latlon(dims) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..network import RiverNetwork
-from ._numpy_only import as_numpy
+from ._backend import host
 
 STATION = "station"
 
@@ -158,7 +158,7 @@ def _parse(network: RiverNetwork, locations: Any) -> tuple[np.ndarray, np.ndarra
         if network.coords and network.dims and all(d in network.coords for d in network.dims):
             return names, _from_coordinates(network, pairs, names)
         return names, _from_rowcol(network, pairs, names)
-    values = as_numpy(locations, "locations", "locate")
+    values = host(locations)  # topology: indices, any backend
     if values.ndim == 2 and values.shape[1] == 2 and len(network.shape) == 2:
         return np.arange(values.shape[0]), _from_rowcol(network, values, np.arange(values.shape[0]))
     values = np.atleast_1d(values)
@@ -264,7 +264,7 @@ def _snap(network, index, names, radius, upstream_area):
         if "upstream_cells" not in network._cache:
             network._cache["upstream_cells"] = accumulate(network, np.ones(network.shape, np.float32))
         upstream_area = network._cache["upstream_cells"]
-    area = as_numpy(upstream_area, "upstream_area", "locate").reshape(-1).astype(np.float64)
+    area = host(upstream_area).reshape(-1).astype(np.float64)  # only to pick cells
     area = np.where(network.mask.reshape(-1) & ~np.isnan(area), area, -np.inf)
     r = int(np.floor(radius))
     dr, dc = np.mgrid[-r : r + 1, -r : r + 1]

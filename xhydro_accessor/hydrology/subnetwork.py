@@ -13,11 +13,13 @@ from math import prod
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
+from ..backends.generic import numpy_dtype
 from ..network import RiverNetwork
 from ..operations import fill_value
-from ._numpy_only import as_numpy
-from .catchments import upstream_mask
+from ._backend import flat_grid, host, native
+from .catchments import _const, upstream_mask
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,10 @@ class Subnetwork:
     parent_shape: tuple[int, ...]
     index: np.ndarray
 
-    def from_parent(self, field: Any) -> np.ndarray:
+    def from_parent(self, field: Any) -> Any:
         """The part of a parent field on the subnetwork's grid (batch dims kept).
+
+        A gather: any backend, the result of the field's library and device.
 
         Examples
         --------
@@ -48,15 +52,19 @@ class Subnetwork:
         >>> sub.from_parent(np.array([[1.0, 2.0, 3.0]]))
         array([[2., 3.]])
         """
-        field = as_numpy(field, "field", "Subnetwork.from_parent")
-        n = len(self.parent_shape)
-        flat = field.reshape(field.shape[: field.ndim - n] + (-1,))
-        return flat[..., self.index].reshape(flat.shape[:-1] + self.network.shape)
+        return native(self._from_parent, field)
 
-    def to_parent(self, field: Any, fill: Any = None) -> np.ndarray:
+    def _from_parent(self, field: Any) -> Any:
+        xp = array_namespace(field)
+        flat = flat_grid(xp, field, len(self.parent_shape))
+        out = xp.take(flat, _const(xp, flat, self.index), axis=-1)
+        return xp.reshape(out, tuple(flat.shape[:-1]) + tuple(self.network.shape))
+
+    def to_parent(self, field: Any, fill: Any = None) -> Any:
         """A subnetwork field on the parent grid; ``fill`` (default NaN / fill_value) elsewhere.
 
-        Only the subnetwork's own cells are copied.
+        Only the subnetwork's own cells are copied (a gather from the field and
+        one fill value: any backend, the field's library and device out).
 
         Examples
         --------
@@ -66,14 +74,20 @@ class Subnetwork:
         >>> sub.to_parent(accumulate(sub.network, np.ones(sub.network.shape)))
         array([[nan,  1.,  2.]])
         """
-        field = as_numpy(field, "field", "Subnetwork.to_parent")
-        n = len(self.network.shape)
-        batch = field.shape[: field.ndim - n]
-        fill = fill_value(field.dtype) if fill is None else fill
-        out = np.full(batch + (prod(self.parent_shape),), fill, field.dtype)
+        return native(lambda f: self._to_parent(f, fill), field)
+
+    def _to_parent(self, field: Any, fill: Any) -> Any:
+        xp = array_namespace(field)
+        flat = flat_grid(xp, field, len(self.network.shape))
+        batch = tuple(flat.shape[:-1])
+        dtype = field.dtype if isinstance(field.dtype, np.dtype) else numpy_dtype(xp, field.dtype)
+        fill = np.asarray(fill_value(dtype) if fill is None else fill).item()  # a Python scalar
+        column = xp.full(batch + (1,), fill, dtype=flat.dtype, device=device(flat))
+        padded = xp.concat([flat, column], axis=-1)
         on = self.network.mask.reshape(-1)
-        out[..., self.index[on]] = field.reshape(batch + (-1,))[..., on]
-        return out.reshape(batch + self.parent_shape)
+        slot = np.full(prod(self.parent_shape), on.size, np.int64)  # the fill value's slot
+        slot[self.index[on]] = np.flatnonzero(on)
+        return xp.reshape(xp.take(padded, _const(xp, flat, slot), axis=-1), batch + self.parent_shape)
 
 
 def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnetwork:
@@ -82,7 +96,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     Parameters
     ----------
     network : RiverNetwork
-    mask : bool array of network.shape
+    mask : bool array of network.shape, any backend (copied to numpy)
     crop : bool, default True
         Crop a grid subnetwork to the bounding box of the selection (else keep
         the parent's grid).
@@ -97,7 +111,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     """
     from ..network import _index_dtype
 
-    mask = as_numpy(mask, "mask", "subnetwork").astype(bool)
+    mask = host(mask).astype(bool)  # topology: the index arrays are built in numpy
     if mask.shape != tuple(network.shape):
         raise ValueError(f"mask must have the network's shape {network.shape}, got {mask.shape}")
     selected = (mask & network.mask).reshape(-1)

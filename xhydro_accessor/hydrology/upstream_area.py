@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
+from array_api_compat import array_namespace
 
 from ..network import RiverNetwork
 from ..operations import accumulate
 from ..units import cell_area as _cell_area
-from ._numpy_only import as_numpy
+from ._backend import native
 
 _FACTOR = {"m2": 1.0, "km2": 1e-6}
 
@@ -59,14 +60,15 @@ def upstream_area(
     network : RiverNetwork
     cell_area : array of network.shape, optional
         Area of each cell in m²; default :func:`cell_areas` from the network's
-        coordinates (spherical on lat/lon grids).
+        coordinates (spherical on lat/lon grids). Any backend (dask, torch, jax,
+        cupy, Array API): the result is of its library and device.
     units : {"m2", "km2"}
     latlon : bool, optional
         Whether the coordinates are degrees (default: from the dim names).
 
     Returns
     -------
-    ndarray of float64, NaN off the network
+    array of float64 (float32 for a float32 ``cell_area``), NaN off the network
 
     See Also
     --------
@@ -88,7 +90,14 @@ def upstream_area(
     if cell_area is None:
         area = cell_areas(network, latlon)
     else:
-        area = as_numpy(cell_area, "cell_area", "upstream_area").astype(np.float64)
-        if area.shape != tuple(network.shape):
+        area = native(_floating, cell_area)
+        if tuple(area.shape) != tuple(network.shape):
             raise ValueError(f"cell_area must have the network's shape {network.shape}, got {area.shape}")
     return accumulate(network, area * _FACTOR[units])
+
+
+def _floating(area: Any) -> Any:
+    if isinstance(area, np.ndarray):
+        return area.astype(np.float64)
+    xp = array_namespace(area)
+    return area if xp.isdtype(area.dtype, "real floating") else xp.astype(area, xp.float64)

@@ -20,7 +20,7 @@ import xarray as xr
 from ..network import RiverNetwork
 from ..units import dequantify, result_units
 from ..xarray_ops import check_grid, grid_dims
-from .catchments import Statistic, statistic_dtype
+from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
 from .catchments import catchments as _catchments
@@ -39,9 +39,16 @@ def _resolve(obj, network, x_dim=None, y_dim=None) -> tuple[RiverNetwork, tuple[
     return network.with_grid(tuple(dims), coords), tuple(dims)
 
 
-def _grid(values: np.ndarray, obj, dims, name: str, attrs: dict) -> xr.DataArray:
-    coords = {d: obj[d] for d in dims if d in obj.coords}
-    return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=attrs)
+def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
+    """``values`` on the object's grid, with its coordinates there (the network's included)."""
+    coords = obj.coords.to_dataset()
+    coords = coords.drop_vars([k for k, c in coords.coords.items() if not set(c.dims) <= set(dims)])
+    return xr.DataArray(values, dims=dims, coords=coords.coords, name=name, attrs=attrs)
+
+
+def _data(array: Any, dims) -> Any:
+    """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``."""
+    return array.transpose(*dims).data if isinstance(array, xr.DataArray) else array
 
 
 # --------------------------------------------------------------- catchments
@@ -206,26 +213,22 @@ def catchment_statistics(
         weights = _weights(weights, obj, None, dims)
     if isinstance(weights, xr.DataArray):
         weights, _, w_units = dequantify(weights)
-        weights = np.asarray(weights.transpose(*dims).values)
+    weights = _data(weights, dims)
     qs = np.atleast_1d(np.asarray(q, np.float64)) if q is not None and np.ndim(q) == 1 else None
     extra = ["quantile"] if qs is not None else []
 
-    def reduce(values):
+    def reduce(values):  # numpy, dask (lazy), torch (wrapped), jax, cupy: same type out
         out = _catchment_statistics(
             network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q
         )
-        return np.moveaxis(out, 0, -2) if qs is not None else out
+        return _move(out, 0, -2) if qs is not None else out
 
-    w_dtype = None if weights is None else np.asarray(weights).dtype
-    dtype = statistic_dtype(how, np.dtype(field.dtype), w_dtype)
     out = xr.apply_ufunc(
         reduce,
         field,
         input_core_dims=[list(dims)],
         output_core_dims=[[*extra, STATION]],
-        dask="parallelized",
-        output_dtypes=[dtype],
-        dask_gufunc_kwargs={"output_sizes": {STATION: len(loc), **({"quantile": qs.size} if extra else {})}},
+        dask="allowed",
         keep_attrs=True,
     )
     out = out.assign_coords(loc.coords(network))
@@ -286,9 +289,7 @@ def _distance_weights(obj, network, dims, weights, per) -> tuple[Any, str | None
     from .distances import step_lengths
 
     if weights is not None:
-        if isinstance(weights, xr.DataArray):
-            return np.asarray(weights.transpose(*dims).values), weights.attrs.get("units")
-        return weights, None
+        return _data(weights, dims), getattr(weights, "attrs", {}).get("units")
     if per == "cell" or len(dims) == 1:
         return None, None
     if not all(d in obj.coords for d in dims):
@@ -425,7 +426,7 @@ def upstream_area(
 
     network, grid = _resolve(obj, network, **dims)
     area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid)
-    area = np.asarray(xr.DataArray(area).transpose(*grid).values, np.float64)
+    area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
 

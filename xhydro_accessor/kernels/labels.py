@@ -162,22 +162,3 @@ def merge_up(order, parent, kind, skipna, a, b, c):
                 a[j, p], b[j, p], c[j, p] = merge_moments(
                     a[j, p], b[j, p], c[j, p], a[j, g], b[j, g], c[j, g]
                 )
-
-
-@numba.njit(cache=True, nogil=True)
-def mode_of_sorted(values, skipna, out):
-    """Most frequent value of each sorted row (NaN last); ties: the smallest value."""
-    for j in range(values.shape[0]):
-        row = values[j]
-        n = row.size
-        while skipna and n > 0 and row[n - 1] != row[n - 1]:
-            n -= 1
-        if n == 0 or (not skipna and row[n - 1] != row[n - 1]):
-            out[j] = np.nan
-            continue
-        best, best_count, run = row[0], 1, 1
-        for k in range(1, n):
-            run = run + 1 if row[k] == row[k - 1] else 1
-            if run > best_count:
-                best, best_count = row[k], run
-        out[j] = best

@@ -1,0 +1,65 @@
+"""Array backends for the test suites: each maker returns ``(to, back)``.
+
+``to`` turns a numpy array into the backend's array, ``back`` checks that a result is
+of the backend's type (and on the CPU) and returns it as numpy. Makers skip the test
+when the library (or, for cupy, a GPU) is missing.
+"""
+
+import numpy as np
+import pytest
+
+
+def _checked(kind, convert):
+    def back(out):
+        assert isinstance(out, kind), type(out)
+        return convert(out)
+
+    return back
+
+
+def numpy():
+    return (lambda a: a), _checked(np.ndarray, np.asarray)
+
+
+def dask():
+    import dask.array as da
+
+    # one chunk per leading index: grid-shaped arrays get split rows, which the backends rechunk
+    return (lambda a: da.from_array(a, chunks=(1,) + a.shape[1:])), _checked(
+        da.Array, lambda out: out.compute()
+    )
+
+
+def torch():
+    torch = pytest.importorskip("torch")
+
+    def back(out):
+        assert isinstance(out, torch.Tensor) and out.device.type == "cpu", type(out)
+        return out.detach().numpy()
+
+    return (lambda a: torch.from_numpy(np.array(a))), back
+
+
+def jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax.numpy.asarray, _checked(jax.Array, np.asarray)
+
+
+def array_api_strict():
+    strict = pytest.importorskip("array_api_strict")
+    return strict.asarray, _checked(strict._array_object.Array, lambda out: np.asarray(out._array))
+
+
+def cupy():
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # noqa: BLE001 - no driver or no device
+        pytest.skip("no GPU")
+    return cupy.asarray, _checked(cupy.ndarray, cupy.asnumpy)
+
+
+def params(names):
+    """pytest params of backend names, cupy marked ``gpu``."""
+    return [pytest.param(name, marks=pytest.mark.gpu if name == "cupy" else ()) for name in names]
