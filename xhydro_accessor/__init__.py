@@ -1,6 +1,7 @@
 """River-network operations on xarray, numpy and friends."""
 
 from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
+from .accessor import open_dataarray, open_dataset
 from .errors import CycleError, GridMismatchError, InvalidCodeError, NetworkError
 from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
@@ -49,6 +50,8 @@ __all__ = [
     "fill_value",
     "move_downstream",
     "move_upstream",
+    "open_dataarray",
+    "open_dataset",
     "open_network",
     "repair",
     "write_network",

@@ -29,10 +29,10 @@ from .network import RiverNetwork
 from .network_index import (
     DOWNSTREAM_ID,
     FLOW_DIRECTION,
-    HYDRO_ROLE,
     NetworkIndex,
     decode_network,
     encode_network,
+    is_network_coordinate,
 )
 from .operations import How
 from .units import cell_area, find_cell_area
@@ -80,7 +80,7 @@ class HydroAccessor(Generic[T]):
 
     def assign_network(
         self,
-        network: RiverNetwork,
+        network: RiverNetwork | None = None,
         *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
@@ -93,10 +93,17 @@ class HydroAccessor(Generic[T]):
         ``coordinates`` encoding of every data variable on the grid, so it is
         written to files and kept by ``ds.cf[...]``.
 
+        Without ``network``, (re)builds the index of the network coordinate the
+        object already has, e.g. after ``xr.open_dataset``, which gives the codes
+        back without their index (see :func:`open_dataset`): the network is then
+        decoded once, and combining the object with one on another network raises.
+
         Raises
         ------
         GridMismatchError
             The object's grid differs from the network's (shape or coordinates).
+        ValueError
+            No ``network`` given and no network coordinate on the object.
 
         Examples
         --------
@@ -107,8 +114,13 @@ class HydroAccessor(Generic[T]):
         (array([[6, 5]], dtype=uint8), 'ldd')
         >>> da.hydro.network == net
         True
+        >>> reopened = da.drop_indexes("flow_direction")  # as xr.open_dataset gives it
+        >>> type(reopened.hydro.assign_network().xindexes["flow_direction"]).__name__
+        'NetworkIndex'
         """
-        obj = self.drop_network() if self._find() is not None else self._obj
+        if network is None:
+            return self._index_coordinate()
+        obj = self.drop_network() if self._find(check=False) is not None else self._obj
         dims = grid_dims(obj, network, x_dim, y_dim)
         check_grid(obj, network, dims)
         if name is None:
@@ -118,19 +130,39 @@ class HydroAccessor(Generic[T]):
         obj = obj.assign_coords(coord).set_xindex(name, NetworkIndex, network=_bare(network, ids))
         return _name_in_encoding(obj, name, dims)
 
+    def _index_coordinate(self) -> T:
+        obj = self._obj
+        names = [n for n, c in obj.coords.items() if is_network_coordinate(c.variable)]
+        names += [n for n, i in obj.xindexes.items() if isinstance(i, NetworkIndex) and n not in names]
+        if not names:
+            raise ValueError(
+                "no river network coordinate (attrs hydro_role: flow_direction) to index: "
+                "pass the network, obj.hydro.assign_network(network)"
+            )
+        for name in names:
+            coord = obj[name]
+            ids = _node_ids(obj, coord.dims)
+            if name in obj.xindexes:
+                obj = obj.drop_indexes(name)
+            obj = obj.set_xindex(name, NetworkIndex, **({} if ids is None else {"ids": ids}))
+        return obj
+
     def drop_network(self) -> T:
         """The object without the network coordinate (and its index)."""
-        found = self._find()
+        found = self._find(check=False)
         return self._obj if found is None else self._obj.drop_vars(found[1])
 
-    def _find(self) -> tuple[RiverNetwork, Hashable, tuple[Hashable, ...]] | None:
+    def _find(self, check: bool = True) -> tuple[RiverNetwork, Hashable, tuple[Hashable, ...]] | None:
         obj = self._obj
-        for name, index in obj.xindexes.items():
+        xindexes = obj.xindexes
+        for name, index in xindexes.items():
             if isinstance(index, NetworkIndex):
+                if check:
+                    _check_fresh(obj, name, index, xindexes.variables[name])
                 return self._with_grid(index.network, name, index.dims), name, index.dims
         for name, coord in obj.coords.items():
-            if coord.attrs.get("hydro_role") == HYDRO_ROLE:
-                ids = obj[coord.dims[0]].values if coord.ndim == 1 and coord.dims[0] in obj.coords else None
+            if is_network_coordinate(coord.variable):
+                ids = _node_ids(obj, coord.dims)
                 return (
                     self._with_grid(decode_network(coord.variable, ids), name, coord.dims),
                     name,
@@ -351,3 +383,51 @@ def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
 
 def _bare(network: RiverNetwork, ids) -> RiverNetwork:
     return network.with_grid(network.dims, {}, ids)
+
+
+def _node_ids(obj, dims) -> Any:
+    return obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else None
+
+
+def _check_fresh(obj, name: Hashable, index: NetworkIndex, variable: xr.Variable) -> None:
+    """Raise if the coordinate no longer encodes the network its index caches.
+
+    The index's codes are read-only, so the coordinate it made is checked in O(1);
+    a copy costs one comparison of the codes (well under 1 ms for a million cells);
+    a dask coordinate (``.chunk()`` chunks it) is not computed for the check.
+    """
+    if index.matches(variable, _node_ids(obj, variable.dims), compute=False) is False:
+        raise ValueError(
+            f"the {name!r} coordinate no longer encodes the river network cached by its index "
+            "(its values were changed after the network was attached); attach the network "
+            "again: obj.hydro.assign_network() rebuilds it from the coordinate, "
+            "obj.hydro.assign_network(network) replaces both"
+        )
+
+
+def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:
+    """:func:`xarray.open_dataset` with the river network indexed again.
+
+    A file written with an attached network holds its codes as a coordinate;
+    xarray reads them back without the :class:`~xhydro_accessor.network_index.NetworkIndex`
+    (it cannot attach a custom index on open). ``.hydro`` works on such data all
+    the same (the network is decoded from the coordinate on each call), and
+    combining it with data on another network raises; this helper decodes the
+    network once, as ``xr.open_dataset(...).hydro.assign_network()`` would. Files
+    without a network coordinate are returned as opened. Same arguments as
+    :func:`xarray.open_dataset` (``engine="zarr"``, ``chunks=`` …).
+    """
+    return _indexed(xr.open_dataset(*args, **kwargs))
+
+
+def open_dataarray(*args: Any, **kwargs: Any) -> xr.DataArray:
+    """:func:`xarray.open_dataarray` with the river network indexed again (see :func:`open_dataset`)."""
+    return _indexed(xr.open_dataarray(*args, **kwargs))
+
+
+def _indexed(obj: T) -> T:
+    if not any(is_network_coordinate(c.variable) for c in obj.coords.values()):
+        return obj
+    out = obj.hydro.assign_network()
+    out.set_close(obj.close)  # closing (or leaving ``with``) the result closes the file
+    return out

@@ -22,11 +22,30 @@ on a file reopened without the index — flow leaving the subset becomes an outl
 fields on different networks raise instead of silently losing the network) and
 rebuilds network and codes on spatial ``isel``/``sel``/``roll``, so the attached
 network is never stale.
+
+Objects reopened from a file carry the coordinate *without* the index (xarray
+cannot attach a custom index on open; :func:`xhydro_accessor.open_dataset` and
+``obj.hydro.assign_network()`` put it back). xarray never shows an index the
+unindexed same-named coordinate of another operand: alignment overwrites it with
+the indexed operand's (``reopened + indexed`` would silently move the reopened
+field onto the other network), arithmetic drops two conflicting unindexed ones, and
+``ds["q"] = da`` drops ``da``'s network coordinate whenever the Dataset has one,
+indexed or not. No :class:`xarray.Index` method is called in these paths, so
+importing this module wraps ``Aligner.align`` and ``Dataset.update`` with checks
+(:func:`check_alignment`, :func:`check_aligned`, :func:`check_assignment`): network
+coordinates that encode different networks raise the same alignment error as two
+indexes. Codes are compared only where network coordinates meet; any other
+alignment pays one scan of the objects' indexes and coordinates (~10 µs).
+
+The index keeps its codes read-only, so the coordinate it made cannot be edited in
+place, and ``.hydro`` checks in O(1) that the coordinate is still that one (a copy
+costs one comparison of the codes): a stale network is never used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import functools
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -226,12 +245,20 @@ class NetworkIndex(xr.Index):
     """
 
     def __init__(
-        self, network: RiverNetwork, name: Hashable, dims: tuple[Hashable, ...], from_codes: bool = False
+        self,
+        network: RiverNetwork,
+        name: Hashable,
+        dims: tuple[Hashable, ...],
+        from_codes: bool = False,
+        codes: np.ndarray | None = None,
+        convention: str | None = None,
     ):
         self.network = network
         self.name = name
         self.dims = tuple(dims)
         self.from_codes = from_codes  # built from the coordinate: keep it; else re-encode
+        self._codes = codes  # read-only: the coordinate values this index stands for
+        self._convention = convention  # their ``convention`` attribute
 
     @classmethod
     def from_variables(cls, variables: Mapping[Any, xr.Variable], *, options: Mapping[str, Any]):
@@ -243,13 +270,53 @@ class NetworkIndex(xr.Index):
             network = decode_network(var, options.get("ids"))
         if tuple(network.shape) != tuple(var.shape):
             raise GridMismatchError(f"network grid {network.shape} differs from coordinate {var.shape}")
-        return cls(network, name, var.dims, from_codes=True)
+        codes = _read_only(np.array(var.values))  # a private copy: the caller's array stays writable
+        convention = var.attrs.get("convention", "downstream_id" if var.ndim == 1 else "ldd")
+        return cls(network, name, var.dims, True, codes, convention)
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The (read-only) coordinate values encoding :attr:`network`."""
+        if self._codes is None:
+            self._set_codes(encode_network(self.network, self.dims, self.network.ids))
+        return self._codes
+
+    def _set_codes(self, var: xr.Variable) -> None:
+        self._codes, self._convention = _read_only(var.values), var.attrs["convention"]
+
+    def matches(self, variable: xr.Variable, ids: Any = None, compute: bool = True) -> bool | None:
+        """Whether the coordinate ``variable`` encodes this index's network.
+
+        O(1) for the coordinate the index made (its read-only :attr:`codes`), one
+        comparison of the codes for a copy, a decode only when the codes differ
+        (another convention, or codes sliced blindly: flow out of a subset reads as
+        an outlet). A lazy (dask) coordinate is computed, or with ``compute=False``
+        left unchecked (``None``).
+        """
+        codes = self.codes
+        if variable._data is codes:
+            return True
+        if not compute and type(variable._data).__module__.startswith("dask."):
+            return None
+        values = np.asarray(variable.values)
+        if values.shape != codes.shape:
+            return False
+        convention = variable.attrs.get("convention", self._convention)
+        if convention == self._convention and np.array_equal(values, codes):
+            return True
+        try:
+            return decode_network(variable, ids) == self.network
+        except ValueError:
+            return False
 
     def create_variables(self, variables: Mapping[Any, xr.Variable] | None = None) -> dict:
         old = (variables or {}).get(self.name)
         if old is not None and self.from_codes:
-            return {self.name: old}
+            return {self.name: old.copy(deep=False, data=self.codes)}
         var = encode_network(self.network, self.dims, self.network.ids)
+        if self._codes is None:
+            self._set_codes(var)
+        var = var.copy(deep=False, data=self._codes)
         if old is not None:  # keep user attrs and the encoding; codes and their attrs are new
             extra = {
                 k: v for k, v in old.attrs.items() if k not in ("flag_values", "flag_meanings", "comment")
@@ -308,19 +375,245 @@ class NetworkIndex(xr.Index):
         dims = tuple(dims_dict.get(d, d) for d in self.dims)
         if (name, dims) == (self.name, self.dims):
             return self
-        return type(self)(self.network, name, dims, self.from_codes)
+        return type(self)(self.network, name, dims, self.from_codes, self._codes, self._convention)
 
-    def _copy(self, deep: bool = True, memo=None) -> NetworkIndex:
-        return type(self)(self.network, self.name, self.dims, self.from_codes)  # the network is immutable
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"_codes": None, "_convention": None} | state)
+        if self._codes is not None:  # unpickled arrays are writable; the coordinate shares it
+            self._codes.flags.writeable = False
+
+    def _copy(self, deep: bool = True, memo=None) -> NetworkIndex:  # network and codes are immutable
+        return type(self)(self.network, self.name, self.dims, self.from_codes, self._codes, self._convention)
 
     def _repr_inline_(self, max_width: int) -> str:
         return f"NetworkIndex {self.network!r}"[:max_width]
 
 
-def _alignment_error(name: Hashable) -> Exception:
+def _alignment_error(name: Hashable, unindexed: bool = False) -> Exception:
     error = getattr(xr, "AlignmentError", ValueError)
+    why = (
+        "; one of them holds the coordinate without its index (e.g. reopened from a file) "
+        "and its codes encode another network"
+        if unindexed
+        else ""
+    )
     return error(
-        f"cannot align objects attached to different river networks (coordinate {name!r}); "
+        f"cannot align objects attached to different river networks (coordinate {name!r}{why}); "
         "attach the same network to both (obj.hydro.assign_network(network)) or drop one "
         "(obj.hydro.drop_network())"
     )
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    values.flags.writeable = False
+    return values
+
+
+# -------------------------------------------------- unindexed network coordinates
+def is_network_coordinate(variable: xr.Variable) -> bool:
+    """Whether ``variable`` holds a river network (``hydro_role: flow_direction``)."""
+    return variable.attrs.get("hydro_role") == HYDRO_ROLE
+
+
+def _coords(obj) -> Mapping[Hashable, xr.Variable]:
+    """The coordinate variables of a DataArray, Dataset or Coordinates (all get aligned)."""
+    return obj.variables if isinstance(obj, xr.Coordinates) else obj.coords.variables
+
+
+def _indexes(obj) -> Mapping[Hashable, xr.Index]:
+    """``obj.xindexes`` as a plain mapping (its private dict when present: 10× cheaper)."""
+    indexes = getattr(obj, "_indexes", None)
+    return indexes if isinstance(indexes, dict) else obj.xindexes
+
+
+def _node_ids(coords: Mapping[Hashable, xr.Variable], dims) -> Any:
+    labels = coords.get(dims[0]) if len(dims) == 1 else None
+    return None if labels is None else labels.values
+
+
+def _agree(index: NetworkIndex, variable: xr.Variable, ids: Any) -> bool:
+    if variable.dims != index.dims:
+        if set(variable.dims) != set(index.dims):
+            return False
+        variable = variable.transpose(*index.dims)
+    return index.matches(variable, ids) is not False
+
+
+def check_alignment(
+    objects: Iterable[Any],
+    indexes: Iterable[xr.Index] = (),
+    join: Any = "inner",
+    exclude_dims: Iterable[Hashable] = (),
+) -> None:
+    """Raise if an unindexed network coordinate disagrees with a network index.
+
+    Run before every :func:`xarray.align` (so arithmetic, ``where``, ``merge``,
+    ``concat``, ``broadcast``, ``reindex_like`` …). Two :class:`NetworkIndex` are
+    compared by the index itself (:meth:`NetworkIndex.join`); a network coordinate
+    *without* index (reopened from a file) is never shown to it: xarray would
+    overwrite it with the indexed object's coordinate and network (or, with
+    ``join="exact"``, ``merge`` would keep the indexed variable), silently.
+    :func:`check_aligned` then compares unindexed coordinates with each other.
+
+    Not checked: ``join="override"`` (the caller's word that the coordinates are the
+    same, as for two indexes), and alignments of :class:`xarray.Coordinates`
+    (``assign_coords``/``coords.update``: the new coordinate replaces the old one).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+    >>> a = xr.DataArray([[1.0, 2.0]], dims=("y", "x")).hydro.assign_network(net)
+    >>> reopened = a.drop_indexes("flow_direction").copy(deep=True)  # as read from a file
+    >>> (a + reopened).hydro.network == net
+    True
+    >>> reopened.flow_direction.values[0, 0] = 5  # another network: two outlets
+    >>> a + reopened  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    AlignmentError: cannot align objects attached to different river networks (coordinate ...
+    """
+    objects = tuple(objects)
+    if _unchecked(objects, join):
+        return
+    exclude = set(exclude_dims)
+    own = [_indexes(obj) for obj in objects]
+    found: dict[Hashable, NetworkIndex] = {}
+    for index in (*indexes, *(i for xindexes in own for i in xindexes.values())):
+        if isinstance(index, NetworkIndex) and not exclude & set(index.dims):
+            found.setdefault(index.name, index)
+    for name, index in found.items():
+        for obj, xindexes in zip(objects, own, strict=True):
+            coords = _coords(obj)
+            variable = coords.get(name)
+            if variable is None or isinstance(xindexes.get(name), NetworkIndex):
+                continue
+            if not _agree(index, variable, _node_ids(coords, variable.dims)):
+                raise _alignment_error(name, unindexed=True)
+
+
+def check_aligned(results: Iterable[Any], join: Any = "inner", exclude_dims: Iterable[Hashable] = ()) -> None:
+    """Raise if aligned objects hold unindexed network coordinates of different networks.
+
+    Run after :func:`xarray.align`, on the common grid (so codes sliced blindly
+    from the same file agree): arithmetic would otherwise drop the network coordinate
+    silently. Same exceptions as :func:`check_alignment`.
+    """
+    results = tuple(results)
+    if len(results) < 2 or _unchecked(results, join):
+        return
+    exclude = set(exclude_dims)
+    first: dict[Hashable, tuple[xr.Variable, Any]] = {}
+    for obj in results:
+        coords = _coords(obj)
+        for name, variable in coords.items():
+            if not is_network_coordinate(variable) or exclude & set(variable.dims):
+                continue
+            ids = _node_ids(coords, variable.dims)
+            seen = first.setdefault(name, (variable, ids))
+            if seen[0] is not variable and not _same_codes(seen[0], variable, seen[1], ids):
+                raise _alignment_error(name, unindexed=True)
+
+
+def _unchecked(objects: tuple, join: Any) -> bool:
+    return join == "override" or any(isinstance(obj, xr.Coordinates) for obj in objects)
+
+
+def check_assignment(dataset: xr.Dataset, other: Mapping[Any, Any]) -> None:
+    """Raise if ``dataset.update(other)`` would drop a DataArray's different network.
+
+    ``ds["q"] = da`` (and ``ds.assign``/``ds.update`` with DataArrays) drops every
+    coordinate of ``da`` that the Dataset also has, so ``q`` would silently land on
+    the Dataset's network. Same networks (or no network on either side) pass.
+    """
+    for key, value in other.items():
+        if not isinstance(value, xr.DataArray):
+            continue
+        for name in value.coords:
+            if name in value.dims or name not in dataset.coords:
+                continue
+            mine, theirs = dataset.variables[name], value.coords[name].variable
+            my_index, their_index = dataset.xindexes.get(name), value.xindexes.get(name)
+            indexed = [i for i in (my_index, their_index) if isinstance(i, NetworkIndex)]
+            if not indexed and not (is_network_coordinate(mine) or is_network_coordinate(theirs)):
+                continue
+            if len(indexed) == 2:
+                same = indexed[0].equals(indexed[1])
+            elif indexed:
+                plain, plain_obj = (theirs, value) if indexed[0] is my_index else (mine, dataset)
+                same = _agree(indexed[0], plain, _node_ids(_coords(plain_obj), plain.dims))
+            else:
+                ids = _node_ids(_coords(dataset), mine.dims), _node_ids(_coords(value), theirs.dims)
+                same = _same_codes(mine, theirs, *ids)
+            if not same:
+                raise _assignment_error(key, name)
+
+
+def _same_codes(a: xr.Variable, b: xr.Variable, ids_a, ids_b) -> bool:
+    if a._data is b._data:
+        return True
+    if a.attrs.get("convention") == b.attrs.get("convention") and a.dims == b.dims and a.equals(b):
+        return True
+    if set(a.dims) == set(b.dims):
+        b = b.transpose(*a.dims)
+    try:
+        return decode_network(a, ids_a) == decode_network(b, ids_b)
+    except ValueError:
+        return False
+
+
+def _assignment_error(key: Hashable, name: Hashable) -> Exception:
+    error = getattr(xr, "AlignmentError", ValueError)
+    return error(
+        f"cannot assign {key!r}: it is attached to another river network than the Dataset "
+        f"(coordinate {name!r}), and xarray would drop its network silently; attach the "
+        "Dataset's network to it (da.hydro.assign_network(ds.hydro.network)) or drop its own "
+        "first (da.hydro.drop_network())"
+    )
+
+
+def _install_guards() -> None:
+    """Wrap ``Aligner.align`` and ``Dataset.update`` with the checks above (once).
+
+    ``Aligner`` is private to xarray: if it moves, the guard is skipped (the tests of
+    ``tests/test_accessor_alignment.py`` then fail) rather than breaking the import.
+    """
+    try:
+        from xarray.structure.alignment import Aligner
+    except ImportError:  # xarray < 2025.3
+        try:
+            from xarray.core.alignment import Aligner
+        except ImportError:  # pragma: no cover
+            Aligner = None
+
+    align = getattr(Aligner, "align", None)
+    if align is not None and not getattr(align, "_xhydro_guard", False):
+
+        @functools.wraps(align)
+        def guarded_align(self, *args, **kwargs):
+            join, exclude = getattr(self, "join", "inner"), getattr(self, "exclude_dims", ())
+            indexes = getattr(self, "indexes", {}).values()
+            check_alignment(getattr(self, "objects", ()), indexes, join, exclude)
+            out = align(self, *args, **kwargs)
+            check_aligned(getattr(self, "results", ()), join, exclude)
+            return out
+
+        guarded_align._xhydro_guard = True  # type: ignore[attr-defined]
+        Aligner.align = guarded_align
+
+    update = xr.Dataset.update
+    if not getattr(update, "_xhydro_guard", False):
+
+        @functools.wraps(update)
+        def guarded_update(self, other, *args, **kwargs):
+            if not isinstance(other, xr.Dataset):
+                other = dict(other)
+                check_assignment(self, other)
+            return update(self, other, *args, **kwargs)
+
+        guarded_update._xhydro_guard = True  # type: ignore[attr-defined]
+        xr.Dataset.update = guarded_update
+
+
+_install_guards()
