@@ -311,6 +311,14 @@ def scatter_to_arg(arg: Any, g: Any) -> Any:
     return xp.reshape(out, (members, size))
 
 
+def mean_scale(xp: Any, denominator: Any) -> Any:
+    """``1 / denominator``, 0 where it is 0: how a mean's gradient scales."""
+    safe = denominator != 0
+    return xp.where(
+        safe, 1 / xp.where(safe, denominator, xp.ones_like(denominator)), xp.zeros_like(denominator)
+    )
+
+
 def backward(
     network: RiverNetwork,
     op: str,
@@ -327,7 +335,7 @@ def backward(
     """Gradients ``(d field, d weights)`` of a sum/mean/min/max operation, all ``(members, cells)``.
 
     ``x`` and ``w`` are the inputs in the output's dtype, ``y`` the output.
-    ``aux`` is the denominator Σw for a mean; for min/max either
+    ``aux`` is :func:`mean_scale` of the denominator Σw for a mean; for min/max either
     :func:`arg_extreme` or a function ``g -> d(w·x)`` (the caller's fast kernel).
     ``adjoint(op, g, scale)`` applies the transposed operator of ``op``'s sum form
     to ``g · scale`` (as :func:`transpose`, in the caller's fastest way), so each gradient costs
@@ -344,11 +352,10 @@ def backward(
     if how in ("min", "max") and op != "move_upstream":
         h = aux(g) if callable(aux) else scatter_to_arg(aux, g)
     elif how == "mean" and op != "move_upstream":
-        safe = aux != 0
-        scale = xp.where(safe, 1 / xp.where(safe, aux, xp.ones_like(aux)), xp.zeros_like(aux))
+        scale = aux
         h = adjoint_(g, scale)
         if w is not None and need_w:
-            k = adjoint_(g, xp.where(safe, y, xp.zeros_like(y)) * scale)
+            k = adjoint_(g, xp.where(scale != 0, y, xp.zeros_like(y)) * scale)
     else:
         h = adjoint_(g)
     gx = h if w is None else h * w

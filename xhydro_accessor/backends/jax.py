@@ -64,6 +64,8 @@ def _differentiable(network, op, how, skipna):
         ws = None if w is None else w.astype(y.dtype)
         if how in ("min", "max") and op != "move_upstream":
             aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+        elif aux is not None:
+            aux = generic.mean_scale(jnp, aux)
 
         gx, gw = generic.backward(
             network, op, how, skipna, xs, ws, y, aux, g, partial(generic.transpose, network)

@@ -86,31 +86,31 @@ class Flow(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, network, op, how, skipna):
         ctx.network, ctx.op, ctx.how, ctx.skipna = network, op, how, skipna
-        aux = None
-        if how == "mean" and op != "move_upstream":
-            n = forward(network, op, x, "sum", w, skipna)
-            weight = torch.ones_like(n[:1]) if w is None else w.to(n.dtype)
-            if skipna:
-                nan = x.isnan() if w is None else x.isnan() | w.isnan()
-                weight = torch.where(nan, 0, weight)
-            aux = forward(network, op, weight, "sum", None, False)
-            y = n / aux
-        elif how in ("min", "max") and op != "move_upstream" and _compiled(x):
+        if how in ("min", "max") and op != "move_upstream" and _compiled(x):
             ctx.arg = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)  # where each result comes from
             y = forward(network, op, x, how, w, skipna, ctx.arg)
         else:
             y = forward(network, op, x, how, w, skipna)
-        ctx.save_for_backward(x, w, y, aux)
+        ctx.save_for_backward(x, w, y)
         return y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
-        x, w, y, aux = ctx.saved_tensors
+        x, w, y = ctx.saved_tensors
         network, op, how = ctx.network, ctx.op, ctx.how
         xs = x.to(y.dtype)
         ws = None if w is None else w.to(y.dtype)
-        if how in ("min", "max") and op != "move_upstream":
+        aux = None
+        if (
+            how == "mean" and op != "move_upstream"
+        ):  # the denominator Σw, computed here: forward stays one call
+            weight = torch.ones_like(y[:1]) if w is None else ws
+            if ctx.skipna:
+                nan = x.isnan() if w is None else x.isnan() | w.isnan()
+                weight = torch.where(nan, 0, weight)
+            aux = _mean_scale(forward(network, op, weight, "sum", None, False))
+        elif how in ("min", "max") and op != "move_upstream":
             if hasattr(ctx, "arg"):
                 arg = ctx.arg
 
@@ -124,6 +124,13 @@ class Flow(torch.autograd.Function):
         gx = _like(gx, x) if ctx.needs_input_grad[0] else None
         gw = _like(gw, w) if need_w else None
         return gx, gw, None, None, None, None
+
+
+def _mean_scale(denominator: torch.Tensor) -> torch.Tensor:
+    if not _compiled(denominator):
+        return generic.mean_scale(torch, denominator)
+    d = denominator.numpy()  # one output array, not five temporaries: each is page-faulted afresh
+    return torch.from_numpy(np.divide(1, d, out=np.zeros_like(d), where=d != 0))
 
 
 def _adjoint(network: RiverNetwork):
