@@ -24,10 +24,10 @@ def numpy():
 def dask():
     import dask.array as da
 
-    # one chunk per leading index: grid-shaped arrays get split rows, which the backends rechunk
-    return (lambda a: da.from_array(a, chunks=(1,) + a.shape[1:])), _checked(
-        da.Array, lambda out: out.compute()
-    )
+    def to(a):  # a chunk per leading index of a batch (grids and vectors in one chunk)
+        return da.from_array(a, chunks=(1,) * (a.ndim - 2) + a.shape[-2:] if a.ndim > 2 else -1)
+
+    return to, _checked(da.Array, lambda out: out.compute())
 
 
 def torch():

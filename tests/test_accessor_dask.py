@@ -11,7 +11,7 @@ import xarray as xr
 import xhydro_accessor as xa
 import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from tests import reference as ref
-from xhydro_accessor.xarray_ops import SpatialChunksWarning
+from xhydro_accessor.backends.dask import SpatialChunksWarning
 
 dask = pytest.importorskip("dask")
 

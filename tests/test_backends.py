@@ -11,6 +11,7 @@ from tests import backends
 from tests import reference as ref
 from xhydro_accessor import operations
 from xhydro_accessor.backends import generic, library_of
+from xhydro_accessor.backends.dask import SpatialChunksWarning
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
 HOWS = ["sum", "mean", "min", "max", "std", "var"]
@@ -151,7 +152,10 @@ def test_dask_stays_lazy():
 
     net = NETWORKS["grid"]
     field = da.ones((4, *net.shape), chunks=(1, 2, 3))
-    with dask.config.set(scheduler=lambda *a, **k: pytest.fail("computed")):
+    with (
+        dask.config.set(scheduler=lambda *a, **k: pytest.fail("computed")),
+        pytest.warns(SpatialChunksWarning, match="one spatial chunk"),
+    ):
         out = xa.accumulate(net, field, how="mean", weights=np.ones(net.shape))
     assert out.numblocks == (4, 1, 1) and out.dtype == np.float64
     check(out.compute(), xa.accumulate(net, np.ones((4, *net.shape)), how="mean"))

@@ -223,8 +223,8 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     no_weight = np.empty((0, 0), state)
 
     def new_state(multiply, track_weight, zero_nan=skipna):
-        out = np.empty((size, members), state)
-        weight = np.empty((size, members), state) if track_weight else no_weight
+        out = _state_array(size, members, state)
+        weight = _state_array(size, members, state) if track_weight else no_weight
         if members == 1 and not (w.size or zero_nan or track_weight):  # the hot path
             flat = out.reshape(-1)
             in_blocks(
@@ -299,6 +299,19 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     return out if out.dtype == dtype else out.astype(dtype)
 
 
+#: Batches up to this many members keep them first in the state arrays (the passes stride
+#: over a few cache lines per cell; the result comes out C-contiguous); larger batches put
+#: them innermost (one contiguous vector per cell; the result is a transposed view).
+MEMBERS_FIRST_UP_TO = 8
+
+
+def _state_array(size: int, members: int, dtype) -> np.ndarray:
+    """A ``(cells, members)`` state array, members first in memory for small batches."""
+    if 1 < members <= MEMBERS_FIRST_UP_TO:
+        return np.empty((members, size), dtype).T
+    return np.empty((size, members), dtype)
+
+
 def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
     """A result of the numpy engine, C-contiguous: for a batch the engine returns a
     transposed view of its ``(cells, members)`` state; this copies it in cache-sized
@@ -309,7 +322,7 @@ def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
     >>> import numpy as np
     >>> from xhydro_accessor import RiverNetwork, accumulate
     >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
-    >>> out = accumulate(net, np.ones((3, 1, 4)))
+    >>> out = accumulate(net, np.ones((12, 1, 4)))  # over 8 members: members innermost
     >>> out.flags.c_contiguous, members_first(out, 2).flags.c_contiguous
     (False, True)
     >>> bool((members_first(out, 2) == out).all())

@@ -8,17 +8,15 @@ CF ``standard_name``.
 
 Dask
 ----
-A dask-backed field stays lazy: one task per chunk of the non-spatial dims
-(members, time), run in parallel. The network enters the graph once, as a single
-key every task depends on (tokenized cheaply from a hash computed once per
-network), so ``dask.distributed`` ships it once per worker. The operation needs
-the whole grid in every task: **chunks across the spatial dims are merged into one
-chunk, with a** :class:`SpatialChunksWarning`; chunk along members or time instead.
+A dask-backed field stays lazy: the array-level operation runs in
+:mod:`xhydro_accessor.backends.dask`, one task per chunk of the non-spatial dims
+(members, time). It needs the whole grid in every task: **chunks across the
+spatial dims are merged into one chunk, with a** :class:`SpatialChunksWarning`;
+chunk along members or time instead.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable
 from typing import Any
 
@@ -47,8 +45,12 @@ OPERATIONS = {
 _DIM_NAMES = (("x", "y"), ("lon", "lat"), ("longitude", "latitude"))
 
 
-class SpatialChunksWarning(UserWarning):
-    """A dask field chunked across its spatial dims was rechunked to one spatial chunk."""
+def __getattr__(name: str) -> Any:
+    if name == "SpatialChunksWarning":  # lives with the dask backend; imported lazily (dask is heavy)
+        from .backends.dask import SpatialChunksWarning
+
+        return SpatialChunksWarning
+    raise AttributeError(name)
 
 
 # ----------------------------------------------------------------------- dims
@@ -230,79 +232,31 @@ def format_units(units) -> str:
 
 
 def _apply_core(field, *weights, network, op, how, skipna, grid_ndim):
-    """Run on numpy arrays, or build one lazy task per non-spatial dask chunk."""
-    w = weights[0] if weights else None
-    if not (_is_dask(field) or _is_dask(w)):
-        return _block(field, w, network, op, how, skipna, grid_ndim)
-    import dask
-    import dask.array as dsa
-
-    shape = np.broadcast_shapes(field.shape, *([] if w is None else [w.shape]))
-    field = _one_spatial_chunk(dsa.broadcast_to(dsa.asarray(field), shape), grid_ndim)
-    dtype = _result_dtype(op, how, field.dtype, None if w is None else w.dtype)
-    args = [field]
+    """The array-level operation on apply_ufunc's arrays (weights broadcast to the field's dims)."""
+    field = _keep(field)
+    w = _keep(weights[0]) if weights else None
     if w is not None:
-        w = _one_spatial_chunk(dsa.asarray(w), grid_ndim)
-        field_chunks = field.chunks[len(shape) - w.ndim :]
-        w = w.rechunk(tuple((1,) if s == 1 else c for s, c in zip(w.shape, field_chunks, strict=True)))
-        args.append(w)
-    net = dask.delayed(network, pure=True)
-    return dsa.map_blocks(
-        _task,
-        *args,
-        net,
-        op=op,
-        how=how,
-        skipna=skipna,
-        grid_ndim=grid_ndim,
-        dtype=dtype,
-        meta=np.empty((0,) * len(shape), dtype),
-        name=f"hydro-{op}-{how}",
-    )
-
-
-def _task(field, *rest, op, how, skipna, grid_ndim):
-    *w, network = rest
-    return _block(field, w[0] if w else None, network, op, how, skipna, grid_ndim)
-
-
-def _block(field, weights, network, op, how, skipna, grid_ndim):
-    from array_api_compat import array_namespace
-
-    def keep(a):  # numpy, or a duck array (torch wrapper, cupy) kept as it is
-        return a if hasattr(a, "__array_namespace__") else np.asarray(a)
-
-    field = keep(field)
-    if weights is not None:
-        weights = keep(weights)
-        lead = weights.ndim - grid_ndim
-        strides = getattr(weights, "strides", (0,) * weights.ndim)
-        if all(s == 1 or st == 0 for s, st in zip(weights.shape[:lead], strides[:lead], strict=True)):
-            weights = weights[(0,) * lead]  # one grid of weights for every member
+        lead = w.ndim - grid_ndim
+        strides = getattr(w, "strides", None) or (1,) * w.ndim  # a duck array: no stride tricks
+        if all(s == 1 or st == 0 for s, st in zip(w.shape[:lead], strides[:lead], strict=True)):
+            w = w[(0,) * lead]  # one grid of weights for every member
         else:
-            xp = array_namespace(field, weights)
-            shape = np.broadcast_shapes(field.shape, weights.shape)
-            field, weights = xp.broadcast_to(field, shape), xp.broadcast_to(weights, shape)
-    return OPERATIONS[op](network, field, how=how, weights=weights, skipna=skipna)
+            from array_api_compat import array_namespace
+
+            xp = array_namespace(field, w)
+            shape = np.broadcast_shapes(field.shape, w.shape)
+            field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
+    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna)
+
+
+def _keep(array):
+    """numpy, or a duck array (dask, the torch wrapper, cupy) kept as it is."""
+    return array if hasattr(array, "__array_namespace__") or _is_dask(array) else np.asarray(array)
 
 
 def _result_dtype(op, how, dtype, weights_dtype) -> np.dtype:
     dtype = np.result_type(dtype, weights_dtype) if weights_dtype is not None else np.dtype(dtype)
     return dtype if op == "move_upstream" else operations.result_dtype(how, dtype)
-
-
-def _one_spatial_chunk(array, grid_ndim):
-    chunks = array.chunks[array.ndim - grid_ndim :]
-    if any(len(c) > 1 for c in chunks):
-        warnings.warn(
-            "the field is chunked across its spatial dims; river-network operations need the whole "
-            "grid in one chunk, so it is rechunked to one spatial chunk. Chunk along members or time "
-            "instead, e.g. .chunk({'y': -1, 'x': -1, 'member': 1}).",
-            SpatialChunksWarning,
-            stacklevel=6,
-        )
-        array = array.rechunk({i: -1 for i in range(array.ndim - grid_ndim, array.ndim)})
-    return array
 
 
 def _is_dask(array) -> bool:
