@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
-
 CORES = min(os.cpu_count() or 1, 8)
 
 
@@ -62,8 +60,8 @@ def in_blocks(length: int, work: int, job: Callable[[slice], None]) -> None:
     if work < 1 << 18:
         job(slice(None))
         return
-    bounds = np.linspace(0, length, CORES + 1).astype(int).tolist()
-    in_parallel(job, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    step = -(-length // CORES)
+    in_parallel(job, [slice(start, min(start + step, length)) for start in range(0, length, step)])
 
 
 def in_parallel(job: Callable[[Any], None], items: Sequence[Any]) -> None:

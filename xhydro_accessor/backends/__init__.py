@@ -56,6 +56,8 @@ def library_of(*arrays: Any) -> str:
 
 
 def _library(array: Any) -> str:
+    if type(array) is np.ndarray:  # the common case, first
+        return "numpy"
     if getattr(type(array), "__xhydro_wrapper__", False):
         return "torch"  # xhydro_accessor.torch.TorchArray, unwrapped by run()
     for name, test in _DETECT:

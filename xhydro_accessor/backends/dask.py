@@ -11,6 +11,7 @@ computed once per network), so ``dask.distributed`` ships it once per worker.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import dask
@@ -29,30 +30,76 @@ def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skip
     """Operation ``op`` on a dask array, lazily (see :mod:`xhydro_accessor.operations`)."""
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
-    grid_ndim = len(network.shape)
-    field = one_spatial_chunk(field, grid_ndim)
-    args = [field]
     dtypes = [field.dtype if field.dtype != bool else np.dtype(np.int64)]
-    if weights is not None:
-        weights = da.asarray(weights)
-        chunks = field.chunks[field.ndim - weights.ndim :]
-        args.append(
-            weights.rechunk(tuple((1,) if s == 1 else c for s, c in zip(weights.shape, chunks, strict=True)))
-        )
-        dtypes.append(weights.dtype)
+    dtypes += [] if weights is None else [weights.dtype]
     dtype = np.result_type(*dtypes)
     dtype = dtype if op == "move_upstream" else operations.result_dtype(how, dtype)
+    return map_batches(
+        _block, field, weights, grid_ndim=len(network.shape), core=tuple(network.shape), dtype=dtype,
+        network=network, op=op, how=how, skipna=skipna, name=f"hydro-{op}-{how}",
+    )  # fmt: skip
+
+
+def map_batches(
+    function: Callable,
+    field: Any,
+    *others: Any,
+    grid_ndim: int,
+    core: tuple[int, ...],
+    dtype: Any,
+    network: RiverNetwork,
+    **kwargs: Any,
+) -> da.Array:
+    """Lazily ``function(block, *other_blocks, network=network, **kwargs)`` over the chunks
+    of a dask array's batch dims.
+
+    The last ``grid_ndim`` dims (the grid) are merged into one chunk (see
+    :func:`one_spatial_chunk`) and replaced by dims of sizes ``core``; ``others``
+    (weights: the grid's shape or the field's; None left out) are chunked to match.
+    ``function`` should be a module-level function (it then tokenizes cheaply); the
+    network enters the graph once, as one key.
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([6, 5]).reshape(1, 2))
+    >>> def total(block, network):
+    ...     return block.sum(axis=(-2, -1), keepdims=True)[..., 0]
+    >>> field = da.ones((4, 1, 2), chunks=(1, 1, 2))
+    >>> out = map_batches(total, field, grid_ndim=2, core=(1,), dtype=float, network=net)
+    >>> out.chunks, out.compute().ravel()
+    (((1, 1, 1, 1), (1,)), array([2., 2., 2., 2.]))
+    """
+    field = one_spatial_chunk(da.asarray(field), grid_ndim)
+    args = [field]
+    for other in others:
+        if other is not None:
+            other = da.asarray(other)
+            chunks = field.chunks[field.ndim - other.ndim :]
+            args.append(
+                other.rechunk(tuple((1,) if n == 1 else c for n, c in zip(other.shape, chunks, strict=True)))
+            )
+    batch = field.ndim - grid_ndim
+    if len(core) != grid_ndim or core != tuple(field.shape[batch:]):
+        kwargs |= {
+            "drop_axis": list(range(batch, field.ndim)),
+            "new_axis": list(range(batch, batch + len(core))),
+        }
     return da.map_blocks(
-        _block,
+        _with_network,
         *args,
         dask.delayed(network, pure=True),
+        function=function,
         dtype=dtype,
-        meta=field._meta.astype(dtype),
-        op=op,
-        how=how,
-        skipna=skipna,
-        name=f"hydro-{op}-{how}",
+        meta=field._meta.astype(dtype).reshape((0,) * (batch + len(core))),
+        chunks=field.chunks[:batch] + tuple((n,) for n in core),
+        **kwargs,
     )
+
+
+def _with_network(*blocks, function, **kwargs):
+    *blocks, network = blocks
+    return function(*blocks, network=network, **kwargs)
 
 
 def one_spatial_chunk(array: da.Array, grid_ndim: int) -> da.Array:
@@ -70,8 +117,7 @@ def one_spatial_chunk(array: da.Array, grid_ndim: int) -> da.Array:
     return array
 
 
-def _block(field, *rest, op, how, skipna):
-    *weights, network = rest
+def _block(field, *weights, network, op, how, skipna):
     kwargs = (
         {} if op == "move_upstream" else {"how": how, "weights": (weights or (None,))[0], "skipna": skipna}
     )

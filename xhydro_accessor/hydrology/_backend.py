@@ -72,57 +72,6 @@ def host(array: Any) -> np.ndarray:
     return np.asarray(getattr(array, "values", array))
 
 
-def map_batches(
-    function: Callable,
-    field: Any,
-    *others: Any,
-    grid_ndim: int,
-    core: tuple[int, ...],
-    dtype: Any,
-    **kwargs: Any,
-) -> Any:
-    """Lazily ``function(block, *other_blocks, **kwargs)`` over the chunks of a dask array's batch dims.
-
-    The last ``grid_ndim`` dims (the grid) are merged into one chunk and replaced
-    by dims of sizes ``core``; ``others`` (weights: the grid's shape or the
-    field's; None left out) are chunked to match. ``function`` should be a
-    module-level function and the network a keyword: both then tokenize cheaply.
-
-    Examples
-    --------
-    >>> import dask.array as da
-    >>> out = map_batches(np.sum, da.ones((4, 3), chunks=1), grid_ndim=1, core=(1,), dtype=float,
-    ...                   axis=-1, keepdims=True)
-    >>> out.chunks, out.compute().ravel()
-    (((1, 1, 1, 1), (1,)), array([3., 3., 3., 3.]))
-    """
-    import dask.array as da
-
-    field = da.asarray(field)
-    field = field.rechunk({i: -1 for i in range(field.ndim - grid_ndim, field.ndim)})
-    args = [field]
-    for other in others:
-        if other is not None:
-            other = da.asarray(other)
-            args.append(other.rechunk(field.chunks[field.ndim - other.ndim :]))
-    batch = field.ndim - grid_ndim
-    same = len(core) == grid_ndim
-    extra = {} if same else {
-        "drop_axis": list(range(batch, field.ndim)),
-        "new_axis": list(range(batch, batch + len(core))),
-    }  # fmt: skip
-    meta = field._meta.astype(dtype).reshape((0,) * (batch + len(core)))
-    return da.map_blocks(
-        function,
-        *args,
-        dtype=dtype,
-        meta=meta,
-        chunks=field.chunks[:batch] + tuple((n,) for n in core),
-        **extra,
-        **kwargs,
-    )
-
-
 def flat_grid(xp: Any, field: Any, grid_ndim: int) -> Any:
     """``field`` with its grid dims flattened into one last dim."""
     shape = tuple(field.shape)

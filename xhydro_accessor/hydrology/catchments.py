@@ -33,7 +33,7 @@ from ..backends import generic
 from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
 from ..operations import result_dtype
-from ._backend import library, map_batches, native
+from ._backend import library, native
 from .locations import Locations, locate
 
 Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
@@ -229,6 +229,8 @@ def catchment_statistics(
         network.check_grid(tuple(field.shape))
         w_dtype = None if weights is None else weights.dtype
         several = () if np.ndim(q) == 0 else (np.size(q),)
+        from ..backends.dask import map_batches
+
         out = map_batches(
             _block, field, weights, grid_ndim=len(network.shape), core=(*several, len(loc)),
             dtype=statistic_dtype(how, field.dtype, w_dtype), **options,

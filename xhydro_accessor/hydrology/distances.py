@@ -28,7 +28,7 @@ from array_api_compat import array_namespace, is_numpy_array
 from ..backends import generic
 from ..network import RiverNetwork
 from ..units import EARTH_RADIUS
-from ._backend import library, map_batches, native
+from ._backend import library, native
 from .catchments import _const
 from .locations import locate
 
@@ -184,6 +184,8 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
                          f"got {np.shape(weights)}")  # fmt: skip
     options.update(network=network, per=per)
     if library(weights) == "dask":
+        from ..backends.dask import map_batches
+
         return map_batches(_spread, weights, grid_ndim=len(network.shape), core=tuple(network.shape),
                            dtype=np.float64, **options)  # numpy blocks  # fmt: skip
     return native(lambda w: _spread(w, **options), weights)
