@@ -64,11 +64,18 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
         run_pass(network, _members_first_pass, g, scale, out, pull, reverse=pull)
         return out
     state = np.empty(g.shape[::-1], g.dtype)
-    if scale is None and g.shape[0] == 1:  # one field: a flat copy
+    if g.shape[0] == 1:  # one field: a flat copy
         flat = state.reshape(-1)
-        in_blocks(
-            flat.size, flat.size, lambda cells: flow.copy_fill(g[0, cells], mask[cells], 0, flat[cells])
-        )
+        if scale is None:
+            in_blocks(
+                flat.size, flat.size, lambda cells: flow.copy_fill(g[0, cells], mask[cells], 0, flat[cells])
+            )
+        else:
+            in_blocks(
+                flat.size,
+                flat.size,
+                lambda cells: _scaled_copy(g[0, cells], scale[0, cells], mask[cells], flat[cells]),
+            )
     else:  # members innermost; the scaling rides on the copy
         scale = no_scale if scale is None else scale
         in_blocks(
@@ -131,6 +138,33 @@ def _members_first(state: np.ndarray) -> np.ndarray:
     out = np.empty(state.shape[::-1], state.dtype)
     in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scaled_copy(src, scale, keep, dst):
+    """``dst = src · scale`` where ``keep``, else 0 (flat arrays)."""
+    for i in range(src.size):
+        dst[i] = src[i] * scale[i] if keep[i] else 0
+
+
+def reciprocal(denominator: np.ndarray) -> np.ndarray:
+    """``1 / denominator``, 0 where it is 0 or NaN (a mean's gradient scale), across the cores.
+
+    Examples
+    --------
+    >>> reciprocal(np.array([[2.0, 0.0, np.nan]]))
+    array([[0.5, 0. , 0. ]])
+    """
+    flat = denominator.reshape(-1)
+    out = np.empty_like(flat)
+    in_blocks(flat.size, flat.size, lambda cells: _reciprocal(flat[cells], out[cells]))
+    return out.reshape(denominator.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _reciprocal(d, out):
+    for i in range(d.size):
+        out[i] = 1 / d[i] if d[i] != 0 and d[i] == d[i] else 0
 
 
 @numba.njit(cache=True, nogil=True)

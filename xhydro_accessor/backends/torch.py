@@ -102,14 +102,15 @@ class Flow(torch.autograd.Function):
         xs = x.to(y.dtype)
         ws = None if w is None else w.to(y.dtype)
         aux = None
-        if (
-            how == "mean" and op != "move_upstream"
-        ):  # the denominator Σw, computed here: forward stays one call
-            weight = torch.ones_like(y[:1]) if w is None else ws
-            if ctx.skipna:
-                nan = x.isnan() if w is None else x.isnan() | w.isnan()
-                weight = torch.where(nan, 0, weight)
-            aux = _mean_scale(forward(network, op, weight, "sum", None, False))
+        if how == "mean" and op != "move_upstream":  # 1 / Σw, computed here: forward stays one call
+            if w is None and not ctx.skipna and _compiled(y):  # a count: once per network
+                aux = _cell_count_scale(network, op, y.dtype)
+            else:
+                weight = torch.ones_like(y[:1]) if w is None else ws
+                if ctx.skipna:
+                    nan = x.isnan() if w is None else x.isnan() | w.isnan()
+                    weight = torch.where(nan, 0, weight)
+                aux = _mean_scale(forward(network, op, weight, "sum", None, False))
         elif how in ("min", "max") and op != "move_upstream":
             if hasattr(ctx, "arg"):
                 arg = ctx.arg
@@ -126,11 +127,19 @@ class Flow(torch.autograd.Function):
         return gx, gw, None, None, None, None
 
 
+def _cell_count_scale(network: RiverNetwork, op: str, dtype: torch.dtype) -> torch.Tensor:
+    """1 / the number of cells an unweighted mean of ``op`` averages, cached on the network."""
+    key = ("torch_mean_scale", op, dtype)
+    if key not in network._cache:
+        ones = torch.ones((1, network.mask.size), dtype=dtype)
+        network._cache[key] = _mean_scale(forward(network, op, ones, "sum", None, False))
+    return network._cache[key]
+
+
 def _mean_scale(denominator: torch.Tensor) -> torch.Tensor:
     if not _compiled(denominator):
         return generic.mean_scale(torch, denominator)
-    d = denominator.numpy()  # one output array, not five temporaries: each is page-faulted afresh
-    return torch.from_numpy(np.divide(1, d, out=np.zeros_like(d), where=d != 0))
+    return torch.from_numpy(cpu_grad.reciprocal(denominator.numpy()))
 
 
 def _adjoint(network: RiverNetwork):
