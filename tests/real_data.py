@@ -15,7 +15,27 @@ import numpy as np
 import pytest
 import xarray as xr
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """``$XHYDRO_SHARED_DATA``, else ``../shared/data`` beside the repository, else beside
+    the clone's origin (a fresh clone elsewhere, as CI makes, still finds the data)."""
+    import os
+    import subprocess
+
+    if os.environ.get("XHYDRO_SHARED_DATA"):
+        return Path(os.environ["XHYDRO_SHARED_DATA"])
+    repo = Path(__file__).resolve().parents[1]
+    found = repo.parent / "shared" / "data"
+    if not found.is_dir():
+        origin = subprocess.run(
+            ["git", "-C", str(repo), "config", "--get", "remote.origin.url"], capture_output=True, text=True
+        ).stdout.strip()
+        if origin and Path(origin).is_dir():
+            found = Path(origin).resolve().parent / "shared" / "data"
+    return found
+
+
+SHARED_DATA = _shared_data()
 
 #: codes that make a cell part of the network (directions and pits)
 VALID_CODES: dict[str, frozenset[int]] = {

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import xhydro_accessor as xa
-from tests.real_data import BY_NAME, NAMES, VALID_CODES, load, valid_mask
+from tests.real_data import BY_NAME, NAMES, VALID_CODES, load, skip_if_missing, valid_mask
 from xhydro_accessor import CycleError, InvalidCodeError, RiverNetwork
 from xhydro_accessor.io import (
     detect_convention,
@@ -502,6 +502,7 @@ def test_open_real_network_detects_the_convention(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_real_network_roundtrip_in_each_convention(name: str, tmp_path: Path) -> None:
+    skip_if_missing(BY_NAME[name])
     net = open_network(BY_NAME[name].path)
     for convention in _WRITE_CONVENTIONS:
         path = tmp_path / f"{convention}.nc"
