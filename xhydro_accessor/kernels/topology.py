@@ -134,41 +134,36 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
     limit = max(n // (32 * parts), 1)
     heavy = parts + 1  # codes: head h's cells h, the heavy cells parts + 1,
     part = np.empty(size, np.int8)  # and the root of a subtree of head h parts + 2 + h
+    section = np.empty(n, np.int8)  # of each position: its head, the roots or the heavy cells
     load = np.zeros(parts, np.int64)
     for step in range(n):  # downstream first: a cell's head is known before its upstream's
         k = n - 1 - step
         i, d = nodes[k], to[k]
         if area[i] > limit:
-            part[i] = heavy
+            code = heavy
         elif d < 0 or area[d] > limit:  # a root: its subtree to the least loaded head
             h = 0
             for other in range(1, parts):
                 if load[other] < load[h]:
                     h = other
             load[h] += area[i]
-            part[i] = parts + 2 + h
+            code = parts + 2 + h
         else:
-            part[i] = part[d] if part[d] < parts else part[d] - parts - 2
+            code = part[d] if part[d] < parts else part[d] - parts - 2
+        part[i] = code
+        section[k] = code if code < parts else (parts + 1 if code == heavy else parts)
     # a stable counting sort by section: heads 0..parts-1, roots (parts), heavy cells
     count = np.zeros(parts + 3, np.int64)
     for k in range(n):
-        count[_section(part[nodes[k]], parts) + 1] += 1
+        count[section[k] + 1] += 1
     for p in range(parts + 2):
         count[p + 1] += count[p]
     bounds = count[: parts + 1].copy()
     new_nodes = np.empty_like(nodes)
     new_to = np.empty_like(to)
     for k in range(n):
-        p = _section(part[nodes[k]], parts)
+        p = section[k]
         new_nodes[count[p]] = nodes[k]
         new_to[count[p]] = to[k]
         count[p] += 1
     return new_nodes, new_to, bounds
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _section(code, parts):
-    """The section of a cell of code ``code``: its head, or the roots or heavy cells of the tail."""
-    if code < parts:
-        return code
-    return parts + 1 if code == parts + 1 else parts
