@@ -11,7 +11,8 @@ Dask
 A dask-backed field stays lazy: the array-level operation runs in
 :mod:`xhydro_accessor.backends.dask`, one task per chunk of the non-spatial dims
 (members, time). It needs the whole grid in every task: **chunks across the
-spatial dims are merged into one chunk, with a** :class:`SpatialChunksWarning`;
+spatial dims are merged into one chunk, with a**
+:class:`~xhydro_accessor.backends.dask.SpatialChunksWarning`;
 chunk along members or time instead.
 """
 
@@ -43,14 +44,6 @@ OPERATIONS = {
 
 #: (axis, names) tried in order to find the spatial dims after cf-xarray's axes.
 _DIM_NAMES = (("x", "y"), ("lon", "lat"), ("longitude", "latitude"))
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SpatialChunksWarning":  # lives with the dask backend; imported lazily (dask is heavy)
-        from .backends.dask import SpatialChunksWarning
-
-        return SpatialChunksWarning
-    raise AttributeError(name)
 
 
 # ----------------------------------------------------------------------- dims
@@ -252,11 +245,6 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim):
 def _keep(array):
     """numpy, or a duck array (dask, the torch wrapper, cupy) kept as it is."""
     return array if hasattr(array, "__array_namespace__") or _is_dask(array) else np.asarray(array)
-
-
-def _result_dtype(op, how, dtype, weights_dtype) -> np.dtype:
-    dtype = np.result_type(dtype, weights_dtype) if weights_dtype is not None else np.dtype(dtype)
-    return dtype if op == "move_upstream" else operations.result_dtype(how, dtype)
 
 
 def _is_dask(array) -> bool:

@@ -1,10 +1,10 @@
-"""Gradient kernels on CPU (numba): transposed passes and min/max arg-extremes.
+"""Gradient kernels on CPU (numba): transposed passes and the min/max scatter.
 
-New kernels beside :mod:`xhydro_accessor.kernels.flow` (whose ``sum_pass`` they
-reuse), over the same topological order and, like it, on ``(cells, members)``
-state arrays (members innermost). Gradients come back as contiguous ``(members,
-cells)`` arrays, the layout of the user's field, through one blocked transpose
-(numpy's own is ~4x slower in that direction). :mod:`.generic` holds the
+Beside :mod:`xhydro_accessor.kernels.flow` (whose sum pass they reuse), over the same
+topological order and across the cores (:mod:`xhydro_accessor.threads`). Gradients
+come back as contiguous ``(members, cells)`` arrays, the layout of the user's field:
+many members run one fused members-first pass, one member a flat copy and pass, moves
+a ``(cells, members)`` state and one blocked transpose back. :mod:`.generic` holds the
 level-synchronous versions for other devices.
 """
 
@@ -12,10 +12,8 @@ import numba
 import numpy as np
 
 from ..kernels import flow
+from ..operations import members_first, run_sum_pass
 from ..threads import in_blocks, run_pass
-
-#: Operation codes of the kernels.
-CODES = {"accumulate": 0, "accumulate_downstream": 1, "move_downstream": 2}
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,17 +82,17 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
             lambda cells: _transpose_in(g[:, cells], scale[:, cells], mask[cells], state[cells]),
         )
     if op in ("accumulate", "accumulate_downstream"):
-        _sum_pass(network, state, state, op == "accumulate")
+        run_sum_pass(network, state, state, op == "accumulate")
     elif op == "move_upstream":
         out = np.zeros_like(state)
-        _sum_pass(network, state, out, False)
+        run_sum_pass(network, state, out, False)
         state = out
     else:  # move_downstream: each cell receives its downstream cell's value
         has_down = to >= 0
         out = np.zeros_like(state)
         out[nodes[has_down]] = state[to[has_down]]
         state = out
-    return _members_first(state)  # 0 wherever no pass wrote
+    return members_first(state.T, 1)  # 0 wherever no pass wrote
 
 
 @numba.njit(cache=True, nogil=True)
@@ -123,21 +121,6 @@ def _members_first_pass(nodes, to, g, scale, out, pull):
                 out[j, i] = v
                 if d >= 0:
                     out[j, d] += v
-
-
-def _sum_pass(network, src, dst, reverse):
-    if src.shape[1] == 1:  # one member: the flat kernel, about twice as fast
-        run_pass(network, flow.sum_pass_single, src.reshape(-1), dst.reshape(-1), reverse, reverse=reverse)
-    else:
-        run_pass(network, flow.sum_pass, src, dst, reverse, reverse=reverse)
-
-
-def _members_first(state: np.ndarray) -> np.ndarray:
-    if state.shape[1] == 1:
-        return state.reshape(1, -1)
-    out = np.empty(state.shape[::-1], state.dtype)
-    in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
