@@ -73,7 +73,7 @@ OPS = ["accumulate", "accumulate_downstream", "move_downstream"]
     skipna=st.booleans(),
     op=st.sampled_from(OPS),
     convention=st.sampled_from(["ldd", "esri", "merit", "taudem"]),
-    batch=st.sampled_from([(), (3,), (2, 2)]),
+    batch=st.sampled_from([(), (3,), (2, 2), (10,)]),  # 10: over MEMBERS_FIRST_UP_TO
     weighted=st.booleans(),
 )
 def test_grid_operations_match_reference(seed, ny, nx, how, dtype, skipna, op, convention, batch, weighted):
@@ -203,3 +203,17 @@ def test_large_batches_split_across_threads_equal_member_by_member(how):
         xa.accumulate(net, f, how=how, weights=w, skipna=True) for f, w in zip(field, weights, strict=True)
     ]
     np.testing.assert_allclose(batched, np.stack(one_by_one), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("op", ["accumulate", "accumulate_downstream"])
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+def test_large_unweighted_sum_batches_run_member_by_member(op, dtype):
+    rng = np.random.default_rng(2)
+    steps, missing = ref.random_grid_network(rng, 64, 64)
+    net = xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+    field = make_field(rng, (20, 64, 64), dtype, nan_fraction=0.0)
+    batched = getattr(xa, op)(net, field)
+    assert batched.flags.c_contiguous  # the member-by-member path, not a transposed view
+    one_by_one = np.stack([getattr(xa, op)(net, member) for member in field])
+    np.testing.assert_array_equal(batched, one_by_one)
+    check(batched, reference(ref.down_of_steps(steps, missing), field, None, "sum", False, op))

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .network import RiverNetwork
-from .threads import in_blocks, run_pass
+from .threads import CORES, in_blocks, in_parallel, run_pass
 
 How = Literal["sum", "mean", "min", "max", "std", "var"]
 HOWS = ("sum", "mean", "min", "max", "std", "var")
@@ -221,6 +221,10 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     mask = network.mask.reshape(-1)
     nodes = network.nodes
     no_weight = np.empty((0, 0), state)
+    plain_sum = how == "sum" and in_place and not (w.size or skipna)
+    if plain_sum and _member_by_member_wins(network, members, size, state):
+        out = _sum_member_by_member(network, x, state.type(fill), reverse)
+        return out.reshape(batch_shape + grid_shape)
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = _state_array(size, members, state)
@@ -305,6 +309,36 @@ def run_sum_pass(network: RiverNetwork, src: np.ndarray, dst: np.ndarray, revers
         run_pass(network, flow.sum_pass, src, dst, reverse, reverse=reverse)
 
 
+#: Large batches run member by member while the topology and one member's field per core
+#: fit in this many bytes (5/8 of a 32 MiB last-level cache): each pass then stays in cache
+#: (measured: 1.1-1.25x faster on the real networks, slower on a 1000² synthetic one at 23 MB).
+MEMBER_BY_MEMBER_UP_TO_BYTES = 20 << 20
+
+
+def _member_by_member_wins(network: RiverNetwork, members: int, size: int, state: np.dtype) -> bool:
+    topology = network.nodes.nbytes + network.downstream.nbytes
+    working_set = topology + min(members, CORES) * size * state.itemsize
+    return members > MEMBERS_FIRST_UP_TO and working_set <= MEMBER_BY_MEMBER_UP_TO_BYTES
+
+
+def _sum_member_by_member(network: RiverNetwork, x: np.ndarray, fill: Any, reverse: bool) -> np.ndarray:
+    """Sum passes over a ``(members, cells)`` batch one member at a time, the members
+    spread over the cores: on a grid that fits in cache each member's field stays there
+    through its pass, and the result is C-contiguous."""
+    from .kernels import flow
+
+    out = np.empty(x.shape, fill.dtype)
+    nodes, to, mask = network.nodes, network.downstream, network.mask.reshape(-1)
+
+    def run(members: range) -> None:
+        for j in members:
+            flow.copy_fill(x[j], mask, fill, out[j])
+            flow.sum_pass_single(nodes, to, out[j], out[j], reverse)
+
+    in_parallel(run, [range(core, len(x), CORES) for core in range(CORES)])
+    return out
+
+
 #: Batches up to this many members keep them first in the state arrays (the passes stride
 #: over a few cache lines per cell; the result comes out C-contiguous); larger batches put
 #: them innermost (one contiguous vector per cell; the result is a transposed view).
@@ -328,7 +362,7 @@ def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
     >>> import numpy as np
     >>> from xhydro_accessor import RiverNetwork, accumulate
     >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
-    >>> out = accumulate(net, np.ones((12, 1, 4)))  # over 8 members: members innermost
+    >>> out = accumulate(net, np.ones((12, 1, 4)), how="max")  # over 8 members: innermost
     >>> out.flags.c_contiguous, members_first(out, 2).flags.c_contiguous
     (False, True)
     >>> bool((members_first(out, 2) == out).all())
