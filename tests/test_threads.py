@@ -50,7 +50,7 @@ def test_split_is_a_topological_order_with_independent_heads(seed, ny, nx, parts
     nx=st.integers(2, 12),
     how=st.sampled_from(["sum", "mean", "max", "var"]),
     op=st.sampled_from(["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]),
-    batch=st.sampled_from([(), (3,)]),
+    batch=st.sampled_from([(), (3,), (10,)]),  # 10: sums member by member
 )
 def test_operations_with_heads_equal_without(seed, ny, nx, how, op, batch):
     rng, net = random_network(seed, ny, nx)
