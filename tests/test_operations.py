@@ -217,3 +217,15 @@ def test_large_unweighted_sum_batches_run_member_by_member(op, dtype):
     one_by_one = np.stack([getattr(xa, op)(net, member) for member in field])
     np.testing.assert_array_equal(batched, one_by_one)
     check(batched, reference(ref.down_of_steps(steps, missing), field, None, "sum", False, op))
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32"])
+@pytest.mark.parametrize("batch", [(), (3,), (12,)])
+def test_unweighted_mean_is_a_sum_over_a_shared_cell_count(op, dtype, batch):
+    rng = np.random.default_rng(3)
+    steps, missing = ref.random_grid_network(rng, 9, 11)
+    net = xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+    field = make_field(rng, batch + (9, 11), dtype, nan_fraction=0.1)
+    actual = getattr(xa, op)(net, field, how="mean")
+    check(actual, reference(ref.down_of_steps(steps, missing), field, None, "mean", False, op))

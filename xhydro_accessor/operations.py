@@ -225,6 +225,11 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     if plain_sum and _member_by_member_wins(network, members, size, state):
         out = _sum_member_by_member(network, x, state.type(fill), reverse)
         return out.reshape(batch_shape + grid_shape)
+    if how == "mean" and not (w.size or skipna):  # a plain sum over a cell count shared by all members
+        passes = {"in_place": in_place, "reverse": reverse}
+        total = _reduce(network, field, "sum", None, False, **passes)
+        count = _reduce(network, np.ones(grid_shape, dtype), "sum", None, False, **passes)
+        return _divide(total, count, dtype)
 
     def new_state(multiply, track_weight, zero_nan=skipna):
         out = _state_array(size, members, state)
@@ -307,6 +312,23 @@ def run_sum_pass(network: RiverNetwork, src: np.ndarray, dst: np.ndarray, revers
         run_pass(network, flow.sum_pass_single, src.reshape(-1), dst.reshape(-1), reverse, reverse=reverse)
     else:
         run_pass(network, flow.sum_pass, src, dst, reverse, reverse=reverse)
+
+
+def _divide(total: np.ndarray, count: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``total / count`` as ``dtype``, ``count`` over the grid (shared by the batch); in
+    place and across the cores when ``total`` is a C-contiguous array of ``dtype``."""
+
+    def divide(a, b, **out):
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: the sources of a move
+            return np.divide(a, b, **out)
+
+    if total.dtype != dtype:  # an integer sum
+        return divide(total, count, dtype=dtype)
+    if not total.flags.c_contiguous:
+        return divide(total, count, out=total)
+    flat, count = total.reshape(-1, count.size), count.reshape(-1)
+    in_blocks(count.size, total.size, lambda cells: divide(flat[:, cells], count[cells], out=flat[:, cells]))
+    return total
 
 
 #: Large batches run member by member while the topology and one member's field per core
