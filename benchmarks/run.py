@@ -27,6 +27,14 @@ What is measured, per network and library:
 - max|Δ|: the largest absolute difference from pyflwdir's result on valid cells (for
   the ensemble, on the first and last member of its last call). A sanity column: a
   fast wrong answer must be visible.
+- order: the real networks first, the 16 M synthetic one last: after its memory-heavy
+  runs this VM has served random memory accesses more slowly for a while, which slows
+  the peers' passes more than ours (see RESULTS.md), so the real networks are measured
+  in the state the machine starts in.
+- start-up: fresh interpreters (after one that fills numba's on-disk cache and
+  Python's bytecode cache, as an installed package has it) time
+  ``import xhydro_accessor``, then reading and building the bundled network and the
+  first ``accumulate`` of a float64 field on it.
 """
 
 import argparse
@@ -36,6 +44,7 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -102,6 +111,46 @@ def timed(fn, repeats, budget=30.0, check=None):
     return first, statistics.median(times or [first]), peak, checked
 
 
+STARTUP = """
+import time
+started = time.perf_counter()
+import xhydro_accessor
+imported = time.perf_counter()
+import numpy as np
+from xhydro_accessor.samples import sample_network
+network = sample_network()
+xhydro_accessor.accumulate(network, np.ones(network.shape))
+print(imported - started, time.perf_counter() - imported)
+"""
+
+
+def startup(runs=5):
+    """A line on ``runs`` fresh interpreters: import, then read + build + first accumulate."""
+    path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode compiled
+    command = [sys.executable, "-c", STARTUP]
+
+    def run():
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        return [float(t) for t in done.stdout.split()]
+
+    run()  # fills numba's on-disk cache and the bytecode cache if they are empty
+    times = np.array([run() for _ in range(runs)])
+    imports, calls, totals = times[:, 0], times[:, 1], times.sum(axis=1)
+
+    def spread(t):
+        return f"{t.min():.2f}–{t.max():.2f} s (median {np.median(t):.2f})"
+
+    return (
+        f"Start-up, {runs} fresh interpreters: `import xhydro_accessor` {spread(imports)}; then reading "
+        f"and building the bundled network and the first `accumulate` {spread(calls)}; "
+        f"together {spread(totals)}."
+    )
+
+
 # --------------------------------------------------------------------------- networks
 def edge_outflow(codes, kind):
     """Mask of the cells whose flow leaves the grid."""
@@ -116,13 +165,6 @@ def edge_outflow(codes, kind):
 
 
 def networks(quick):
-    n = 1000 if quick else 4000
-    t0 = time.perf_counter()
-    d8 = synthetic_d8(n)
-    NOTES.append(f"synthetic {n}²: longest flow path {longest_path(d8):,} cells, {(d8 == 0).sum():,} outlets")
-    print(f"synthetic {n}x{n}: {time.perf_counter() - t0:.1f} s; {NOTES[-1]}")
-    yield f"synthetic {n}²", d8, "esri"
-
     tif = DATA / "rhine_30s_esri_d8.tif"
     try:
         from xhydro_accessor.io import read_flow_directions
@@ -136,6 +178,13 @@ def networks(quick):
     yield "pyflwdir2020 D8", raw.reshape(678, 776), "esri"  # 247 = missing
     # smaller, but one cell drains off the grid: shows how earthkit-hydro's wrapping is handled
     yield "South America LDD", ldd_netcdf("southamerica_ldd.nc"), "ldd"
+
+    n = 1000 if quick else 4000
+    t0 = time.perf_counter()
+    d8 = synthetic_d8(n)
+    NOTES.append(f"synthetic {n}²: longest flow path {longest_path(d8):,} cells, {(d8 == 0).sum():,} outlets")
+    print(f"synthetic {n}x{n}: {time.perf_counter() - t0:.1f} s; {NOTES[-1]}")
+    yield f"synthetic {n}²", d8, "esri"
 
 
 def ldd_netcdf(name):
@@ -374,6 +423,8 @@ def main():
     global MIN_TIME, ENSEMBLE_LIMIT
     repeats, MIN_TIME, ENSEMBLE_LIMIT = (3, 0.1, 2) if args.quick else (7, MIN_TIME, ENSEMBLE_LIMIT)
 
+    start_up = startup()  # first, while the machine is quiet
+    print(start_up)
     libs = {}
     for lib, make in LIBRARIES.items():
         if args.quick and "torch" in lib:
@@ -398,7 +449,7 @@ def main():
     doc = __doc__.split("\n\n", 1)[1]
     text = (
         f"# Flow-accumulation benchmark\n\n`python benchmarks/run.py{' --quick' if args.quick else ''}`\n\n"
-        f"{machine()}\n\n{doc}\n{table}\n\nNotes:\n\n{notes}\n"
+        f"{machine()}\n\n{doc}\n{table}\n\n{start_up}\n\nNotes:\n\n{notes}\n"
     )
     out = HERE / (".cache/RESULTS-quick.md" if args.quick else "RESULTS.md")
     out.write_text(text)

@@ -10,6 +10,7 @@ import xhydro_accessor as xa
 from tests import reference as ref
 from xhydro_accessor.kernels.topology import split_for_threads
 from xhydro_accessor.samples import sample_network
+from xhydro_accessor.threads import last_level_cache_bytes
 
 
 def with_heads(net, parts):
@@ -93,3 +94,14 @@ def test_torch_gradients_with_heads_equal_without(seed, how, op, members):
         torch.nan_to_num(y * torch.tensor(upstream)).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+
+
+def test_last_level_cache_is_the_largest_cache_in_sysfs(tmp_path):
+    for index, size in enumerate(["32K", "32K", "512K", "32768K", "garbage"]):
+        (tmp_path / f"index{index}").mkdir()
+        (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+    assert last_level_cache_bytes(tmp_path) == 32 << 20
+    (tmp_path / "index5").mkdir()
+    (tmp_path / "index5" / "size").write_text("1G\n")
+    assert last_level_cache_bytes(tmp_path) == 1 << 30
+    assert last_level_cache_bytes(tmp_path / "missing") == 32 << 20  # not Linux: a common size

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .network import RiverNetwork
-from .threads import CORES, in_blocks, in_parallel, run_pass
+from .threads import CORES, in_blocks, in_parallel, last_level_cache_bytes, run_pass
 
 How = Literal["sum", "mean", "min", "max", "std", "var"]
 HOWS = ("sum", "mean", "min", "max", "std", "var")
@@ -332,9 +332,10 @@ def _divide(total: np.ndarray, count: np.ndarray, dtype: np.dtype) -> np.ndarray
 
 
 #: Large batches run member by member while the topology and one member's field per core
-#: fit in this many bytes (5/8 of a 32 MiB last-level cache): each pass then stays in cache
-#: (measured: 1.1-1.25x faster on the real networks, slower on a 1000² synthetic one at 23 MB).
-MEMBER_BY_MEMBER_UP_TO_BYTES = 20 << 20
+#: fit in this many bytes (5/8 of the last-level cache): each pass then stays in cache
+#: (measured with 32 MiB: 1.1-1.25x faster on the real networks at up to 13 MB, slower on
+#: a 1000² synthetic one at 23 MB).
+MEMBER_BY_MEMBER_UP_TO_BYTES = last_level_cache_bytes() * 5 // 8
 
 
 def _member_by_member_wins(network: RiverNetwork, members: int, size: int, state: np.dtype) -> bool:
