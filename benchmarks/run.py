@@ -28,6 +28,8 @@ What is measured, per network and library:
   ratio of their median times: both see the same state of the machine, which on this
   VM can shift between one library's calls and the next's; each call also finds the
   cache holding the other's data, as in a model loop that does other work in between.
+- steal: a note says when the hypervisor gave over 2 % of this VM's CPU time to others
+  while a library ran on a network (``/proc/stat``): its times are then suspect.
 - max|Δ|: the largest absolute difference from pyflwdir's result on valid cells (for
   the ensemble, on the first and last member of its last call). A sanity column: a
   fast wrong answer must be visible.
@@ -94,6 +96,13 @@ def measured(fn):
     out = fn()
     seconds = time.perf_counter() - t0
     return out, seconds, (_status("VmHWM") - before) / 2**20
+
+
+def steal_ticks():
+    """(CPU time the hypervisor gave to others, all CPU time), in ticks, from /proc/stat."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    return ticks[7], sum(ticks)
 
 
 def timed(fn, repeats, budget=30.0, check=None):
@@ -318,6 +327,7 @@ def bench_network(name, codes, kind, libs, repeats, rows):
             lib_codes = earthkit_codes(name, codes, kind, build, accumulate, ref_cells, valid)
         row = {"network": name, "cells": int(valid.sum()), "library": lib}
         gc.collect()  # once here: it is slow with earthkit-hydro's thousands of level arrays alive
+        steal_before = steal_ticks()
         try:
             _, row["build s"], row["build MB"], net = timed(lambda: build(lib_codes, kind), repeats)  # noqa: B023
             row["accum 1st s"], row["accum s"], row["accum MB"], row["max|Δ|"] = timed(
@@ -337,6 +347,9 @@ def bench_network(name, codes, kind, libs, repeats, rows):
                 row.update(bench_ensemble(name, lib, net, ensemble, members, valid, ref_net, repeats // 2))
         except Exception as err:  # noqa: BLE001 - a failing library is a result too
             NOTES.append(f"{name}, {lib}: {type(err).__name__}: {err}")
+        stolen, total = np.subtract(steal_ticks(), steal_before)
+        if stolen > 0.02 * total:
+            NOTES.append(f"{name}, {lib}: the hypervisor took {stolen / total:.0%} of the CPU time (steal)")
         rows.append(row)
         print("  " + "  ".join(f"{k} {fmt(v)}" for k, v in row.items() if k not in ("network", "cells")))
     if len(calls) == 2:
