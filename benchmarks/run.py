@@ -46,6 +46,7 @@ What is measured, per network and library:
 import argparse
 import ctypes
 import datetime
+import functools
 import gc
 import os
 import platform
@@ -317,7 +318,7 @@ def bench_network(name, codes, kind, libs, repeats, rows):
     ref = ref_net.accuflux(field)
     ref_cells = ref_net.accuflux(np.ones(codes.shape))
     print(f"\n{name}: {codes.shape[0]}×{codes.shape[1]}, {valid.sum():,} valid cells")
-    calls = {}  # ours and the fastest peer so far: library -> (accumulate(net, field), row)
+    ours, peer = None, None  # (row, call) of ours; (accum s, library, call) of the fastest peer so far
     for lib, (build, accumulate, ensemble) in builds.items():
         if codes.size > MAX_CELLS.get(lib, codes.size):
             NOTES.append(f"{name}, {lib}: skipped, over {MAX_CELLS[lib]:,} cells (see MAX_CELLS)")
@@ -335,10 +336,11 @@ def bench_network(name, codes, kind, libs, repeats, rows):
                 repeats,
                 check=lambda out: float(np.max(np.abs(out - ref)[valid])),
             )
-            peer = next((p for p in calls if p != "ours"), None)
-            if lib == "ours" or peer is None or row["accum s"] < calls[peer][1]["accum s"]:
-                calls.pop(None if lib == "ours" else peer, None)
-                calls[lib] = (lambda net=net, accumulate=accumulate: accumulate(net, field), row)
+            call = functools.partial(accumulate, net, field)
+            if lib == "ours":
+                ours = row, call
+            elif peer is None or row["accum s"] < peer[0]:
+                peer = row["accum s"], lib, call
             if row["accum s"] * MEMBERS > ENSEMBLE_LIMIT:
                 NOTES.append(
                     f"{name}, {lib}: ensemble skipped, 50 × accum = {row['accum s'] * MEMBERS:.0f} s"
@@ -352,10 +354,9 @@ def bench_network(name, codes, kind, libs, repeats, rows):
             NOTES.append(f"{name}, {lib}: the hypervisor took {stolen / total:.0%} of the CPU time (steal)")
         rows.append(row)
         print("  " + "  ".join(f"{k} {fmt(v)}" for k, v in row.items() if k not in ("network", "cells")))
-    if len(calls) == 2:
-        (ours_call, ours_row), (peer_call, _) = calls.values()
-        ours_row["accum s in turn"] = in_turn(ours_call, peer_call)
-        print(f"  ours / {list(calls)[1]}, called in turn: {ours_row['accum s in turn']:.2f}")
+    if ours and peer:
+        ours[0]["accum s in turn"] = in_turn(ours[1], peer[2])
+        print(f"  ours / {peer[1]}, called in turn: {ours[0]['accum s in turn']:.2f}")
 
 
 def in_turn(ours_call, peer_call):
