@@ -4,7 +4,9 @@ Two shapes of work: element-wise steps (copies, transposes, weights) split into
 blocks of cells (:func:`in_blocks`), and passes along the topological order, whose
 independent heads run side by side before the tail (:func:`run_pass`, see
 :func:`.kernels.topology.split_for_threads`). Calls from other threads than the
-main one (e.g. dask's workers, already one per core) run in one piece.
+main one (e.g. dask's workers, already one per core) run in one piece. The CPU facts
+the engine sizes its work by live here too: :data:`CORES` and
+:func:`last_level_cache_bytes`.
 """
 
 from __future__ import annotations
