@@ -128,20 +128,18 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
     n = nodes.size
     if parts < 2 or n < min_nodes:
         return nodes, to, np.zeros(1, np.int64)
+    limit = max(n // (32 * parts), 1)
     area = np.zeros(size, np.int32)
+    light = 0  # light cells: each lies in exactly one light subtree
     for k in range(n):
         i = nodes[k]
-        area[i] += 1
+        area[i] += 1  # now final: the upstream cells came before
+        light += area[i] <= limit
         if to[k] >= 0:
             area[to[k]] += area[i]
-    limit = max(n // (32 * parts), 1)
     heavy = parts + 1  # codes: head h's cells h, the heavy cells parts + 1,
     part = np.empty(size, np.int8)  # and the root of a subtree of head h parts + 2 + h
     section = np.empty(n, np.int8)  # of each position: its head, the roots or the heavy cells
-    light = 0  # cells in light subtrees
-    for k in range(n):
-        if area[nodes[k]] <= limit and (to[k] < 0 or area[to[k]] > limit):
-            light += area[nodes[k]]
     dealt = 0
     for step in range(n):  # downstream first: a cell's head is known before its upstream's
         k = n - 1 - step
