@@ -376,13 +376,23 @@ def test_netcdf_roundtrip(tmp_path: Path, engine: str) -> None:
     assert da.name == "ldd"
 
 
-def test_netcdf_south_up_is_flipped(tmp_path: Path) -> None:
+def test_netcdf_south_up_is_kept_as_stored(tmp_path: Path) -> None:
+    # rows stay as stored (fields from the same file align); the codes are read by the coordinates
     path = tmp_path / "ldd.nc"
     ds = _ldd_dataset(np.array([10.0, 20.0]))
     ds.to_netcdf(path, engine="scipy")
     da = read_flow_directions(path)
-    np.testing.assert_array_equal(da["y"], [20.0, 10.0])
-    np.testing.assert_array_equal(da.values, ds["ldd"].values[::-1])
+    np.testing.assert_array_equal(da["y"], [10.0, 20.0])
+    np.testing.assert_array_equal(da.values, ds["ldd"].values)
+    north_up = RiverNetwork.from_ldd(ds["ldd"].values[::-1])  # the same map stored north up
+    net = open_network(path, "ldd")
+    np.testing.assert_array_equal(net.coords["lat"], [10.0, 20.0])
+    # cell (row 0, col 0) is the south-west corner; code 1 (south-west) leaves the grid
+    np.testing.assert_array_equal(net.mask, north_up.mask[::-1])
+    flip = np.arange(6).reshape(2, 3)[::-1].reshape(-1)  # stored flat index -> north-up flat index
+    down = net.downstream_grid().reshape(-1)
+    expected = north_up.downstream_grid().reshape(-1)[flip]
+    np.testing.assert_array_equal(np.where(down >= 0, flip[np.maximum(down, 0)], down), expected)
 
 
 def test_netcdf_transposed_dims(tmp_path: Path) -> None:
@@ -605,9 +615,12 @@ def test_cama_netcdf_south_up(tmp_path: Path) -> None:
         coords={"lat": [10.0, 20.0], "lon": [1.0, 2.0, 3.0]},
     )  # the same network stored south-up: rows renumbered
     ds.to_netcdf(tmp_path / "nextxy.nc")
-    net = open_network(tmp_path / "nextxy.nc")
-    np.testing.assert_array_equal(net.downstream_grid(), expected.downstream_grid())
-    np.testing.assert_array_equal(net.coords["lat"], [20.0, 10.0])
+    net = open_network(tmp_path / "nextxy.nc")  # kept as stored, south-up
+    np.testing.assert_array_equal(net.coords["lat"], [10.0, 20.0])
+    flip = np.arange(6).reshape(2, 3)[::-1].reshape(-1)  # stored flat index -> north-up flat index
+    down = net.downstream_grid().reshape(-1)
+    back = np.where(down >= 0, flip[np.maximum(down, 0)], down)
+    np.testing.assert_array_equal(back, expected.downstream_grid().reshape(-1)[flip])
 
 
 def test_cama_binary(tmp_path: Path) -> None:

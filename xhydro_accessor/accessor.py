@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import xarray as xr
 
 from .hydrology import xarray_layer
+from .layout import layout_of
 from .network import RiverNetwork
 from .network_index import (
     DOWNSTREAM_ID,
@@ -126,8 +127,10 @@ class HydroAccessor(Generic[T]):
         if name is None:
             name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
         ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
-        coord = xr.Coordinates({name: encode_network(network, dims, ids)}, indexes={})
-        obj = obj.assign_coords(coord).set_xindex(name, NetworkIndex, network=_bare(network, ids))
+        layout = layout_of(obj, dims)
+        coord = xr.Coordinates({name: encode_network(network, dims, ids, layout)}, indexes={})
+        obj = obj.assign_coords(coord)
+        obj = obj.set_xindex(name, NetworkIndex, network=_bare(network, ids), layout=layout)
         return _name_in_encoding(obj, name, dims)
 
     def _index_coordinate(self) -> T:
@@ -144,7 +147,8 @@ class HydroAccessor(Generic[T]):
             ids = _node_ids(obj, coord.dims)
             if name in obj.xindexes:
                 obj = obj.drop_indexes(name)
-            obj = obj.set_xindex(name, NetworkIndex, **({} if ids is None else {"ids": ids}))
+            options = {"layout": layout_of(obj, coord.dims)} | ({} if ids is None else {"ids": ids})
+            obj = obj.set_xindex(name, NetworkIndex, **options)
         return obj
 
     def drop_network(self) -> T:
@@ -164,7 +168,9 @@ class HydroAccessor(Generic[T]):
             if is_network_coordinate(coord.variable):
                 ids = _node_ids(obj, coord.dims)
                 return (
-                    self._with_grid(decode_network(coord.variable, ids), name, coord.dims),
+                    self._with_grid(
+                        decode_network(coord.variable, ids, layout_of(obj, coord.dims)), name, coord.dims
+                    ),
                     name,
                     coord.dims,
                 )

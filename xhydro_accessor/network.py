@@ -12,6 +12,7 @@ import numpy as np
 
 from .conventions import INVALID, MISSING, PIT, STEPS, get_convention
 from .errors import CycleError, GridMismatchError, InvalidCodeError
+from .layout import NORTH_UP, layout_of
 from .threads import CORES
 
 if TYPE_CHECKING:
@@ -89,20 +90,41 @@ class RiverNetwork:
 
         Parameters
         ----------
-        codes : array-like or xarray.DataArray of shape (ny, nx)
-            The LDD codes, north up (row 0 is the northern edge). A DataArray's
-            dims and coordinates are kept: the network knows its grid.
+        codes : array-like or xarray.DataArray
+            The LDD codes on a 2-D grid. A plain array is read north up: row 0
+            is the northern edge, the first axis runs north to south, the
+            second west to east. A DataArray is read by its coordinates (see
+            :func:`~xhydro_accessor.layout.layout_of`): south-up (ascending
+            ``y``/latitude), east-to-west and x-first (dims ``(x, y)``) grids
+            are read right — 8 (north) points to the neighbour with the larger
+            ``y`` — and stay in their stored order; dims that name no axis
+            (and have no CF ``axis``/``units``) are read like a plain array.
+            The dims and coordinates are kept: the network knows its grid.
         nodata : int or sequence of int, optional
             Further code values meaning "missing" (e.g. a file's fill value).
         wrap_x : bool, default False
             Flow leaving the east or west edge re-enters on the other side
             (global longitude grids). Flow never wraps north–south.
 
+        Raises
+        ------
+        ValueError
+            A DataArray whose orientation cannot be told: both dims look like
+            the same axis, or a spatial coordinate is not monotonic.
+
         Examples
         --------
         >>> import numpy as np
         >>> RiverNetwork.from_ldd(np.array([[3, 2], [6, 5]])).n_nodes
         4
+
+        A south-up grid: 8 (north) flows to the row of larger latitude, here row 1.
+
+        >>> import xarray as xr
+        >>> da = xr.DataArray([[8], [5]], dims=("lat", "lon"), coords={"lat": [10.0, 20.0]})
+        >>> RiverNetwork.from_ldd(da).downstream_grid()
+        array([[ 1],
+               [-1]])
         """
         return cls._from_directions(codes, "ldd", nodata, wrap_x)
 
@@ -226,11 +248,13 @@ class RiverNetwork:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def _from_directions(cls, codes, convention, nodata, wrap_x) -> RiverNetwork:
+    def _from_directions(cls, codes, convention, nodata, wrap_x, layout=None) -> RiverNetwork:
         from .kernels.topology import downstream_from_directions
 
         dims, coords = _grid_of(codes)
-        conv = get_convention(convention)
+        if layout is None:
+            layout = layout_of(codes) if dims is not None and len(dims) == 2 else NORTH_UP
+        conv = layout.orient(get_convention(convention))
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
         codes = np.asarray(getattr(codes, "values", codes))
@@ -238,7 +262,10 @@ class RiverNetwork:
             raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
         direction = _direction_indices(codes, conv, nodata)
         down = np.empty(codes.size, _index_dtype(codes.size))
-        downstream_from_directions(direction, bool(wrap_x), down)
+        wrap = bool(wrap_x)
+        downstream_from_directions(
+            direction, wrap and not layout.transposed, down, wrap and layout.transposed
+        )
         del direction
         return cls._from_down(down, codes.shape, dims, coords)
 

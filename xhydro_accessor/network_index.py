@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import GridMismatchError
+from .layout import NORTH_UP, Layout, grid_layout, layout_of
 from .network import RiverNetwork
 
 FLOW_DIRECTION = "flow_direction"
@@ -75,16 +76,24 @@ _OFFSET_MISSING = np.iinfo(np.int64).min
 
 
 # ------------------------------------------------------------------- encoding
-def encode_network(network: RiverNetwork, dims: tuple[Hashable, ...], ids: Any = None) -> xr.Variable:
+def encode_network(
+    network: RiverNetwork, dims: tuple[Hashable, ...], ids: Any = None, layout: Layout | None = None
+) -> xr.Variable:
     """The coordinate variable holding ``network`` over ``dims``.
 
     Parameters
     ----------
     network : RiverNetwork
     dims : tuple of hashable
-        ``(y_dim, x_dim)`` for a raster network, ``(node_dim,)`` for a vector one.
+        ``(y_dim, x_dim)`` for a raster network, ``(node_dim,)`` for a vector one,
+        in the network's stored order (``(x_dim, y_dim)`` for an x-first grid).
     ids : array-like, optional
         Node labels of a vector network (default: ``network.ids``, else ``0..n-1``).
+    layout : Layout, optional
+        How the grid is stored (see :mod:`xhydro_accessor.layout`); default: from
+        ``dims`` and the network's coordinates. The codes name geographic
+        directions (8 is north), so they mean the same on a flipped or
+        transposed copy of the grid.
 
     Examples
     --------
@@ -100,15 +109,8 @@ def encode_network(network: RiverNetwork, dims: tuple[Hashable, ...], ids: Any =
     """
     if len(network.shape) == 1:
         return _encode_vector(network, dims, ids)
-    down = network.downstream_grid().reshape(-1)
+    down, dy, dx = geographic_steps(network, layout_of_network(network, dims) if layout is None else layout)
     size = down.size
-    nx = network.shape[1]
-    here = np.arange(size)
-    on = down >= 0
-    dy = np.zeros(size, np.int64)
-    dx = np.zeros(size, np.int64)
-    dy[on] = down[on] // nx - here[on] // nx
-    dx[on] = down[on] % nx - here[on] % nx
     attrs: dict[str, Any] = {"hydro_role": HYDRO_ROLE, "long_name": "river network flow direction"}
     if (np.abs(dy) <= 1).all() and (np.abs(dx) <= 1).all():
         codes = np.full(size, 255, np.uint8)
@@ -125,10 +127,33 @@ def encode_network(network: RiverNetwork, dims: tuple[Hashable, ...], ids: Any =
         codes[down == -2] = _OFFSET_MISSING
         attrs |= {
             "convention": "offset",
-            "comment": "dy * 2**32 + dx: row and column step to the downstream cell; "
-            "0: outlet; -2**63: not on the network",
+            "comment": "dy * 2**32 + dx: step to the downstream cell, dy rows southwards, "
+            "dx columns eastwards; 0: outlet; -2**63: not on the network",
         }
     return xr.Variable(dims, codes.reshape(network.shape), attrs)
+
+
+def layout_of_network(network: RiverNetwork, dims: tuple[Hashable, ...] | None = None) -> Layout:
+    """The layout of ``network``'s grid over ``dims`` (default: its own dims) from its coordinates."""
+    dims = tuple(network.dims or ()) if dims is None else tuple(dims)
+    own = tuple(network.dims or ())
+    coords = network.coords
+    values = {d: coords.get(o) for d, o in zip(dims, own, strict=False)} if len(own) == len(dims) else {}
+    return grid_layout(dims, values)
+
+
+def geographic_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:
+    """Flat downstream index, and geographic step (rows southwards, columns eastwards) of every cell."""
+    down = network.downstream_grid().reshape(-1)
+    nx = network.shape[1]
+    here = np.arange(down.size)
+    on = down >= 0
+    d0 = np.zeros(down.size, np.int64)
+    d1 = np.zeros(down.size, np.int64)
+    d0[on] = down[on] // nx - here[on] // nx
+    d1[on] = down[on] % nx - here[on] % nx
+    dy, dx = layout.to_geographic(d0, d1)
+    return down, dy, dx
 
 
 def _encode_vector(network: RiverNetwork, dims, ids) -> xr.Variable:
@@ -146,12 +171,18 @@ def _encode_vector(network: RiverNetwork, dims, ids) -> xr.Variable:
     return xr.Variable(dims, labels, attrs)
 
 
-def decode_network(variable: xr.Variable | xr.DataArray, ids: Any = None) -> RiverNetwork:
+def decode_network(
+    variable: xr.Variable | xr.DataArray, ids: Any = None, layout: Layout | None = None
+) -> RiverNetwork:
     """Rebuild the network from its coordinate (see :func:`encode_network`).
 
     Codes pointing outside the (possibly subset) grid, or to a label that is not
     a node, make the cell an outlet. ``ids`` are the node labels of a vector
-    network (default ``0..n-1``). The result carries no dims nor coordinates.
+    network (default ``0..n-1``). The grid's ``layout`` defaults to what the
+    variable tells (:func:`~xhydro_accessor.layout.layout_of`: a DataArray's
+    coordinates, a Variable's dim names), so a coordinate reopened after
+    ``Dataset.transpose`` or a flip decodes in its own dim order. The result
+    carries no dims nor coordinates.
 
     Examples
     --------
@@ -169,16 +200,16 @@ def decode_network(variable: xr.Variable | xr.DataArray, ids: Any = None) -> Riv
         return RiverNetwork.from_downstream(labels, ids=ids, outlet=sentinel)
     if codes.ndim != 2:
         raise GridMismatchError(f"a raster flow-direction coordinate must be 2-D, got dims {variable.dims}")
-    if convention == "ldd":
-        return RiverNetwork.from_ldd(codes)
+    layout = layout_of(variable) if layout is None else layout
     if convention != "offset":
-        return RiverNetwork.from_d8(codes, convention)
+        return RiverNetwork._from_directions(codes, convention, None, False, layout)
     ny, nx = codes.shape
     missing = codes == _OFFSET_MISSING
     dy = (codes + _OFFSET_BASE // 2) // _OFFSET_BASE
     dx = codes - dy * _OFFSET_BASE
+    d0, d1 = layout.to_storage(dy, dx)
     rows, cols = np.indices(codes.shape)
-    ty, tx = rows + dy, cols + dx
+    ty, tx = rows + d0, cols + d1
     outlet = (codes == 0) | (ty < 0) | (ty >= ny) | (tx < 0) | (tx >= nx)
     nextx = np.where(outlet, -9, tx + 1)
     nexty = np.where(outlet, -9, ty + 1)
@@ -252,10 +283,13 @@ class NetworkIndex(xr.Index):
         from_codes: bool = False,
         codes: np.ndarray | None = None,
         convention: str | None = None,
+        layout: Layout | None = None,
     ):
         self.network = network
         self.name = name
         self.dims = tuple(dims)
+        # how the grid is stored: the codes name geographic directions
+        self.layout = grid_layout(self.dims, {}) if layout is None else layout
         self.from_codes = from_codes  # built from the coordinate: keep it; else re-encode
         self._codes = codes  # read-only: the coordinate values this index stands for
         self._convention = convention  # their ``convention`` attribute
@@ -265,20 +299,21 @@ class NetworkIndex(xr.Index):
         if len(variables) != 1:
             raise ValueError(f"NetworkIndex indexes one coordinate, got {list(variables)}")
         ((name, var),) = variables.items()
-        network = options.get("network")
+        network, layout = options.get("network"), options.get("layout")
+        layout = layout_of(var) if layout is None else layout
         if network is None:
-            network = decode_network(var, options.get("ids"))
+            network = decode_network(var, options.get("ids"), layout)
         if tuple(network.shape) != tuple(var.shape):
             raise GridMismatchError(f"network grid {network.shape} differs from coordinate {var.shape}")
         codes = _read_only(np.array(var.values))  # a private copy: the caller's array stays writable
         convention = var.attrs.get("convention", "downstream_id" if var.ndim == 1 else "ldd")
-        return cls(network, name, var.dims, True, codes, convention)
+        return cls(network, name, var.dims, True, codes, convention, layout)
 
     @property
     def codes(self) -> np.ndarray:
         """The (read-only) coordinate values encoding :attr:`network`."""
         if self._codes is None:
-            self._set_codes(encode_network(self.network, self.dims, self.network.ids))
+            self._set_codes(encode_network(self.network, self.dims, self.network.ids, self.layout))
         return self._codes
 
     def _set_codes(self, var: xr.Variable) -> None:
@@ -298,6 +333,8 @@ class NetworkIndex(xr.Index):
             return True
         if not compute and type(variable._data).__module__.startswith("dask."):
             return None
+        if variable.dims != self.dims and set(variable.dims) == set(self.dims):
+            variable = variable.transpose(*self.dims)  # e.g. after Dataset.transpose
         values = np.asarray(variable.values)
         if values.shape != codes.shape:
             return False
@@ -305,7 +342,7 @@ class NetworkIndex(xr.Index):
         if convention == self._convention and np.array_equal(values, codes):
             return True
         try:
-            return decode_network(variable, ids) == self.network
+            return decode_network(variable, ids, self.layout) == self.network
         except ValueError:
             return False
 
@@ -313,7 +350,7 @@ class NetworkIndex(xr.Index):
         old = (variables or {}).get(self.name)
         if old is not None and self.from_codes:
             return {self.name: old.copy(deep=False, data=self.codes)}
-        var = encode_network(self.network, self.dims, self.network.ids)
+        var = encode_network(self.network, self.dims, self.network.ids, self.layout)
         if self._codes is None:
             self._set_codes(var)
         var = var.copy(deep=False, data=self._codes)
@@ -327,17 +364,21 @@ class NetworkIndex(xr.Index):
 
     def isel(self, indexers: Mapping[Any, Any]) -> NetworkIndex | None:
         positions = []
-        for dim, size in zip(self.dims, self.network.shape, strict=True):
+        layout = self.layout
+        for axis, (dim, size) in enumerate(zip(self.dims, self.network.shape, strict=True)):
             indexer = indexers.get(dim, slice(None))
             if isinstance(indexer, xr.Variable) or np.ndim(indexer) == 0 and not isinstance(indexer, slice):
                 return None  # a dim is dropped or vectorised: no grid left to index
             positions.append(np.arange(size)[indexer])
+            if len(self.dims) == 2 and positions[-1].size > 1 and (np.diff(positions[-1]) < 0).all():
+                layout = layout.reversed(axis)  # the axis now runs the other way
         if all(
             p.size == s and (p == np.arange(s)).all()
             for p, s in zip(positions, self.network.shape, strict=True)
         ):
             return self
-        return type(self)(subset_network(self.network, tuple(positions)), self.name, self.dims)
+        subset = subset_network(self.network, tuple(positions))
+        return type(self)(subset, self.name, self.dims, layout=layout)
 
     def roll(self, shifts: Mapping[Any, int]) -> NetworkIndex | None:
         return self.isel({d: np.roll(np.arange(self.network.shape[self.dims.index(d)]), s)
@@ -375,15 +416,19 @@ class NetworkIndex(xr.Index):
         dims = tuple(dims_dict.get(d, d) for d in self.dims)
         if (name, dims) == (self.name, self.dims):
             return self
-        return type(self)(self.network, name, dims, self.from_codes, self._codes, self._convention)
+        return type(self)(
+            self.network, name, dims, self.from_codes, self._codes, self._convention, self.layout
+        )
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_codes": None, "_convention": None} | state)
+        self.__dict__.update({"_codes": None, "_convention": None, "layout": NORTH_UP} | state)
         if self._codes is not None:  # unpickled arrays are writable; the coordinate shares it
             self._codes.flags.writeable = False
 
     def _copy(self, deep: bool = True, memo=None) -> NetworkIndex:  # network and codes are immutable
-        return type(self)(self.network, self.name, self.dims, self.from_codes, self._codes, self._convention)
+        return type(self)(
+            self.network, self.name, self.dims, self.from_codes, self._codes, self._convention, self.layout
+        )
 
     def _repr_inline_(self, max_width: int) -> str:
         return f"NetworkIndex {self.network!r}"[:max_width]
@@ -510,9 +555,8 @@ def check_aligned(results: Iterable[Any], join: Any = "inner", exclude_dims: Ite
         for name, variable in coords.items():
             if not is_network_coordinate(variable) or exclude & set(variable.dims):
                 continue
-            ids = _node_ids(coords, variable.dims)
-            seen = first.setdefault(name, (variable, ids))
-            if seen[0] is not variable and not _same_codes(seen[0], variable, seen[1], ids):
+            seen = first.setdefault(name, (variable, coords))
+            if seen[0] is not variable and not _same_codes(seen[0], variable, seen[1], coords):
                 raise _alignment_error(name, unindexed=True)
 
 
@@ -544,13 +588,13 @@ def check_assignment(dataset: xr.Dataset, other: Mapping[Any, Any]) -> None:
                 plain, plain_obj = (theirs, value) if indexed[0] is my_index else (mine, dataset)
                 same = _agree(indexed[0], plain, _node_ids(_coords(plain_obj), plain.dims))
             else:
-                ids = _node_ids(_coords(dataset), mine.dims), _node_ids(_coords(value), theirs.dims)
-                same = _same_codes(mine, theirs, *ids)
+                same = _same_codes(mine, theirs, _coords(dataset), _coords(value))
             if not same:
                 raise _assignment_error(key, name)
 
 
-def _same_codes(a: xr.Variable, b: xr.Variable, ids_a, ids_b) -> bool:
+def _same_codes(a: xr.Variable, b: xr.Variable, coords_a: Mapping, coords_b: Mapping) -> bool:
+    """Whether network coordinates ``a`` and ``b`` (of objects with ``coords_a``, ``coords_b``) agree."""
     if a._data is b._data:
         return True
     if a.attrs.get("convention") == b.attrs.get("convention") and a.dims == b.dims and a.equals(b):
@@ -558,9 +602,17 @@ def _same_codes(a: xr.Variable, b: xr.Variable, ids_a, ids_b) -> bool:
     if set(a.dims) == set(b.dims):
         b = b.transpose(*a.dims)
     try:
-        return decode_network(a, ids_a) == decode_network(b, ids_b)
+        return _decode(a, coords_a) == _decode(b, coords_b)
     except ValueError:
         return False
+
+
+def _decode(variable: xr.Variable, coords: Mapping[Hashable, xr.Variable]) -> RiverNetwork:
+    """The network of an unindexed coordinate, read by the coordinates of its object."""
+    dims = variable.dims
+    own = [d for d in dims if d in coords]
+    layout = grid_layout(dims, {d: coords[d].values for d in own}, {d: coords[d].attrs for d in own})
+    return decode_network(variable, _node_ids(coords, dims), layout)
 
 
 def _assignment_error(key: Hashable, name: Hashable) -> Exception:

@@ -102,4 +102,7 @@ def read_csf(path: Path) -> xr.DataArray:
     if scale == "ldd":
         attrs["convention"] = "ldd"
     attrs["csf_value_scale"] = scale
-    return make_dataarray(values, y, x, attrs)
+    da = make_dataarray(values, y, x, attrs)
+    if projection == 0:  # y grows downwards: the codes name steps on the grid, row 0 at the top
+        da.encoding["y_down"] = True
+    return da

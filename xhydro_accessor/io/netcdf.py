@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..layout import axis_of
 from ._common import as_nodata
 
 # --------------------------------------------------------------------------- #
@@ -39,19 +40,6 @@ _NETCDF_CRITERIA: tuple[tuple[str, Callable[[str, xr.DataArray], bool]], ...] = 
     ("a convention attribute", lambda n, v: "convention" in v.attrs),
     ("an ldd-like name", lambda n, v: bool(_FLOW_DIRECTION_NAMES.search(n.lower()))),
 )
-
-_AXIS_CRITERIA = {
-    "y": {
-        "names": ("y", "lat", "latitude", "rlat", "northing", "row", "rows", "nrows"),
-        "standard_names": ("latitude", "projection_y_coordinate", "grid_latitude"),
-        "units": ("degrees_north", "degree_north", "degree_n", "degrees_n"),
-    },
-    "x": {
-        "names": ("x", "lon", "longitude", "rlon", "easting", "col", "cols", "ncols"),
-        "standard_names": ("longitude", "projection_x_coordinate", "grid_longitude"),
-        "units": ("degrees_east", "degree_east", "degree_e", "degrees_e"),
-    },
-}
 
 
 def netcdf_engine(path: Path, magic: bytes) -> str:
@@ -115,21 +103,6 @@ def _select_variable(path: Path, ds: xr.Dataset, variable: str | None) -> str:
     )
 
 
-def _axis_of(name: str, coord: xr.DataArray | None) -> str | None:
-    attrs = coord.attrs if coord is not None else {}
-    for axis, criteria in _AXIS_CRITERIA.items():
-        if str(attrs.get("axis", "")).lower() == axis:
-            return axis
-        if str(attrs.get("standard_name", "")).lower() in criteria["standard_names"]:
-            return axis
-        if str(attrs.get("units", "")).lower() in criteria["units"]:
-            return axis
-    for axis, criteria in _AXIS_CRITERIA.items():
-        if name.lower() in criteria["names"]:
-            return axis
-    return None
-
-
 def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     with open(path, "rb") as f:
         magic = f.read(8)
@@ -165,7 +138,7 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
         attrs.pop(key, None)
 
     dims = [str(d) for d in da.dims]
-    axes = [_axis_of(d, da.coords.get(d)) for d in dims]
+    axes = [axis_of(d, da[d].attrs if d in da.coords else None) for d in dims]
     if axes[0] == axes[1]:
         axes = [None, None]  # ambiguous: fall back on (row, column) order
     if axes.count(None) == 1:
@@ -186,13 +159,6 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
                 k: v for k, v in da[axis].attrs.items() if k not in ("_FillValue", "missing_value")
             }
             da = da.assign_coords({axis: (axis, values.astype(np.float64), coord_attrs)})
-    # north-up, west-to-east; not a network coordinate: its codes are steps on the stored grid
-    flipped = {"y": False, "x": False}
-    if attrs.get("hydro_role") != "flow_direction":
-        flipped["y"] = da.sizes["y"] > 1 and bool(da["y"].values[1] > da["y"].values[0])
-        flipped["x"] = da.sizes["x"] > 1 and bool(da["x"].values[1] < da["x"].values[0])
-    da = da.isel({axis: slice(None, None, -1) for axis, flip in flipped.items() if flip})
-
     if nodata is not None:
         nodata_arr = np.asarray(nodata).ravel()
         if nodata_arr.size:
@@ -200,8 +166,8 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     if crs_wkt is not None:
         attrs["crs_wkt"] = str(crs_wkt)
     da.attrs = attrs
-    # what open_network needs to restore the file's grid: names, flips, made-up coordinates
-    da.encoding = {"source_dims": dict(zip(axes, dims, strict=True)), "flipped": flipped}
+    # what open_network needs to restore the file's grid: names, made-up coordinates
+    da.encoding = {"source_dims": dict(zip(axes, dims, strict=True))}
     da.encoding["generated_coords"] = generated
     da.name = name
     return da

@@ -12,7 +12,13 @@ import xarray as xr
 from ..conventions import CONVENTIONS, get_convention
 from ..errors import NetworkError
 from ..network import RiverNetwork
-from ..network_index import FLOW_DIRECTION, decode_network, encode_network
+from ..network_index import (
+    FLOW_DIRECTION,
+    decode_network,
+    encode_network,
+    geographic_steps,
+    layout_of_network,
+)
 from ._common import PathLike, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
 from .read import read_flow_directions
@@ -158,7 +164,11 @@ def open_network(
     -------
     RiverNetwork
         With the file's dims (``y``/``x`` except for netCDF, which keeps its
-        own names) and cell-centre coordinates, north up.
+        own names) and cell-centre coordinates, rows as stored in the file
+        (a south-up netCDF stays south-up, so fields from the same file align;
+        the codes are read by the coordinates, see
+        :meth:`~xhydro_accessor.RiverNetwork.from_ldd`). A file without
+        coordinates is read north up: row 0 is its first row.
 
     Raises
     ------
@@ -187,13 +197,17 @@ def open_network(
             convention = detect_convention(codes.values, extra, str(path))
     if convention == "ldd":
         extra.append(0)
+    # rows as stored; the orientation from the file's own coordinates (none: row 0 is north)
+    # (a CSF map with y growing downwards: its codes name steps on the grid, row 0 up)
+    unused = codes.encoding.get("generated_coords", []) + (["y", "x"] if codes.encoding.get("y_down") else [])
+    grid = codes.drop_vars(unused)
     try:
         if convention == "offset":
-            network = decode_network(xr.Variable(("y", "x"), codes.values, {"convention": "offset"}))
+            network = decode_network(grid.assign_attrs(convention="offset"))
         elif convention == "ldd":
-            network = RiverNetwork.from_ldd(codes.values, nodata=extra, wrap_x=wrap_x)
+            network = RiverNetwork.from_ldd(grid, nodata=extra, wrap_x=wrap_x)
         else:
-            network = RiverNetwork.from_d8(codes.values, convention, nodata=extra, wrap_x=wrap_x)
+            network = RiverNetwork.from_d8(grid, convention, nodata=extra, wrap_x=wrap_x)
     except NetworkError as err:
         raise type(err)(f"{path}: as {convention} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
@@ -254,13 +268,7 @@ def _open_cama(path: Path, variable: str | None) -> RiverNetwork:
 def _read_netcdf_nextxy(path: Path, name: str) -> xr.DataArray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    codes = read_netcdf(path, name)
-    flipped = codes.encoding["flipped"]
-    axis = "x" if name == "nextx" else "y"
-    if flipped[axis]:  # the reader flipped the grid: renumber the targets
-        size = codes.sizes[axis]
-        codes = codes.where(codes < 1, size + 1 - codes)
-    return codes
+    return read_netcdf(path, name)
 
 
 def _read_cama_binary(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict[str, np.ndarray]]:
@@ -390,24 +398,12 @@ def _axis_attrs(name: str, axis: str) -> dict[str, str]:
     return attrs
 
 
-def _steps(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat downstream index, row step and column step of every grid cell."""
-    down = network.downstream_grid().reshape(-1)
-    nx = network.shape[1]
-    here = np.arange(down.size)
-    on = down >= 0
-    dy = np.zeros(down.size, np.int64)
-    dx = np.zeros(down.size, np.int64)
-    dy[on] = down[on] // nx - here[on] // nx
-    dx[on] = down[on] % nx - here[on] % nx
-    return down, dy, dx
-
-
 def _d8_variable(network: RiverNetwork, dims: tuple, convention: str) -> xr.Variable:
     if convention not in _WRITTEN:
         raise ValueError(f"unknown convention {convention!r}; choose one of {sorted(_WRITTEN)} or 'cama'")
     conv = get_convention(convention)
-    down, dy, dx = _steps(network)
+    layout = layout_of_network(network, dims)
+    down, dy, dx = geographic_steps(network, layout)
     far = (np.abs(dy) > 1) | (np.abs(dx) > 1)
     if far.any():
         raise ValueError(
@@ -424,7 +420,7 @@ def _d8_variable(network: RiverNetwork, dims: tuple, convention: str) -> xr.Vari
         codes[outlets] = pit
         values, meanings = [pit], ["pit"]
     else:
-        codes[outlets] = _codes_off_network(network, outlets, conv)
+        codes[outlets] = _codes_off_network(network, outlets, layout.orient(conv))
         values, meanings = [], []
     values += list(conv.directions)
     meanings += [_STEP_NAMES[step] for step in conv.directions.values()]
@@ -439,7 +435,10 @@ def _d8_variable(network: RiverNetwork, dims: tuple, convention: str) -> xr.Vari
 
 
 def _codes_off_network(network: RiverNetwork, outlets: np.ndarray, conv: Any) -> np.ndarray:
-    """For each outlet, a direction code leading off the grid or into a missing cell."""
+    """For each outlet, a direction code leading off the grid or into a missing cell.
+
+    ``conv`` has its steps on the stored axes (:meth:`~xhydro_accessor.layout.Layout.orient`).
+    """
     ny, nx = network.shape
     rows, cols = np.divmod(outlets, nx)
     codes = np.zeros(outlets.size, np.int64)

@@ -15,13 +15,14 @@ _DCOL = np.array([1, 1, 0, -1, -1, -1, 0, 1])
 
 
 @numba.njit(cache=True, nogil=True)
-def downstream_from_directions(direction, wrap_x, down):
+def downstream_from_directions(direction, wrap_x, down, wrap_rows=False):
     """Flat downstream index of each cell of a grid of direction indices.
 
     ``direction`` holds 0..7 (an index into ``conventions.STEPS``), 8 (pit) or
     9 (missing); ``down`` (flat, int32 or int64) receives the result. Flow
     leaving the grid or entering a missing cell makes an outlet; with ``wrap_x``
-    flow leaving east or west re-enters on the other side.
+    flow leaving east or west (the last axis) re-enters on the other side, with
+    ``wrap_rows`` flow leaving along the first axis (the x axis of an x-first grid).
     """
     ny, nx = direction.shape
     drow, dcol = _DROW, _DCOL
@@ -36,6 +37,8 @@ def downstream_from_directions(direction, wrap_x, down):
             c2 = c + dcol[code]
             if wrap_x:
                 c2 = (c2 + nx) % nx
+            if wrap_rows:
+                r2 = (r2 + ny) % ny
             if r2 < 0 or r2 >= ny or c2 < 0 or c2 >= nx or direction[r2, c2] == 9:
                 down[i] = OUTLET
             else:
