@@ -349,7 +349,10 @@ class NetworkIndex(xr.Index):
     def create_variables(self, variables: Mapping[Any, xr.Variable] | None = None) -> dict:
         old = (variables or {}).get(self.name)
         if old is not None and self.from_codes:
-            return {self.name: old.copy(deep=False, data=self.codes)}
+            codes = self.codes
+            if old.dims != self.dims and set(old.dims) == set(self.dims):  # after Dataset.transpose
+                codes = np.transpose(codes, [self.dims.index(d) for d in old.dims])
+            return {self.name: old.copy(deep=False, data=codes)}
         var = encode_network(self.network, self.dims, self.network.ids, self.layout)
         if self._codes is None:
             self._set_codes(var)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .conventions import STEPS, get_convention
+from .layout import layout_of
 
 __all__ = ["RepairReport", "repair"]
 
@@ -77,7 +78,9 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     Parameters
     ----------
     codes : numpy.ndarray or xarray.DataArray
-        Flow-direction codes on a 2-D grid, north up.
+        Flow-direction codes on a 2-D grid: an array north up, a DataArray read
+        by its coordinates as in :meth:`~xhydro_accessor.RiverNetwork.from_ldd`
+        (south-up, east-to-west and x-first grids are repaired as stored).
     convention : {"ldd", "esri", "merit"}
         A convention with a pit code (TauDEM has none).
     nodata : scalar or sequence, optional
@@ -111,7 +114,8 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     """
     from .kernels.topology import downstream_from_directions, find_cycles, topological_order
 
-    conv = get_convention(convention)
+    layout = layout_of(codes)
+    conv = layout.orient(get_convention(convention))
     if not conv.pits:
         raise ValueError(f"repair needs a convention with a pit code; {convention} has none")
     if nodata is None:
@@ -135,7 +139,9 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     flows = direction < _PIT
     step = np.array(STEPS)[np.where(flows, direction, 0)]
     r2, c2 = rows + step[..., 0], cols + step[..., 1]
-    if wrap_x:
+    if wrap_x and layout.transposed:
+        r2 %= ny
+    elif wrap_x:
         c2 %= nx
     outside = flows & ((r2 < 0) | (r2 >= ny) | (c2 < 0) | (c2 >= nx))
     into = flows & ~outside
@@ -144,7 +150,10 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     direction[outside | into] = _PIT
 
     down = np.empty(values.size, np.int64)
-    downstream_from_directions(direction.astype(np.uint8), bool(wrap_x), down)
+    transposed = layout.transposed
+    downstream_from_directions(
+        direction.astype(np.uint8), wrap_x and not transposed, down, wrap_x and transposed
+    )
     *_, in_degree = topological_order(down)
     cycles = find_cycles(down, in_degree) if (in_degree > 0).any() else np.array([], np.int64)
 
