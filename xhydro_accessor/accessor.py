@@ -189,6 +189,7 @@ class HydroAccessor(Generic[T]):
         skipna: bool = False,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
+        warn_nan: bool = True,
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -207,6 +208,10 @@ class HydroAccessor(Generic[T]):
         skipna : bool, default False
         x_dim, y_dim : hashable, optional
             The spatial dims, if they cannot be found from CF axes or their names.
+        warn_nan : bool, default True
+            With ``skipna=False``, warn (:class:`~xhydro_accessor.NaNPropagationWarning`)
+            when NaN on network cells spread to results (numpy-backed data; see
+            :func:`xhydro_accessor.accumulate`).
 
         Returns
         -------
@@ -224,7 +229,7 @@ class HydroAccessor(Generic[T]):
         >>> q.values, q.attrs["standard_name"]
         (array([[ 1.,  3.,  6., 10.]]), 'water_volume_transport_in_river_channel')
         """
-        return self._apply("accumulate", network, how, weights, skipna, x_dim, y_dim)
+        return self._apply("accumulate", network, how, weights, skipna, x_dim, y_dim, warn_nan)
 
     def accumulate_downstream(
         self,
@@ -234,6 +239,7 @@ class HydroAccessor(Generic[T]):
         skipna: bool = False,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
+        warn_nan: bool = True,
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -246,7 +252,7 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.accumulate_downstream(net).values
         array([[6., 5., 3., 4.]])
         """
-        return self._apply("accumulate_downstream", network, how, weights, skipna, x_dim, y_dim)
+        return self._apply("accumulate_downstream", network, how, weights, skipna, x_dim, y_dim, warn_nan)
 
     def move_downstream(
         self,
@@ -311,7 +317,7 @@ class HydroAccessor(Generic[T]):
         return plot_catchments(self._obj, **kwargs)
 
     # --------------------------------------------------------------- plumbing
-    def _apply(self, op, network, how, weights, skipna, x_dim, y_dim) -> T:
+    def _apply(self, op, network, how, weights, skipna, x_dim, y_dim, warn_nan=True) -> T:
         obj = self._obj
         found = self._find()
         coord_dims = found[2] if found is not None else None
@@ -321,11 +327,12 @@ class HydroAccessor(Generic[T]):
             network = found[0]
         dims = grid_dims(obj, network, x_dim, y_dim, coord_dims)
         if isinstance(obj, xr.DataArray):
-            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna)
+            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna, warn_nan)
         out = obj.copy()
         for name, var in obj.data_vars.items():
             if set(dims) <= set(var.dims):
-                out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims), skipna)
+                w = _weights(weights, var, obj, dims)
+                out[name] = apply(op, var, network, dims, how, w, skipna, warn_nan)
         return out
 
 

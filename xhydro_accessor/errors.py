@@ -15,3 +15,7 @@ class InvalidCodeError(NetworkError):
 
 class GridMismatchError(NetworkError):
     """A field's grid (shape or coordinates) does not match the network."""
+
+
+class NaNPropagationWarning(UserWarning):
+    """NaN in a field spread through an accumulation (``skipna=False``) to downstream results."""

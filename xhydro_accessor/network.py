@@ -334,7 +334,11 @@ class RiverNetwork:
     @property
     def outlets(self) -> np.ndarray:
         """Flat grid indices of the outlets, ascending."""
-        return np.sort(self._nodes[self._to < 0]).astype(np.intp)
+        if "outlets" not in self._cache:
+            outlets = np.sort(self._nodes[self._to < 0]).astype(np.intp)
+            outlets.setflags(write=False)
+            self._cache["outlets"] = outlets
+        return self._cache["outlets"]
 
     @property
     def sources(self) -> np.ndarray:

@@ -17,7 +17,13 @@ how
     ``std``/``var`` the weighted population (ddof=0) moments, ``min``/``max`` of
     w·x (as earthkit-hydro). std/var use Chan's pairwise update: no cancellation.
 NaN
-    ``skipna=False`` (default): a NaN makes every result it reaches NaN.
+    ``skipna=False`` (default): a NaN makes every result it reaches NaN, and
+    :func:`accumulate` and :func:`accumulate_downstream` then warn once per call
+    (:class:`~xhydro_accessor.NaNPropagationWarning`: how many input values on
+    network cells were NaN, how many results they reached); ``warn_nan=False``
+    silences it. The check costs nothing for NaN-free fields (it looks at the
+    outlets', or sources', results only) and runs on numpy fields: not on dask
+    (it would need the values; each task would warn), torch or jax.
     ``skipna=True``: NaNs (in field or weights) are left out of sums, counts
     and extremes; a result over nothing but NaN is NaN (0 for sums).
 dtypes
@@ -37,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .errors import NaNPropagationWarning
 from .network import RiverNetwork
 from .threads import CORES, in_blocks, in_parallel, last_level_cache_bytes, run_pass
 
@@ -65,6 +72,7 @@ def accumulate(
     how: How = "sum",
     weights: Any = None,
     skipna: bool = False,
+    warn_nan: bool = True,
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -79,6 +87,10 @@ def accumulate(
     how : {"sum", "mean", "min", "max", "std", "var"}
     weights : array of shape network.shape or field.shape, optional
     skipna : bool, default False
+        Leave NaN out (True) or let it make every result it reaches NaN.
+    warn_nan : bool, default True
+        With ``skipna=False``, warn (:class:`~xhydro_accessor.NaNPropagationWarning`)
+        when NaN on network cells reached results; see the module docstring.
 
     Examples
     --------
@@ -92,7 +104,7 @@ def accumulate(
     array([[1, 2, 3],
            [4, 6, 6]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna)
+    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan)
 
 
 def accumulate_downstream(
@@ -101,6 +113,7 @@ def accumulate_downstream(
     how: How = "sum",
     weights: Any = None,
     skipna: bool = False,
+    warn_nan: bool = True,
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -114,7 +127,7 @@ def accumulate_downstream(
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
     """
-    return _dispatch("accumulate_downstream", network, field, how, weights, skipna)
+    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan)
 
 
 def move_downstream(
@@ -169,14 +182,52 @@ _PASSES = {
 }
 
 
-def _dispatch(op, network, field, how, weights, skipna):
+def _dispatch(op, network, field, how, weights, skipna, warn_nan=False):
     from .backends import library_of, run
 
     if how not in HOWS:
         raise ValueError(f"how must be one of {HOWS}, got {how!r}")
     if library_of(field, weights) == "numpy":
-        return numpy_op(op, network, field, how, weights, skipna)
+        out = numpy_op(op, network, field, how, weights, skipna)
+        if warn_nan and not skipna:
+            _warn_nan(op, network, field, weights, out)
+        return out
     return run(network, op, field, how, weights, skipna)
+
+
+def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.ndarray) -> None:
+    """Warn when NaN on network cells reached results (once per call).
+
+    NaN reaches an outlet (a source, for the downstream accumulation) of every
+    cell it reaches, so NaN-free results are told apart by those cells alone.
+    """
+    from .kernels.flow import any_nan_at
+
+    if out.dtype.kind != "f":
+        return
+    size = prod(network.shape)
+    result = out.reshape(-1, size)
+    if not any_nan_at(result, network.outlets if op == "accumulate" else network.sources):
+        return
+    mask = network.mask.reshape(-1)
+    nan_in = np.zeros((1, int(mask.sum())), bool)
+    for values in (field, weights):
+        values = np.asarray(values) if values is not None else None
+        if values is not None and values.dtype.kind == "f":
+            nan_in = nan_in | np.isnan(values.reshape(-1, size)[:, mask])
+    n_in = int(np.count_nonzero(nan_in))
+    if n_in == 0:  # NaN of another kind (e.g. a mean over zero weights)
+        return
+    n_out = int(np.count_nonzero(np.isnan(result[:, mask])))
+    unit = "cells" if result.shape[0] == 1 else "cell values (all members)"
+    warnings.warn(
+        NaNPropagationWarning(
+            f"{op}: {n_in} network {unit} hold NaN in the field or weights, and the NaN reached "
+            f"{n_out} network {unit} of the result; pass skipna=True to leave NaN out of the "
+            "reduction, or warn_nan=False to silence this warning"
+        ),
+        stacklevel=4,
+    )
 
 
 def numpy_op(

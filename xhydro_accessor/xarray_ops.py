@@ -147,6 +147,7 @@ def apply(
     how: str = "sum",
     weights: Any = None,
     skipna: bool = False,
+    warn_nan: bool = True,
 ) -> xr.DataArray:
     """Run the array-level operation ``op`` on ``da`` over its spatial ``dims``.
 
@@ -158,9 +159,10 @@ def apply(
     network : RiverNetwork
     dims : tuple
         The spatial dims in grid order (see :func:`grid_dims`).
-    how, weights, skipna
-        As in :func:`xhydro_accessor.accumulate`; ``weights`` a DataArray
-        (broadcast against ``da``) or an array of the grid's shape.
+    how, weights, skipna, warn_nan
+        As in :func:`xhydro_accessor.accumulate` (``warn_nan`` for the accumulations
+        only); ``weights`` a DataArray (broadcast against ``da``) or an array of the
+        grid's shape.
 
     Examples
     --------
@@ -197,7 +199,14 @@ def apply(
         output_core_dims=[list(dims)],
         dask="allowed",
         keep_attrs=True,
-        kwargs={"network": network, "op": op, "how": how, "skipna": skipna, "grid_ndim": len(dims)},
+        kwargs={
+            "network": network,
+            "op": op,
+            "how": how,
+            "skipna": skipna,
+            "grid_ndim": len(dims),
+            "nan_check": {"warn_nan": warn_nan} if op.startswith("accumulate") else {},
+        },  # fmt: skip
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
@@ -224,7 +233,7 @@ def format_units(units) -> str:
     return format(registry().Unit(str(units)), "cf")
 
 
-def _apply_core(field, *weights, network, op, how, skipna, grid_ndim):
+def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, nan_check):
     """The array-level operation on apply_ufunc's arrays (weights broadcast to the field's dims)."""
     field = _keep(field)
     w = _keep(weights[0]) if weights else None
@@ -239,7 +248,7 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim):
             xp = array_namespace(field, w)
             shape = np.broadcast_shapes(field.shape, w.shape)
             field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
-    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna)
+    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **nan_check)
 
 
 def _keep(array):

@@ -121,6 +121,8 @@ def _block(field, *weights, network, op, how, skipna):
     kwargs = (
         {} if op == "move_upstream" else {"how": how, "weights": (weights or (None,))[0], "skipna": skipna}
     )
+    if op.startswith("accumulate"):
+        kwargs["warn_nan"] = False  # no NaN warnings from inside the tasks
     result = getattr(operations, op)(network, field, **kwargs)
     # contiguous in the task, in parallel: dask's final concatenation is then a plain copy
     return operations.members_first(result, len(network.shape)) if isinstance(result, np.ndarray) else result

@@ -174,3 +174,13 @@ def transpose_out(src, dst):
         for j in range(members):
             for i in range(start, stop):
                 dst[j, i] = src[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def any_nan_at(values, cells):
+    """Whether ``values`` (``(members, cells)``, float) holds NaN in any of the columns ``cells``."""
+    for j in range(values.shape[0]):
+        for i in cells:
+            if values[j, i] != values[j, i]:
+                return True
+    return False
