@@ -13,6 +13,7 @@ import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from tests import reference as ref
 from xhydro_accessor.network_index import NetworkIndex, decode_network, encode_network
 from xhydro_accessor.units import cell_area, registry
+from xhydro_accessor.xarray_ops import result_name
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
 HOWS = ["sum", "mean", "min", "max", "std", "var"]
@@ -64,7 +65,9 @@ def runoff(codes):
 def test_accessor_equals_array_level(runoff, net, op, how):
     out = getattr(runoff.hydro, op)(net, **({} if op == "move_upstream" else {"how": how}))
     np.testing.assert_array_equal(out.values, array_op(op, net, runoff.values, how))
-    assert out.dims == runoff.dims and out.name == "runoff"
+    # a derived name (issue 14: results say what they are; "discharge" for volume fluxes)
+    assert out.dims == runoff.dims and out.name == result_name(op, how, "runoff", out.attrs.get("units"))
+    assert out.name.startswith("runoff_")
     xr.testing.assert_identical(out.coords.to_dataset(), runoff.coords.to_dataset())
     assert out.attrs["note"] == "kept"
 

@@ -3,8 +3,11 @@
 :func:`apply` moves the spatial dims last, runs an operation of
 :mod:`xhydro_accessor.operations` through :func:`xarray.apply_ufunc` with
 ``dask="allowed"`` and moves them back; coordinates and attributes are kept,
-units follow :func:`xhydro_accessor.units.result_units`, and discharge gets its
-CF ``standard_name``.
+units follow :func:`xhydro_accessor.units.result_units`, discharge gets its
+CF ``standard_name`` and the name ``discharge``, other results a name derived
+from the field's (:func:`result_name`). Floating-point weights are cast to a
+floating-point field's dtype: a float32 field gives float32 results, with
+``weights="area"`` too.
 
 Dask
 ----
@@ -191,6 +194,7 @@ def apply(
         weights = weights.drop_vars([c for c in weights.coords if c not in weights.dims])
     if field.dtype.kind == "b":
         field = field.astype(np.int64)
+    weights = weights_like(weights, field.dtype)
     out = xr.apply_ufunc(
         _apply_core,
         field,
@@ -211,9 +215,47 @@ def apply(
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
     _set_metadata(out, op, how, units, out_units)
+    out.name = result_name(op, how, da.name, out_units)
     if reg is not None:
         out = out.pint.quantify(unit_registry=reg)
     return out
+
+
+def weights_like(weights: xr.DataArray | None, dtype: Any) -> xr.DataArray | None:
+    """Floating-point weights in a floating-point field's precision: float32 in, float32 out.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> weights_like(xr.DataArray(np.ones(2)), np.float32).dtype
+    dtype('float32')
+    """
+    if weights is None or np.dtype(dtype).kind != "f" or weights.dtype.kind != "f":
+        return weights
+    return weights.astype(dtype) if weights.dtype.itemsize > np.dtype(dtype).itemsize else weights
+
+
+def result_name(op: str, how: str, name: Hashable | None, out_units: str | None) -> Hashable | None:
+    """A result's name: ``discharge`` for a sum in units of volume flux, else derived from ``name``.
+
+    Examples
+    --------
+    >>> result_name("accumulate", "sum", "runoff", "m3 s-1"), result_name("accumulate", "sum", "runoff", "mm")
+    ('discharge', 'runoff_accumulated')
+    >>> result_name("accumulate", "max", "t", None), result_name("move_upstream", "sum", None, None)
+    ('t_upstream_max', None)
+    """
+    if op == "accumulate" and how == "sum" and out_units is not None and is_discharge(out_units):
+        return "discharge"
+    if name is None:
+        return None
+    suffix = {
+        "accumulate": "accumulated" if how == "sum" else f"upstream_{how}",
+        "accumulate_downstream": f"downstream_{how}",
+        "move_downstream": "moved_downstream" if how == "sum" else f"moved_downstream_{how}",
+        "move_upstream": "moved_upstream",
+    }[op]
+    return f"{name}_{suffix}"
 
 
 def _set_metadata(out: xr.DataArray, op: str, how: str, units, out_units) -> None:

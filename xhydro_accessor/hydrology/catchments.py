@@ -433,7 +433,7 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
         return ops.reduce(xp.zeros((v.shape[0], plan.m), dtype=v.dtype, device=dev), into, v, "add")
 
     def merge(v, kind="sum"):
-        return v if nested else accumulate(plan.tree(), v, how=kind, skipna=skipna)
+        return v if nested else accumulate(plan.tree(), v, how=kind, skipna=skipna, warn_nan=False)
 
     if how == "sum":
         return merge(group_sum(s))

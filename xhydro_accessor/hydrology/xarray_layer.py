@@ -11,6 +11,7 @@ coordinates of their cells.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from typing import Any
 
@@ -18,8 +19,9 @@ import numpy as np
 import xarray as xr
 
 from ..network import RiverNetwork
+from ..operations import fill_value
 from ..units import dequantify, result_units
-from ..xarray_ops import check_grid, grid_dims
+from ..xarray_ops import check_grid, grid_dims, weights_like
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -46,6 +48,31 @@ def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
     return xr.DataArray(values, dims=dims, coords=coords.coords, name=name, attrs=attrs)
 
 
+def _labelled(da: xr.DataArray, fill: Any) -> xr.DataArray:
+    """An integer map with ``fill`` as its ``_FillValue``, its value range as ``valid_min``/``valid_max``."""
+    values = da.values
+    valid = values[values != fill]
+    if valid.size:
+        da.attrs |= {"valid_min": valid.min(), "valid_max": valid.max()}
+    da.encoding["_FillValue"] = da.dtype.type(fill)
+    return da
+
+
+def flag_words(names: Any) -> list[str]:
+    """Names as CF ``flag_meanings`` words: letters, digits and ``_-.+@``, unique, never empty.
+
+    Examples
+    --------
+    >>> flag_words(["Rhine at Lobith", "Köln (gauge)", "", "a/b", "a/b"])
+    ['Rhine_at_Lobith', 'K_ln_gauge', 'flag_3', 'a_b', 'a_b_5']
+    """
+    words: list[str] = []
+    for k, name in enumerate(names, 1):
+        word = re.sub(r"[^A-Za-z0-9_.+@-]+", "_", str(name)).strip("_") or f"flag_{k}"
+        words.append(word if word not in words else f"{word}_{k}")
+    return words
+
+
 def _data(array: Any, dims) -> Any:
     """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``."""
     return array.transpose(*dims).data if isinstance(array, xr.DataArray) else array
@@ -64,8 +91,11 @@ def catchments(
 ) -> xr.DataArray:
     """Catchment labels of ``locations`` (see :func:`xhydro_accessor.hydrology.catchments.catchments`).
 
-    Label ``k`` is the k-th location (1-based; 0 none); the CF attributes
-    ``flag_values``/``flag_meanings`` name the stations.
+    Label ``k`` is the k-th location (1-based; 0 none, the ``_FillValue``); the
+    CF attributes ``flag_values``/``flag_meanings`` name the stations whose
+    label is on the map (a station inside another's cell may have none), their
+    names made CF words (letters, digits and ``_-.+@``; other characters
+    become ``_``). ``valid_min``/``valid_max`` give the label range.
 
     Examples
     --------
@@ -80,12 +110,13 @@ def catchments(
     network, dims = _resolve(obj, network, x_dim, y_dim)
     loc = locate(network, locations, snap=snap)
     labels = _catchments(network, loc, nested=nested)
+    present = np.flatnonzero(np.bincount(labels.reshape(-1), minlength=len(loc) + 1)[1:]) + 1
     attrs = {
         "long_name": "nested sub-catchment" if nested else "catchment",
-        "flag_values": np.arange(1, len(loc) + 1, dtype=np.int32),
-        "flag_meanings": " ".join(str(n).replace(" ", "_") for n in loc.names),
+        "flag_values": present.astype(labels.dtype),
+        "flag_meanings": " ".join(np.asarray(flag_words(loc.names), object)[present - 1]),
     }
-    return _grid(labels, obj, dims, "catchment", attrs)
+    return _labelled(_grid(labels, obj, dims, "catchment", attrs), 0)
 
 
 def basins(
@@ -97,6 +128,8 @@ def basins(
 ) -> xr.DataArray:
     """Basin labels, one per outlet (see :func:`xhydro_accessor.hydrology.catchments.basins`).
 
+    0 off the network (the ``_FillValue``); ``valid_min``/``valid_max`` give the label range.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr
@@ -106,7 +139,8 @@ def basins(
     array([[1, 1, 2, 2]], dtype=int32)
     """
     network, dims = _resolve(obj, network, x_dim, y_dim)
-    return _grid(_basins(network), obj, dims, "basin", {"long_name": "basin (one per outlet)"})
+    labels = _grid(_basins(network), obj, dims, "basin", {"long_name": "basin (one per outlet)"})
+    return _labelled(labels, 0)
 
 
 def upstream_mask(
@@ -213,6 +247,7 @@ def catchment_statistics(
         weights = _weights(weights, obj, None, dims)
     if isinstance(weights, xr.DataArray):
         weights, _, w_units = dequantify(weights)
+        weights = weights_like(weights, field.dtype)
     weights = _data(weights, dims)
     qs = np.atleast_1d(np.asarray(q, np.float64)) if q is not None and np.ndim(q) == 1 else None
     extra = ["quantile"] if qs is not None else []
@@ -250,6 +285,10 @@ def strahler(
 ) -> xr.DataArray:
     """Strahler order on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.strahler`).
 
+    Off the network :func:`~xhydro_accessor.fill_value` of the dtype, declared as the
+    ``_FillValue`` encoding (written to files as missing); ``valid_min``/``valid_max``
+    give the range of the orders, for plots and readers.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr
@@ -262,11 +301,14 @@ def strahler(
     from .stream_order import strahler as _strahler
 
     network, grid = _resolve(obj, network, **dims)
-    return _grid(_strahler(network), obj, grid, "strahler_order", {"long_name": "Strahler stream order"})
+    order = _grid(_strahler(network), obj, grid, "strahler_order", {"long_name": "Strahler stream order"})
+    return _labelled(order, fill_value(order.dtype))
 
 
 def shreve(obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, **dims: Any) -> xr.DataArray:
     """Shreve magnitude on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.shreve`).
+
+    Fill value and ``valid_min``/``valid_max`` as in :func:`strahler`.
 
     Examples
     --------
@@ -279,7 +321,10 @@ def shreve(obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, 
     from .stream_order import shreve as _shreve
 
     network, grid = _resolve(obj, network, **dims)
-    return _grid(_shreve(network), obj, grid, "shreve_magnitude", {"long_name": "Shreve stream magnitude"})
+    magnitude = _grid(
+        _shreve(network), obj, grid, "shreve_magnitude", {"long_name": "Shreve stream magnitude"}
+    )
+    return _labelled(magnitude, fill_value(magnitude.dtype))
 
 
 # ---------------------------------------------------------------- distances
