@@ -20,7 +20,7 @@ import xhydro_accessor as xa
 from tests.real_data import BY_NAME, skip_if_missing
 from xhydro_accessor import RiverNetwork
 from xhydro_accessor.layout import Layout, layout_of
-from xhydro_accessor.network_index import decode_network
+from xhydro_accessor.network_index import decode_network, encode_network
 
 #: name -> how a north-up DataArray (dims y, x; y descending, x ascending) is stored
 LAYOUTS = {
@@ -197,3 +197,40 @@ def test_real_file_flipped_and_transposed(tmp_path: Path, name: str):
     expected = xa.accumulate(original, np.ones(original.shape))
     counts = counts.transpose(y, x).isel({y: slice(None, None, -1)}).values
     np.testing.assert_array_equal(np.where(original.mask, counts, 0), np.where(original.mask, expected, 0))
+
+
+@pytest.mark.parametrize("convention", [None, "ldd", "esri", "taudem", "cama"])
+@pytest.mark.parametrize("layout", ["south_up", "lat_lon_south_up", "x_descending", "x_first"])
+def test_written_networks_name_geographic_directions(tmp_path: Path, convention, layout):
+    steps, missing = ref.random_grid_network(np.random.default_rng(11), 5, 6)
+    codes = ref.encode(steps, missing, "ldd")
+    stored = LAYOUTS[layout](north_up(codes))
+    net = RiverNetwork.from_ldd(stored)
+    path = xa.write_network(net, tmp_path / "net.nc", convention)
+    back = xa.open_network(path)
+    expected = RiverNetwork.from_ldd(codes).downstream_grid()
+    if layout == "x_first":  # the reader puts the dims in (y, x) order: compare on the north-up grid
+        assert back.dims == ("y", "x")
+        np.testing.assert_array_equal(back_to_north_up(back, "north_up", codes.shape), expected)
+    else:
+        assert back == net
+        np.testing.assert_array_equal(back_to_north_up(back, layout, codes.shape), expected)
+    if convention in (None, "ldd"):  # the file's codes are the north-up map's, reordered as stored
+        with xr.open_dataset(path, mask_and_scale=False) as ds:
+            written = ds["flow_direction"]
+            if layout != "x_first":
+                north = encode_network(RiverNetwork.from_ldd(codes), ("y", "x")).values
+                want = LAYOUTS[layout](north_up(north)).values
+                np.testing.assert_array_equal(written.values, want)
+
+
+def test_cama_indices_on_an_x_first_grid():
+    steps, missing = ref.random_grid_network(np.random.default_rng(5), 4, 6)
+    net = RiverNetwork.from_ldd(LAYOUTS["x_first"](north_up(ref.encode(steps, missing, "ldd"))))
+    ds = net.to_dataset("cama")
+    assert ds.nextx.dims == ("x", "y")
+    rebuilt = RiverNetwork.from_cama(ds.nextx, ds.nexty)
+    assert rebuilt == net
+    # nextx counts columns of the north-up map: the same as on the north-up network's file
+    north = RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd")).to_dataset("cama")
+    np.testing.assert_array_equal(ds.nextx.transpose("y", "x").values, north.nextx.values)

@@ -153,7 +153,9 @@ class RiverNetwork:
         """Build a network from CaMa-Flood ``nextxy``: 1-based downstream (x, y).
 
         -9 (river mouth) and -10 (inland outlet) are outlets; -9999 is missing.
-        A cell draining into a missing cell or into itself is an outlet.
+        A cell draining into a missing cell or into itself is an outlet. The
+        indices count along the stored axes (x along the x dim: the first of an
+        x-first DataArray, see :func:`~xhydro_accessor.layout.layout_of`).
 
         Examples
         --------
@@ -164,7 +166,10 @@ class RiverNetwork:
         2
         """
         dims, coords = _grid_of(nextx)
+        transposed = dims is not None and len(dims) == 2 and layout_of(nextx).transposed
         nextx, nexty = _as_integers(nextx, "nextx"), _as_integers(nexty, "nexty")
+        if transposed:  # an x-first grid: nextx counts along the first axis
+            nextx, nexty = nexty, nextx
         if nextx.shape != nexty.shape or nextx.ndim != 2:
             raise GridMismatchError(
                 f"nextx and nexty must be 2-D arrays of one shape, got {nextx.shape} and {nexty.shape}"

@@ -29,6 +29,7 @@ import xarray as xr
 
 from . import operations
 from .errors import GridMismatchError
+from .layout import axis_of
 from .network import RiverNetwork
 from .units import (
     DISCHARGE_LONG_NAME,
@@ -45,9 +46,6 @@ OPERATIONS = {
     "move_upstream": lambda network, field, how, weights, skipna: operations.move_upstream(network, field),
 }
 
-#: (axis, names) tried in order to find the spatial dims after cf-xarray's axes.
-_DIM_NAMES = (("x", "y"), ("lon", "lat"), ("longitude", "latitude"))
-
 
 # ----------------------------------------------------------------------- dims
 def grid_dims(
@@ -61,7 +59,8 @@ def grid_dims(
 
     Tried in order: explicit ``y_dim``/``x_dim``; the dims of the attached network
     coordinate (``coord_dims``) or of the network itself; cf-xarray's Y/X axes;
-    the names ``y/x``, ``lat/lon``, ``latitude/longitude``.
+    the one dim of each axis by :func:`~xhydro_accessor.layout.axis_of` (CF
+    attributes, then names such as ``y/x``, ``lat/lon``, ``latitude/longitude``).
 
     Examples
     --------
@@ -92,9 +91,10 @@ def grid_dims(
     axes = _cf_axes(obj)
     if axes is not None:
         return axes
-    for x, y in _DIM_NAMES:
-        if x in dims and y in dims:
-            return (y, x)
+    found = {axis: [d for d in obj.dims if axis_of(d, obj[d].attrs if d in obj.coords else None) == axis]
+             for axis in ("y", "x")}  # fmt: skip
+    if len(found["y"]) == 1 and len(found["x"]) == 1:
+        return (found["y"][0], found["x"][0])
     raise ValueError(
         f"cannot find the spatial dims among {tuple(obj.dims)}: give the coordinates CF axis "
         "attributes (axis: X / Y), name them x/y, lon/lat or longitude/latitude, or pass x_dim= and y_dim="

@@ -347,10 +347,12 @@ def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> 
     if len(network.shape) != 2:
         raise NotImplementedError("writing vector networks is not supported yet")
     dims = tuple(network.dims or ("y", "x"))
+    transposed = layout_of_network(network, dims).transposed
     coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(str(d), axis))
-              for d, axis in zip(dims, "YX", strict=True) if d in network.coords}  # fmt: skip
+              for d, axis in zip(dims, "XY" if transposed else "YX", strict=True)
+              if d in network.coords}  # fmt: skip
     if convention == "cama":
-        return xr.Dataset(_cama_variables(network, dims), coords=coords)
+        return xr.Dataset(_cama_variables(network, dims, transposed), coords=coords)
     if convention is None:
         variable = encode_network(network, dims)
         if variable.attrs["convention"] == "ldd":
@@ -457,11 +459,12 @@ def _codes_off_network(network: RiverNetwork, outlets: np.ndarray, conv: Any) ->
     return codes
 
 
-def _cama_variables(network: RiverNetwork, dims: tuple) -> dict[str, xr.Variable]:
+def _cama_variables(network: RiverNetwork, dims: tuple, transposed: bool = False) -> dict[str, xr.Variable]:
     down = network.downstream_grid()
-    nx = network.shape[1]
-    nextx = np.where(down >= 0, down % nx + 1, _CAMA_OUTLET).astype(np.int32)
-    nexty = np.where(down >= 0, down // nx + 1, _CAMA_OUTLET).astype(np.int32)
+    index0, index1 = np.divmod(down, network.shape[1])
+    x_index, y_index = (index0, index1) if transposed else (index1, index0)  # an x-first grid
+    nextx = np.where(down >= 0, x_index + 1, _CAMA_OUTLET).astype(np.int32)
+    nexty = np.where(down >= 0, y_index + 1, _CAMA_OUTLET).astype(np.int32)
     nextx[down == -2] = nexty[down == -2] = _CAMA_MISSING
     comment = "1-based column and row of the downstream cell; -9: outlet; -9999: not on the network"
     return {
