@@ -261,7 +261,11 @@ class NetworkIndex(xr.Index):
     Created by :meth:`HydroAccessor.assign_network
     <xhydro_accessor.accessor.HydroAccessor.assign_network>`, or by hand with
     ``obj.set_xindex("flow_direction", NetworkIndex)`` (pass ``network=`` and,
-    for vector networks, ``ids=`` to skip decoding).
+    for vector networks, ``ids=`` to skip decoding). The codes name geographic
+    directions; by hand, the index sees only the coordinate's dim names, so pass
+    ``layout=layout_of(obj, dims)`` (:mod:`xhydro_accessor.layout`) for a
+    south-up or east-to-west grid. The index follows its layout through
+    ``isel`` (a reversed axis) and a transposed coordinate.
 
     Examples
     --------

@@ -34,9 +34,10 @@ def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.Data
     Returns
     -------
     xarray.DataArray
-        Dims ``("y", "x")`` with 1-D cell-centre coordinates ``y`` and ``x``;
-        ``y`` descends for north-up rasters. The values are the codes as
-        stored (integer dtype; a float file stays float). ``attrs`` holds
+        Dims ``("y", "x")`` with 1-D cell-centre coordinates ``y`` and ``x``
+        (a netCDF file without them gets 0, 1, …, listed in
+        ``encoding["generated_coords"]``); ``y`` descends for north-up
+        rasters. The values are the codes as stored (integer dtype; a float file stays float). ``attrs`` holds
         ``"nodata"`` (the declared missing value, when the file declares one),
         ``"convention"`` (``"ldd"`` for a CSF map with the LDD value scale),
         ``"crs_wkt"`` (when the file holds a coordinate reference system) and
@@ -55,11 +56,12 @@ def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.Data
     -----
     netCDF variables are read with ``mask_and_scale=False`` so the integer
     codes survive; ``_FillValue``/``missing_value`` become ``attrs["nodata"]``.
-    A netCDF grid stored south-up (ascending ``y``) or east-to-west is flipped
-    to north-up, west-to-east, because direction codes name geographic
-    directions (north is up). A CSF map whose projection has ``y`` increasing
-    downwards is returned as stored (ascending ``y``): PCRaster codes name
-    directions on the grid.
+    Rows are returned as stored: a south-up (ascending ``y``) or east-to-west
+    netCDF grid stays so, and :func:`~xhydro_accessor.io.open_network` reads
+    its codes by the coordinates (see :mod:`xhydro_accessor.layout`); netCDF
+    dims are put in ``(y, x)`` order. A CSF map whose projection has ``y``
+    increasing downwards is returned as stored (ascending ``y``, marked
+    ``encoding["y_down"]``): PCRaster codes name directions on the grid there.
 
     Examples
     --------
