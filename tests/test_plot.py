@@ -79,3 +79,34 @@ def test_accessor_plot_methods():
     image = labels.hydro.plot_catchments(network=net)
     assert image.get_array().shape == (3, 3)
     plt.close("all")
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        lambda da: da.isel(y=slice(None, None, -1)),
+        lambda da: da.transpose("x", "y"),
+        lambda da: da.isel(x=slice(None, None, -1)).transpose("x", "y"),
+    ],
+)
+def test_any_layout_draws_the_same_map(network, store) -> None:
+    north = xr.DataArray(LDD, dims=("y", "x"), coords=COORDS)
+    stored = store(north)
+    other = xa.RiverNetwork.from_ldd(stored)
+    figure, ax = plt.subplots()
+
+    def drawn(net):
+        segments = plot_network(net, ax=ax, min_area=0).get_segments()
+        return sorted(tuple(np.round(s, 6).ravel()) for s in segments)
+
+    assert drawn(other) == drawn(network)
+    labels = np.arange(1, 13).reshape(3, 4)
+    stored_labels = store(north.copy(data=labels)).values
+
+    def image(labels, net):
+        shown = plot_catchments(labels, net, ax=ax)
+        array = np.asarray(shown.get_array())
+        return array if shown.origin == "upper" else array[::-1]
+
+    np.testing.assert_array_equal(image(stored_labels, other), image(labels, network))
+    plt.close(figure)

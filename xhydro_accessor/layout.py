@@ -172,6 +172,18 @@ def grid_layout(
     return Layout(transposed, _runs(coords, y_dim) > 0, _runs(coords, x_dim) < 0)
 
 
+def layout_of_network(network: Any, dims: Sequence[Hashable] | None = None) -> Layout:
+    """The layout of a :class:`~xhydro_accessor.RiverNetwork`'s grid over ``dims`` (default: its dims).
+
+    Read from the network's dim names and coordinates, as :func:`grid_layout` does.
+    """
+    dims = tuple(network.dims or ()) if dims is None else tuple(dims)
+    own = tuple(network.dims or ())
+    coords = network.coords
+    values = {d: coords.get(o) for d, o in zip(dims, own, strict=False)} if len(own) == len(dims) else {}
+    return grid_layout(dims, values)
+
+
 def _runs(coords: Mapping, dim: Hashable) -> int:
     """+1 where the coordinate of ``dim`` ascends, -1 where it descends, 0 without one."""
     if coords.get(dim) is None or str(dim).lower() in _INDEX_NAMES:

@@ -52,7 +52,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import GridMismatchError
-from .layout import NORTH_UP, Layout, grid_layout, layout_of
+from .layout import NORTH_UP, Layout, grid_layout, layout_of, layout_of_network
 from .network import RiverNetwork
 
 FLOW_DIRECTION = "flow_direction"
@@ -131,15 +131,6 @@ def encode_network(
             "dx columns eastwards; 0: outlet; -2**63: not on the network",
         }
     return xr.Variable(dims, codes.reshape(network.shape), attrs)
-
-
-def layout_of_network(network: RiverNetwork, dims: tuple[Hashable, ...] | None = None) -> Layout:
-    """The layout of ``network``'s grid over ``dims`` (default: its own dims) from its coordinates."""
-    dims = tuple(network.dims or ()) if dims is None else tuple(dims)
-    own = tuple(network.dims or ())
-    coords = network.coords
-    values = {d: coords.get(o) for d, o in zip(dims, own, strict=False)} if len(own) == len(dims) else {}
-    return grid_layout(dims, values)
 
 
 def geographic_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:

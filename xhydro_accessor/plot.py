@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .layout import layout_of_network
 from .network import RiverNetwork
 
 if TYPE_CHECKING:
@@ -53,12 +54,28 @@ def _network_of(obj: Any) -> RiverNetwork:
 
 def _centres(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray]:
     """x and y of the cell centres (1-D), from the network's coordinates or indices."""
-    ny, nx = network.shape
-    dims = network.dims or ("y", "x")
+    layout = layout_of_network(network)
+    dims, shape = network.dims or ("y", "x"), network.shape
+    (y_dim, x_dim), (ny, nx) = (dims[::-1], shape[::-1]) if layout.transposed else (dims, shape)
     coords = network.coords
-    y = np.asarray(coords.get(dims[0], -np.arange(ny)), float)
-    x = np.asarray(coords.get(dims[1], np.arange(nx)), float)
+    y = np.asarray(coords.get(y_dim, -np.arange(ny)), float)
+    x = np.asarray(coords.get(x_dim, np.arange(nx)), float)
     return x, y
+
+
+def _cell_xy(network: RiverNetwork, cells: np.ndarray) -> np.ndarray:
+    """``(cells, 2)``: x and y of the centres of flat grid indices, in any layout."""
+    x, y = _centres(network)
+    first, second = np.divmod(cells, network.shape[1])
+    if layout_of_network(network).transposed:
+        return np.column_stack([x[first], y[second]])
+    return np.column_stack([x[second], y[first]])
+
+
+def _image(values: np.ndarray, network: RiverNetwork, x: np.ndarray) -> np.ndarray:
+    """A stored grid as an image: rows along y, columns west to east."""
+    image = values.T if layout_of_network(network).transposed else values
+    return image[:, ::-1] if x.size > 1 and x[1] < x[0] else image
 
 
 def grid_extent(network: Any) -> tuple[float, float, float, float]:
@@ -130,14 +147,12 @@ def plot_network(
     area = np.asarray(getattr(upstream_area, "values", upstream_area), float).reshape(-1)
     ax = ax or plt.gca()
     x, y = _centres(network)
-    nx = network.shape[1]
     nodes, down = network.nodes, network.downstream
     largest = np.nanmax(area[nodes]) if nodes.size else 1.0
     threshold = 1e-3 * largest if min_area is None else min_area
     keep = (down >= 0) & (area[nodes] >= threshold)
     nodes, down = nodes[keep], down[keep]
-    start = np.column_stack([x[nodes % nx], y[nodes // nx]])
-    end = np.column_stack([x[down % nx], y[down // nx]])
+    start, end = _cell_xy(network, nodes), _cell_xy(network, down)
     widths = max_width * np.sqrt(area[nodes] / largest)
     lines = LineCollection(
         np.stack([start, end], axis=1), linewidths=widths, colors=color, capstyle="round", **kwargs
@@ -195,7 +210,7 @@ def plot_catchments(
     step = next(k for k in (7, 5, 3, 1) if np.gcd(k, len(colours)) == 1)
     order = np.arange(len(colours)) * step % len(colours)  # consecutive labels far apart
     cycled = ListedColormap(colours[order])
-    shown = np.ma.masked_less_equal(values, 0)
+    shown = np.ma.masked_less_equal(_image(values, _network_of(network), x), 0)
     image = ax.imshow(
         (shown - 1) % len(colours),
         cmap=cycled,
@@ -208,8 +223,8 @@ def plot_catchments(
     )
     if gauges is not None:
         gauges = np.asarray(gauges, np.intp)
-        rows, cols = np.divmod(gauges, values.shape[1])
-        ax.scatter(x[cols], y[rows], marker="^", s=40, c="black", edgecolors="white", zorder=3)
-        for k, (gx, gy) in enumerate(zip(x[cols], y[rows], strict=True), start=1):
+        where = _cell_xy(_network_of(network), gauges)
+        ax.scatter(where[:, 0], where[:, 1], marker="^", s=40, c="black", edgecolors="white", zorder=3)
+        for k, (gx, gy) in enumerate(where, start=1):
             ax.annotate(str(k), (gx, gy), xytext=(4, 4), textcoords="offset points", fontsize=8)
     return image

@@ -11,14 +11,9 @@ import xarray as xr
 
 from ..conventions import CONVENTIONS, get_convention
 from ..errors import NetworkError
+from ..layout import layout_of_network
 from ..network import RiverNetwork
-from ..network_index import (
-    FLOW_DIRECTION,
-    decode_network,
-    encode_network,
-    geographic_steps,
-    layout_of_network,
-)
+from ..network_index import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
 from ._common import PathLike, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
 from .read import read_flow_directions
