@@ -234,3 +234,30 @@ def test_cama_indices_on_an_x_first_grid():
     # nextx counts columns of the north-up map: the same as on the north-up network's file
     north = RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd")).to_dataset("cama")
     np.testing.assert_array_equal(ds.nextx.transpose("y", "x").values, north.nextx.values)
+
+
+@pytest.mark.parametrize("layout", ["south_up", "lon_lat_first", "all_three", "lat_lon_south_up"])
+def test_area_weights_in_every_layout(layout):
+    steps, missing = ref.random_grid_network(np.random.default_rng(9), 5, 6)
+    codes = ref.encode(steps, missing, "ldd")
+    names = {"y": "lat", "x": "lon"}
+    north = north_up(codes).rename(names)
+    north["lat"].attrs["units"], north["lon"].attrs["units"] = "degrees_north", "degrees_east"
+    rain = north.copy(data=np.random.default_rng(4).random(codes.shape)).assign_attrs(units="mm d-1")
+    expected = rain.hydro.accumulate(RiverNetwork.from_ldd(north), weights="area")
+    to_lat_lon = {"y": "lat", "x": "lon", "latitude": "lat", "longitude": "lon"}
+
+    def stored(da):
+        return LAYOUTS[layout](da.rename({v: k for k, v in names.items()}))
+
+    out = stored(rain).hydro.accumulate(RiverNetwork.from_ldd(stored(north)), weights="area")
+    out = out.rename({d: to_lat_lon[d] for d in out.dims if d in to_lat_lon})
+    xr.testing.assert_allclose(
+        out.transpose("lat", "lon").sortby("lat", ascending=False).sortby("lon"), expected
+    )
+    area = stored(rain).hydro.upstream_area(RiverNetwork.from_ldd(stored(north)))
+    area = area.rename({d: to_lat_lon[d] for d in area.dims if d in to_lat_lon})
+    want = north.hydro.upstream_area(RiverNetwork.from_ldd(north))
+    np.testing.assert_allclose(
+        area.transpose("lat", "lon").sortby("lat", ascending=False).sortby("lon"), want
+    )

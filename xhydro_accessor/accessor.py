@@ -375,7 +375,10 @@ def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any
         return weights
     if weights == "area":
         found = find_cell_area(da, dataset)
-        return found if found is not None else cell_area(da, dims[-1], dims[0])
+        if found is not None:
+            return found
+        y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
+        return cell_area(da, x_dim, y_dim)
     if weights in da.coords:
         return da.coords[weights]
     if dataset is not None and weights in dataset.variables:
