@@ -162,12 +162,10 @@ class HydroAccessor(Generic[T]):
                 return self._with_grid(index.network, name, index.dims), name, index.dims
         for name, coord in obj.coords.items():
             if is_network_coordinate(coord.variable):
-                ids = _node_ids(obj, coord.dims)
-                return (
-                    self._with_grid(decode_network(coord.variable, ids), name, coord.dims),
-                    name,
-                    coord.dims,
-                )
+                variable = _grid_ordered(obj, coord.variable)
+                ids = _node_ids(obj, variable.dims)
+                network = self._with_grid(decode_network(variable, ids), name, variable.dims)
+                return network, name, variable.dims
         return None
 
     def _with_grid(self, network: RiverNetwork, name, dims) -> RiverNetwork:
@@ -196,8 +194,10 @@ class HydroAccessor(Generic[T]):
         how : {"sum", "mean", "min", "max", "std", "var"}
         weights : DataArray, array, or str, optional
             Per-cell (or per-member) weights; a string names a coordinate or
-            variable, and ``"area"`` the CF ``cell_measures`` area variable, or,
-            without one, :func:`~xhydro_accessor.units.cell_area` of the grid.
+            variable (of a Dataset: that variable is not accumulated itself), and
+            ``"area"``, where no coordinate or variable has that name, the CF
+            ``cell_measures`` area variable or else
+            :func:`~xhydro_accessor.units.cell_area` of the grid.
         skipna : bool, default False
         x_dim, y_dim : hashable, optional
             The spatial dims, if they cannot be found from CF axes or their names.
@@ -318,7 +318,7 @@ class HydroAccessor(Generic[T]):
             return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna)
         out = obj.copy()
         for name, var in obj.data_vars.items():
-            if set(dims) <= set(var.dims):
+            if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
                 out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims), skipna)
         return out
 
@@ -360,14 +360,25 @@ for _name in CATALOGUE:
 def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:
     if not isinstance(weights, str):
         return weights
-    if weights == "area":
-        found = find_cell_area(da, dataset)
-        return found if found is not None else cell_area(da, dims[-1], dims[0])
     if weights in da.coords:
         return da.coords[weights]
     if dataset is not None and weights in dataset.variables:
         return dataset[weights]
+    if weights == "area":
+        found = find_cell_area(da, dataset)
+        return found if found is not None else cell_area(da, dims[-1], dims[0])
     raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
+
+
+def _grid_ordered(obj, variable: xr.Variable) -> xr.Variable:
+    """A raster coordinate with its dims in (y, x) order: a transposed object holds it as (x, y)."""
+    if variable.ndim != 2:
+        return variable
+    try:
+        dims = grid_dims(obj, None)
+    except ValueError:  # dims that tell no axis: rows are y, as stored
+        return variable
+    return variable.transpose(*dims) if set(dims) == set(variable.dims) else variable
 
 
 def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
