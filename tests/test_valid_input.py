@@ -7,8 +7,11 @@ import itertools
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import xhydro_accessor as xa
+from xhydro_accessor.network import same_coordinates
 from xhydro_accessor.samples import sample_network
 
 # an LDD on a square grid: a transposed field read as (y, x) would give other numbers, same shape
@@ -28,6 +31,11 @@ def test_float32_coordinates_of_a_real_grid_match_its_network() -> None:
     np.testing.assert_array_equal(da.hydro.accumulate(network).values, expected)
     np.testing.assert_array_equal(da.hydro.assign_network(network).hydro.accumulate().values, expected)
     network.check_grid(field.shape, single)
+    computed = {  # the same grid computed in float32 arithmetic (as a float32 file's writer may)
+        "lat": np.float32(72) - (np.arange(ny, dtype=np.float32) + np.float32(0.5)) / np.float32(60),
+        "lon": np.float32(-25) + (np.arange(nx, dtype=np.float32) + np.float32(0.5)) / np.float32(60),
+    }
+    network.check_grid(field.shape, computed)
     shifted = {"lat": single["lat"], "lon": single["lon"] + np.float32(1 / 60)}  # one cell east
     with pytest.raises(xa.GridMismatchError, match="coordinate 'lon'"):
         xr.DataArray(field, dims=("lat", "lon"), coords=shifted).hydro.accumulate(network)
@@ -77,3 +85,21 @@ def test_weights_area_takes_the_datasets_own_area_variable() -> None:
     np.testing.assert_array_equal(out["area"].values, area)  # the weights are not a field
     without = ds.drop_vars("area").hydro.accumulate(weights="area")["runoff"]  # computed cell areas
     assert float(without.max()) > 1e9
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.floats(-1e7, 1e7, allow_nan=False),
+    cells_per_ulp=st.floats(32, 1e6),  # the step in float32 ulps of the largest coordinate
+    size=st.integers(2, 50),
+    descending=st.booleans(),
+)
+def test_float32_copies_match_and_one_cell_off_does_not(start, cells_per_ulp, size, descending) -> None:
+    magnitude = max(abs(start), 1.0) * 2
+    step = cells_per_ulp * np.spacing(np.float32(magnitude)).astype(float) * (-1 if descending else 1)
+    coords = start + step * np.arange(size)
+    assume(np.abs(coords).max() < magnitude)
+    assert same_coordinates(coords.astype(np.float32), coords)
+    assert same_coordinates(coords, coords.astype(np.float32))
+    assert not same_coordinates((coords + step).astype(np.float32), coords)
+    assert not same_coordinates(coords + step / 100, coords)  # float64 on both sides: strict
