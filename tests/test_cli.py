@@ -139,3 +139,150 @@ def test_catchments_bad_csv(files, tmp_path: Path, capsys) -> None:
         main(["catchments", str(network_path), str(gauges), "-o", str(tmp_path / "c.nc")])
     assert exit_info.value.code == 2
     assert "expected a header name,y,x or name,row,col" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- #
+# files are never destroyed
+# --------------------------------------------------------------------------- #
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture, message: str) -> str:
+    """Run the command line, expect exit code 2 and one line on stderr matching ``message``."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(message, err), err
+    return err
+
+
+def _leftovers(folder: Path, *keep: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p not in keep)
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+@pytest.mark.parametrize("target", ["field", "network", "field link"])
+def test_accumulate_never_writes_over_an_input(files, tmp_path, capsys, target: str, overwrite) -> None:
+    network_path, runoff_path, _ = files
+    out = {"field": runoff_path, "network": network_path, "field link": tmp_path / "link.nc"}[target]
+    if target == "field link":
+        out.symlink_to(runoff_path)
+    inputs = {p: p.read_bytes() for p in (network_path, runoff_path)}
+    argv = ["accumulate", str(network_path), str(runoff_path), "-o", str(out), "--chunks", "member=1"]
+    _refused([*argv, *overwrite], capsys, "the output is an input file")
+    assert {p: p.read_bytes() for p in inputs} == inputs
+    assert _leftovers(tmp_path, *inputs, out) == []
+
+
+def test_catchments_never_writes_over_an_input(files, tmp_path, capsys) -> None:
+    network_path, _, _ = files
+    gauges = tmp_path / "gauges.csv"
+    gauges.write_text("name,row,col\ncentre,1,1\n")
+    for out in (gauges, network_path):
+        before = out.read_bytes()
+        argv = ["catchments", str(network_path), str(gauges), "-o", str(out), "--overwrite"]
+        _refused(argv, capsys, "the output is an input file")
+        assert out.read_bytes() == before
+
+
+def test_existing_output_needs_overwrite(files, tmp_path, capsys) -> None:
+    network_path, runoff_path, network = files
+    out = tmp_path / "q.nc"
+    out.write_bytes(b"an earlier result")
+    argv = ["accumulate", str(network_path), str(runoff_path), "-o", str(out), "--quiet"]
+    _refused(argv, capsys, r"q\.nc: exists; pass overwrite=True \(--overwrite\)")
+    assert out.read_bytes() == b"an earlier result"
+    main([*argv, "--overwrite"])
+    with xr.open_dataset(out) as ds:
+        assert ds.hydro.network == network and ds["runoff"].shape == (2, 3, 3, 4)
+    assert _leftovers(tmp_path, out, network_path, runoff_path) == []
+
+
+def test_demo_keeps_an_earlier_run_unless_asked(tmp_path: Path, capsys) -> None:
+    earlier = tmp_path / "demo_discharge.nc"
+    earlier.write_bytes(b"an earlier run")
+    _refused(["demo", "--members", "1", "-o", str(tmp_path)], capsys, "demo_discharge.nc: exists")
+    assert earlier.read_bytes() == b"an earlier run"
+
+
+def test_failed_write_keeps_the_earlier_output(files, tmp_path, capsys) -> None:
+    network_path, runoff_path, _ = files
+    out = tmp_path / "q.nc"
+    out.write_bytes(b"an earlier result")
+    argv = ["accumulate", str(network_path), str(runoff_path), "-o", str(out), "--overwrite"]
+    _refused([*argv, "--variable", "snow"], capsys, "no variable 'snow'")
+    assert out.read_bytes() == b"an earlier result"
+    assert _leftovers(tmp_path, out, network_path, runoff_path) == []
+
+
+def test_ctrl_c_in_a_chunked_run_leaves_the_earlier_output(tmp_path: Path) -> None:
+    """SIGINT once the progress bar runs: exit 130, the earlier output byte for byte, no partial file."""
+    import signal
+
+    coords = {"lat": [12.5, 11.5, 10.5], "lon": [0.5, 1.5, 2.5, 3.5]}
+    network = xa.RiverNetwork.from_ldd(xr.DataArray(LDD, dims=("lat", "lon"), coords=coords))
+    network_path = write_network(network, tmp_path / "ldd.nc")
+    runoff = xr.DataArray(np.ones((10_000, 3, 4)), dims=("member", "lat", "lon"), coords=coords)
+    runoff_path = tmp_path / "runoff.nc"
+    runoff.to_dataset(name="runoff").to_netcdf(runoff_path)
+    out = tmp_path / "q.nc"
+    out.write_bytes(b"an earlier result")
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "xhydro_accessor", "accumulate", str(network_path), str(runoff_path),
+               "-o", str(out), "--chunks", "member=1", "--overwrite"]  # fmt: skip
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    printed = b""
+    while b"% Completed" not in printed:  # 10,000 tasks: seconds of work left at the first bar
+        chunk = run.stdout.read1(256)
+        assert chunk, (printed, run.stderr.read())
+        printed += chunk
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=120)
+    assert b"100% Completed" not in printed + stdout  # interrupted before the end
+    assert run.returncode == 130, stderr
+    assert stderr.decode().strip() == "xhydro-accessor accumulate: interrupted; nothing written"
+    assert out.read_bytes() == b"an earlier result"
+    assert _leftovers(tmp_path, out, network_path, runoff_path) == []
+
+
+# --------------------------------------------------------------------------- #
+# valid input accepted, user errors in one line
+# --------------------------------------------------------------------------- #
+
+
+def test_units_without_weights_is_a_one_line_error(files, tmp_path, capsys) -> None:
+    network_path, runoff_path, _ = files
+    argv = ["accumulate", str(network_path), str(runoff_path), "-o", str(tmp_path / "q.nc")]
+    argv += ["--units", "m3 s-1"]
+    _refused(argv, capsys, r"--units 'm3 s-1': cannot convert 'runoff_accumulated' from 'mm d-1'.*--weights area")
+    assert not (tmp_path / "q.nc").exists()
+
+
+def test_duplicate_gauge_names_are_an_error(files, tmp_path, capsys) -> None:
+    network_path, _, _ = files
+    gauges = tmp_path / "gauges.csv"
+    gauges.write_text("name,row,col\nA,1,1\nB,1,3\nA,0,0\nB,2,3\nC,0,1\n")
+    argv = ["catchments", str(network_path), str(gauges), "-o", str(tmp_path / "c.nc")]
+    _refused(argv, capsys, r"gauges\.csv: gauge names repeated: 'A', 'B'; each must be unique")
+
+
+def test_grid_mismatch_is_reported_as_such(files, tmp_path, capsys) -> None:
+    network_path, _, _ = files
+    other = tmp_path / "other.nc"
+    xr.Dataset({"runoff": (("lat", "lon"), np.ones((4, 4)))}).to_netcdf(other)
+    argv = ["accumulate", str(network_path), str(other), "-o", str(tmp_path / "q.nc")]
+    expected = r"other\.nc: no variable is on the network's \(3, 4\) grid \(runoff \{'lat': 4, 'lon': 4\}\)"
+    _refused(argv, capsys, expected)
+    expected = r"other\.nc: the field's grid \{'lat': 4, 'lon': 4\} does not match the network's \(3, 4\)"
+    _refused([*argv, "--variable", "runoff"], capsys, expected)
+    shifted = tmp_path / "shifted.nc"
+    xr.Dataset({"runoff": (("lat", "lon"), np.ones((3, 4)))}, coords={"lat": [1.0, 2, 3]}).to_netcdf(shifted)
+    argv = ["accumulate", str(network_path), str(shifted), "-o", str(tmp_path / "q.nc")]
+    _refused(argv, capsys, r"shifted\.nc: coordinate 'lat' differs from the network's 'lat'")
+
+
+def test_missing_file_is_a_one_line_error(files, tmp_path, capsys) -> None:
+    network_path, _, _ = files
+    argv = ["accumulate", str(network_path), str(tmp_path / "nope.nc"), "-o", str(tmp_path / "q.nc")]
+    _refused(argv, capsys, r"No such file or directory: '.*nope\.nc'")

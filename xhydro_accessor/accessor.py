@@ -203,8 +203,10 @@ class HydroAccessor(Generic[T]):
         how : {"sum", "mean", "min", "max", "std", "var"}
         weights : DataArray, array, or str, optional
             Per-cell (or per-member) weights; a string names a coordinate or
-            variable, and ``"area"`` the CF ``cell_measures`` area variable, or,
-            without one, :func:`~xhydro_accessor.units.cell_area` of the grid.
+            variable (of a Dataset: that variable is not accumulated itself), and
+            ``"area"``, where no coordinate or variable has that name, the CF
+            ``cell_measures`` area variable or else
+            :func:`~xhydro_accessor.units.cell_area` of the grid.
         skipna : bool, default False
         x_dim, y_dim : hashable, optional
             The spatial dims, if they cannot be found from CF axes or their names.
@@ -330,7 +332,7 @@ class HydroAccessor(Generic[T]):
             return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna, warn_nan)
         out = obj.copy()
         for name, var in obj.data_vars.items():
-            if set(dims) <= set(var.dims):
+            if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
                 w = _weights(weights, var, obj, dims)
                 out[name] = apply(op, var, network, dims, how, w, skipna, warn_nan)
         return out
@@ -373,16 +375,16 @@ for _name in CATALOGUE:
 def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:
     if not isinstance(weights, str):
         return weights
+    if weights in da.coords:
+        return da.coords[weights]
+    if dataset is not None and weights in dataset.variables:
+        return dataset[weights]
     if weights == "area":
         found = find_cell_area(da, dataset)
         if found is not None:
             return found
         y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
         return cell_area(da, x_dim, y_dim)
-    if weights in da.coords:
-        return da.coords[weights]
-    if dataset is not None and weights in dataset.variables:
-        return dataset[weights]
     raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
 
 

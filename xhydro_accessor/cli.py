@@ -1,6 +1,10 @@
-"""The command line: ``xhydro-accessor demo`` and ``xhydro-accessor accumulate``.
+"""The command line: ``xhydro-accessor demo``, ``accumulate`` and ``catchments``.
 
-Run ``xhydro-accessor --help`` or ``xhydro-accessor COMMAND --help``.
+Run ``xhydro-accessor --help`` or ``xhydro-accessor COMMAND --help``. No command
+writes over one of its inputs or, without ``--overwrite``, over an existing file;
+outputs appear only once complete (:mod:`xhydro_accessor.io.safe_write`).
+A user error (bad file, argument or grid) ends with exit code 2 and one line on
+stderr; Ctrl-C with exit code 130 and the previous output, if any, untouched.
 """
 
 from __future__ import annotations
@@ -12,8 +16,24 @@ import numpy as np
 import xarray as xr
 
 from . import accessor  # noqa: F401  (registers .hydro)
+from .errors import GridMismatchError
 from .io import open_network
-from .network import RiverNetwork
+from .io.safe_write import check_output, write_netcdf
+from .network import RiverNetwork, same_coordinates
+
+#: the exceptions that report a user's mistake (a file, an argument, a grid, a missing
+#: optional package): one line and exit code 2. Anything else is a bug: a traceback.
+USER_ERRORS = (
+    ValueError,  # NetworkError and its subclasses, unreadable files, bad arguments
+    TypeError,  # a field or argument of the wrong type
+    KeyError,  # a variable not in the file
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    ImportError,  # an optional reader (rioxarray) not installed
+)
 
 _ACCUMULATE_EPILOG = """\
 example (an ensemble of daily runoff in mm d-1 to discharge in m3 s-1, 10 members at a time):
@@ -63,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="xhydro_accessor_demo",
         help="directory for demo_discharge.nc and demo_map.png (default ./xhydro_accessor_demo)",
     )
+    _overwrite_option(demo)
 
     acc = commands.add_parser(
         "accumulate",
@@ -109,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acc.add_argument("--name", help="name of the output variable (default: the input's)")
     acc.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    _overwrite_option(acc)
 
     cat = commands.add_parser(
         "catchments",
@@ -140,27 +162,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="move each gauge to the cell of largest upstream area within this many cells (default 0)",
     )
     cat.add_argument("--quiet", action="store_true", help="no summary")
+    _overwrite_option(cat)
     return parser
+
+
+def _overwrite_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output files (never an input file); without it an existing output is an error",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from . import demo
+    run = {"demo": demo_files, "accumulate": accumulate_file, "catchments": catchments_file}[args.command]
+    try:
+        run(args)
+    except USER_ERRORS as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        parser.exit(2, f"xhydro-accessor {args.command}: error: {message}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"xhydro-accessor {args.command}: interrupted; nothing written\n")
 
-        demo.run(members=args.members, top=args.top, output_dir=args.output_dir)
-    else:
-        run = accumulate_file if args.command == "accumulate" else catchments_file
-        try:
-            run(args)
-        except (ValueError, KeyError, FileNotFoundError, ImportError) as err:
-            parser.exit(2, f"xhydro-accessor {args.command}: error: {err}\n")
+
+def demo_files(args: argparse.Namespace) -> list[Path]:
+    """The ``demo`` command (see :func:`xhydro_accessor.demo.run`)."""
+    from . import demo
+
+    return demo.run(members=args.members, top=args.top, output_dir=args.output_dir, overwrite=args.overwrite)
 
 
 def accumulate_file(args: argparse.Namespace) -> Path:
     """The ``accumulate`` command: read, attach the network, accumulate, write."""
+    inputs = (args.network, args.field)
+    check_output(args.output, inputs, args.overwrite)  # before any work
     network = open_network(args.network, args.convention, args.network_variable)
     chunks = _parse_chunks(args.chunks)
     with xr.open_dataset(args.field, chunks=chunks) as ds:
@@ -168,15 +206,16 @@ def accumulate_file(args: argparse.Namespace) -> Path:
         if name not in ds.data_vars:
             raise KeyError(f"{args.field}: no variable {name!r}; it holds {sorted(map(str, ds.data_vars))}")
         ds, network = _on_network_grid(ds, network, args.field)
-        field = ds.hydro.assign_network(network)[name]
+        try:
+            field = ds.hydro.assign_network(network)[name]
+        except GridMismatchError as err:
+            raise GridMismatchError(f"{args.field}: {err}") from None
         weights = ds[args.weights] if args.weights and args.weights in ds.data_vars else args.weights
         result = field.hydro.accumulate(how=args.how, weights=weights, skipna=args.skipna)
         if args.units:
-            from .units import convert_units
-
-            result = convert_units(result, args.units)
+            result = _convert_units(result, args.units, args.weights)
         out = result.to_dataset(name=args.name or name)
-        _write(out, args.output, show_progress=chunks is not None and not args.quiet)
+        _write(out, args.output, inputs, args.overwrite, show_progress=chunks is not None and not args.quiet)
     if not args.quiet:
         print(f"wrote {args.output}: {args.how} of {name!r} over {network}")
     return args.output
@@ -187,6 +226,7 @@ def catchments_file(args: argparse.Namespace) -> Path:
     from .hydrology.catchments import catchments
     from .hydrology.locations import locate
 
+    check_output(args.output, (args.network, args.gauges), args.overwrite)  # before any work
     network = open_network(args.network, args.convention, args.network_variable)
     gauges = _read_gauges(args.gauges, network)
     located = locate(network, gauges, snap=args.snap)
@@ -202,7 +242,7 @@ def catchments_file(args: argparse.Namespace) -> Path:
         },
         coords={"station": located.names.astype(str), **network.coords},
     )
-    out.to_netcdf(args.output)
+    write_netcdf(out, args.output, inputs=(args.network, args.gauges), overwrite=args.overwrite)
     if not args.quiet:
         print(f"wrote {args.output}: catchments of {len(located.index)} gauges on {network}")
     return args.output
@@ -215,6 +255,11 @@ def _read_gauges(path: Path, network: RiverNetwork) -> dict[str, tuple[float, fl
     with open(path, newline="") as file:
         table = list(csv.DictReader(file))
     columns = set(table[0]) if table else set()
+    names = [r["name"] for r in table] if "name" in columns else []
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        shown = ", ".join(map(repr, repeated))
+        raise ValueError(f"{path}: gauge names repeated: {shown}; each must be unique")
     if {"name", "y", "x"} <= columns:
         return {r["name"]: (float(r["y"]), float(r["x"])) for r in table}
     if {"name", "row", "col"} <= columns:
@@ -240,6 +285,9 @@ def _parse_chunks(text: str | None) -> dict[str, int] | None:
 
 def _only_variable(ds: xr.Dataset, network: RiverNetwork, path: Path) -> str:
     gridded = [str(k) for k, v in ds.data_vars.items() if v.ndim >= 2 and v.shape[-2:] == network.shape]
+    if not gridded:
+        shapes = ", ".join(f"{k} {dict(v.sizes)}" for k, v in ds.data_vars.items()) or "no variables"
+        raise GridMismatchError(f"{path}: no variable is on the network's {network.shape} grid ({shapes})")
     if len(gridded) != 1:
         raise ValueError(
             f"{path}: {len(gridded)} variables on the network's {network.shape} grid {gridded}; "
@@ -259,18 +307,28 @@ def _on_network_grid(ds: xr.Dataset, network: RiverNetwork, path: Path) -> tuple
         if mine is None or dim not in ds.coords or ds.sizes[dim] != mine.size:
             continue
         theirs = ds[dim].values
-        if ds.sizes[dim] > 1 and np.allclose(theirs[::-1], mine) and not np.allclose(theirs, mine):
+        if ds.sizes[dim] > 1 and same_coordinates(theirs[::-1], mine) and not same_coordinates(theirs, mine):
             ds = ds.isel({dim: slice(None, None, -1)})
-        elif not np.allclose(theirs, mine):
-            raise ValueError(f"{path}: coordinate {dim!r} differs from the network's {network_dim!r}")
+        elif not same_coordinates(theirs, mine):
+            raise GridMismatchError(f"{path}: coordinate {dim!r} differs from the network's {network_dim!r}")
     return ds, network.with_grid(tuple(dims), {d: ds[d].values for d in dims if d in ds.coords})
 
 
-def _write(ds: xr.Dataset, path: Path, show_progress: bool) -> None:
+def _convert_units(result: xr.DataArray, units: str, weights: str | None) -> xr.DataArray:
+    from .units import convert_units
+
+    try:
+        return convert_units(result, units)
+    except ValueError as err:
+        hint = "" if weights else "; a rate per area (e.g. mm d-1) becomes a discharge with --weights area"
+        raise ValueError(f"--units {units!r}: {err}{hint}") from None
+
+
+def _write(ds: xr.Dataset, path: Path, inputs: tuple[Path, ...], overwrite: bool, show_progress: bool):
     if not show_progress:
-        ds.to_netcdf(path)
+        write_netcdf(ds, path, inputs=inputs, overwrite=overwrite)
         return
     from dask.diagnostics import ProgressBar
 
     with ProgressBar():
-        ds.to_netcdf(path)
+        write_netcdf(ds, path, inputs=inputs, overwrite=overwrite)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .io.safe_write import check_output, safe_output, write_netcdf
 from .network import RiverNetwork
 from .operations import accumulate, accumulate_downstream
 from .samples import sample_network, sample_path
@@ -37,7 +38,10 @@ def laea_to_lonlat(x, y, lat0=52.0, lon0=10.0, false_easting=4_321_000.0, false_
 
 
 def run(
-    members: int = 50, top: int = 8, output_dir: str | Path | None = "xhydro_accessor_demo"
+    members: int = 50,
+    top: int = 8,
+    output_dir: str | Path | None = "xhydro_accessor_demo",
+    overwrite: bool = False,
 ) -> list[Path]:
     """Print a summary of the bundled network and the discharge of a synthetic runoff.
 
@@ -50,12 +54,20 @@ def run(
     output_dir : str or Path, optional
         Where the netCDF file and the PNG map are written (created if needed);
         ``None`` writes nothing.
+    overwrite : bool, default False
+        Replace the files of an earlier run (else: :class:`FileExistsError`, raised
+        before any work). Each file appears only once complete.
 
     Returns
     -------
     list of Path
         The files written.
     """
+    if output_dir is not None:
+        output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("demo_discharge.nc", "demo_map.png"):
+            check_output(output_dir / name, overwrite=overwrite)
     started = time.perf_counter()
     network = sample_network()
     built = time.perf_counter() - started
@@ -97,15 +109,14 @@ def run(
         )
     if output_dir is None:
         return []
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     labels = largest_basins(network, largest)
     dataset = demo_dataset(network, discharge, upstream_km2, labels, largest)
     written = [output_dir / "demo_discharge.nc"]
-    dataset.to_netcdf(written[0])
+    write_netcdf(dataset, written[0], overwrite=overwrite)
     print(f"\nwrote {written[0]}: discharge (m3 s-1), upstream_area (km2), catchment; network attached")
     try:
-        written.append(save_map(network, upstream_km2, labels, largest, output_dir / "demo_map.png"))
+        png = output_dir / "demo_map.png"
+        written.append(save_map(network, upstream_km2, labels, largest, png, overwrite=overwrite))
         print(f"wrote {written[1]}: rivers by upstream area, the {top} largest catchments and their outlets")
     except ImportError:
         print("no PNG map: matplotlib is not installed (pip install matplotlib)")
@@ -155,7 +166,7 @@ def demo_dataset(network, discharge, upstream_km2, labels, outlets) -> xr.Datase
     return ds.hydro.assign_network(network)
 
 
-def save_map(network, upstream_km2, labels, outlets, path: Path) -> Path:
+def save_map(network, upstream_km2, labels, outlets, path: Path, overwrite: bool = False) -> Path:
     """A PNG map: land, catchments, rivers by upstream area, numbered outlets."""
     from .plot import _pyplot, grid_extent, plot_catchments, plot_network
 
@@ -169,6 +180,7 @@ def save_map(network, upstream_km2, labels, outlets, path: Path) -> Path:
     ax.set_xlabel("x (ETRS89-LAEA, m)")
     ax.set_ylabel("y (m)")
     figure.tight_layout()
-    figure.savefig(path)
+    with safe_output(path, overwrite=overwrite) as temporary:
+        figure.savefig(temporary)
     plt.close(figure)
     return path

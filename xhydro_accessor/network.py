@@ -395,11 +395,13 @@ class RiverNetwork:
 
         return network_to_dataset(self, convention)
 
-    def to_netcdf(self, path: str | os.PathLike, convention: str | None = None) -> Path:
+    def to_netcdf(
+        self, path: str | os.PathLike, convention: str | None = None, *, overwrite: bool = False
+    ) -> Path:
         """Write the network to netCDF (see :func:`xhydro_accessor.io.write_network`)."""
         from .io import write_network
 
-        return write_network(self, path, convention)
+        return write_network(self, path, convention, overwrite=overwrite)
 
     def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
         """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""
@@ -409,7 +411,7 @@ class RiverNetwork:
             )
         for name, values in (coords or {}).items():
             mine = self._coords.get(name)
-            if mine is not None and not np.array_equal(np.asarray(values), mine):
+            if mine is not None and not same_coordinates(values, mine):
                 raise GridMismatchError(f"coordinate {name!r} of the field differs from the network's")
 
     # ------------------------------------------------------------------ dunder
@@ -458,6 +460,30 @@ class RiverNetwork:
                 self._heads,
             ),
         )
+
+
+def same_coordinates(a: Any, b: Any) -> bool:
+    """Whether two coordinate arrays name the same cells: equal, floats to the precision
+    of the less precise one (a float32 copy of float64 coordinates matches).
+
+    Floats differ by at most 4 units of that precision's epsilon (at least 1e-9) times the
+    largest magnitude in the arrays: the rounding error of coordinates reaching it, also
+    for those near zero.
+
+    Examples
+    --------
+    >>> lat = np.array([51.84, 51.83, 51.82])
+    >>> same_coordinates(lat, lat.astype(np.float32)), same_coordinates(lat, lat + 1e-4)
+    (True, False)
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind not in "fc" or b.dtype.kind not in "fc":
+        return bool(np.array_equal(a, b))
+    eps = max(np.finfo(a.dtype).eps, np.finfo(b.dtype).eps)
+    scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0))
+    return bool((np.abs(a - b) <= max(1e-9, 4 * eps) * scale).all())
 
 
 def _rebuild(*args):

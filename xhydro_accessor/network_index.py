@@ -326,6 +326,8 @@ class NetworkIndex(xr.Index):
         codes = self.codes
         if variable._data is codes:
             return True
+        if variable.dims != self.dims and sorted(map(str, variable.dims)) == sorted(map(str, self.dims)):
+            variable = variable.transpose(*self.dims)  # the object was transposed, not its network
         if not compute and type(variable._data).__module__.startswith("dask."):
             return None
         if variable.dims != self.dims and set(variable.dims) == set(self.dims):

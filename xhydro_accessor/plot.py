@@ -182,8 +182,10 @@ def plot_catchments(
         DataArray with an attached network also gives ``network``.
     network : RiverNetwork or xarray.DataArray, optional
         For the coordinates (default: cell indices).
-    gauges : array-like of int, optional
-        Flat grid indices of gauges (or outlets) to mark and number.
+    gauges : dict, array-like or Locations, optional
+        Gauges (or outlets) to mark and number 1, 2, … in their order (the labels
+        of :func:`~xhydro_accessor.catchments`): flat grid indices (integers), or
+        any form :func:`~xhydro_accessor.locate` takes, e.g. ``{name: (y, x)}``.
     ax : matplotlib.axes.Axes, optional
     cmap : str, default "tab20"
         A qualitative colormap; labels cycle through its colours in an order
@@ -222,9 +224,19 @@ def plot_catchments(
         **kwargs,
     )
     if gauges is not None:
-        gauges = np.asarray(gauges, np.intp)
+        gauges = _flat_indices(_network_of(network), gauges)
         where = _cell_xy(_network_of(network), gauges)
         ax.scatter(where[:, 0], where[:, 1], marker="^", s=40, c="black", edgecolors="white", zorder=3)
         for k, (gx, gy) in enumerate(where, start=1):
             ax.annotate(str(k), (gx, gy), xytext=(4, 4), textcoords="offset points", fontsize=8)
     return image
+
+
+def _flat_indices(network: RiverNetwork, gauges: Any) -> np.ndarray:
+    """Flat grid indices of gauges given as integers or in any form ``locate`` takes."""
+    values = np.asarray(gauges) if isinstance(gauges, np.ndarray | list | tuple) else None
+    if values is not None and values.ndim <= 1 and values.dtype.kind in "iu":
+        return values.astype(np.intp).reshape(-1)  # flat indices; (row, col) pairs are 2-D
+    from .hydrology.locations import locate
+
+    return locate(network, gauges).index

@@ -74,11 +74,22 @@ def convert_units(da: xr.DataArray, units: str) -> xr.DataArray:
     >>> q = convert_units(xr.DataArray([86.4], attrs={"units": "m2 mm d-1"}), "m3 s-1")
     >>> q.values.round(12), q.attrs["units"]
     (array([1.e-06]), 'm3 s-1')
+    >>> convert_units(xr.DataArray([1.0], attrs={"units": "mm d-1"}, name="q"), "m3 s-1")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot convert 'q' from 'mm d-1' to 'm3 s-1': Cannot convert from ...
     """
     if "units" not in da.attrs:
         raise ValueError(f"{da.name!r} has no units attribute to convert from")
+    import pint
+
     ureg = registry()
-    factor = ureg.Quantity(1.0, str(da.attrs["units"])).to(units).magnitude
+    try:
+        factor = ureg.Quantity(1.0, str(da.attrs["units"])).to(units).magnitude
+    except (pint.errors.DimensionalityError, pint.errors.UndefinedUnitError) as err:
+        source = da.attrs["units"]
+        raise ValueError(f"cannot convert {da.name!r} from {source!r} to {units!r}: {err}") from None
     return (da * factor).assign_attrs(da.attrs | {"units": format(ureg.Unit(units), "cf")})
 
 

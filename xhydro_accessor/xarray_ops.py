@@ -30,7 +30,7 @@ import xarray as xr
 from . import operations
 from .errors import GridMismatchError
 from .layout import axis_of
-from .network import RiverNetwork
+from .network import RiverNetwork, same_coordinates
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -126,19 +126,10 @@ def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, .
     net_dims = network.dims or dims
     for mine, theirs in zip(net_dims, dims, strict=True):
         values = network.coords.get(mine)
-        if values is not None and theirs in obj.coords and not _same(obj[theirs].values, values):
+        if values is not None and theirs in obj.coords and not same_coordinates(obj[theirs].values, values):
             raise GridMismatchError(
                 f"coordinate {theirs!r} of the field differs from the network's: same shape, other grid"
             )
-
-
-def _same(a, b) -> bool:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return False
-    if a.dtype.kind in "fc" and b.dtype.kind in "fc":
-        return bool(np.allclose(a, b, rtol=1e-9, atol=0))
-    return bool(np.array_equal(a, b))
 
 
 # ---------------------------------------------------------------------- apply

@@ -17,6 +17,7 @@ from ..network_index import FLOW_DIRECTION, decode_network, encode_network, geog
 from ._common import PathLike, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
 from .read import read_flow_directions
+from .safe_write import write_netcdf
 
 # --------------------------------------------------------------------------- #
 # networks: open (detecting the convention), convert to a Dataset, write
@@ -357,8 +358,13 @@ def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> 
     return xr.Dataset(coords={**coords, FLOW_DIRECTION: variable})
 
 
-def write_network(network: RiverNetwork, path: PathLike, convention: str | None = None) -> Path:
+def write_network(
+    network: RiverNetwork, path: PathLike, convention: str | None = None, *, overwrite: bool = False
+) -> Path:
     """Write the network to a netCDF file that :func:`open_network` reads back equal.
+
+    The file is written under a temporary name beside ``path`` and renamed on
+    success only (see :mod:`xhydro_accessor.io.safe_write`).
 
     Parameters
     ----------
@@ -367,10 +373,17 @@ def write_network(network: RiverNetwork, path: PathLike, convention: str | None 
         The netCDF file to write (``.nc``).
     convention : str, optional
         As in :func:`network_to_dataset`.
+    overwrite : bool, default False
+        Replace an existing file.
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
 
     Examples
     --------
@@ -384,8 +397,7 @@ def write_network(network: RiverNetwork, path: PathLike, convention: str | None 
     path = Path(path)
     if path.suffix.lower() not in NETCDF_SUFFIXES:
         raise ValueError(f"{path}: networks are written to netCDF (.nc); got suffix {path.suffix!r}")
-    network_to_dataset(network, convention).to_netcdf(path)
-    return path
+    return write_netcdf(network_to_dataset(network, convention), path, overwrite=overwrite)
 
 
 def _axis_attrs(name: str, axis: str) -> dict[str, str]:
