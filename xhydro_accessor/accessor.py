@@ -36,7 +36,7 @@ from .network_index import (
 )
 from .operations import How
 from .units import cell_area, find_cell_area
-from .xarray_ops import apply, check_grid, grid_dims
+from .xarray_ops import apply, check_grid, grid_dims, on_grid
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
@@ -85,6 +85,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         name: Hashable | None = None,
+        crs: Any = None,
     ) -> T:
         """Attach ``network`` as a coordinate over the spatial dims, with its index.
 
@@ -97,6 +98,10 @@ class HydroAccessor(Generic[T]):
         object already has, e.g. after ``xr.open_dataset``, which gives the codes
         back without their index (see :func:`open_dataset`): the network is then
         decoded once, and combining the object with one on another network raises.
+
+        ``crs`` (default: the object's, else the network's) is stored with the
+        network: as ``crs_wkt`` on the coordinate, so a file written and reopened
+        keeps it.
 
         Raises
         ------
@@ -119,10 +124,13 @@ class HydroAccessor(Generic[T]):
         'NetworkIndex'
         """
         if network is None:
-            return self._index_coordinate()
+            obj = self._index_coordinate()
+            return obj if crs is None else obj.hydro.assign_network(obj.hydro.network, crs=crs)
         obj = self.drop_network() if self._find(check=False) is not None else self._obj
         dims = grid_dims(obj, network, x_dim, y_dim)
         check_grid(obj, network, dims)
+        if len(dims) == 2:
+            network = on_grid(obj, network, dims, crs)
         if name is None:
             name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
         ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
@@ -171,8 +179,7 @@ class HydroAccessor(Generic[T]):
         return None
 
     def _with_grid(self, network: RiverNetwork, name, dims) -> RiverNetwork:
-        coords = {d: self._obj[d].values for d in dims if d in self._obj.coords}
-        return network.with_grid(tuple(dims), coords)
+        return on_grid(self._obj, network, tuple(dims))
 
     # ------------------------------------------------------------- operations
     def accumulate(
@@ -282,9 +289,17 @@ class HydroAccessor(Generic[T]):
         """
         return self._apply("move_upstream", network, "sum", None, False, x_dim, y_dim)
 
-    def cell_area(self, x_dim: Hashable | None = None, y_dim: Hashable | None = None) -> xr.DataArray:
-        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`)."""
-        return cell_area(self._obj, x_dim, y_dim)
+    def cell_area(
+        self, x_dim: Hashable | None = None, y_dim: Hashable | None = None, *, crs: Any = None
+    ) -> xr.DataArray:
+        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`).
+
+        ``crs`` defaults to the object's, else the attached network's.
+        """
+        if crs is None:
+            found = self._find(check=False)
+            crs = found[0].crs if found is not None else None
+        return cell_area(self._obj, x_dim, y_dim, crs=crs)
 
     def plot_network(self, **kwargs: Any) -> Any:
         """Draw the attached river network, line width by upstream area (the object's values).
@@ -314,12 +329,13 @@ class HydroAccessor(Generic[T]):
                 raise ValueError(_NO_NETWORK)
             network = found[0]
         dims = grid_dims(obj, network, x_dim, y_dim, coord_dims)
+        crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
         if isinstance(obj, xr.DataArray):
-            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna)
+            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims, crs), skipna)
         out = obj.copy()
         for name, var in obj.data_vars.items():
             if set(dims) <= set(var.dims):
-                out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims), skipna)
+                out[name] = apply(op, var, network, dims, how, _weights(weights, var, obj, dims, crs), skipna)
         return out
 
 
@@ -357,12 +373,12 @@ for _name in CATALOGUE:
     setattr(HydroAccessor, _name, _delegate(getattr(xarray_layer, _name)))
 
 
-def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:
+def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims, crs: Any = None) -> Any:
     if not isinstance(weights, str):
         return weights
     if weights == "area":
         found = find_cell_area(da, dataset)
-        return found if found is not None else cell_area(da, dims[-1], dims[0])
+        return found if found is not None else cell_area(da, dims[-1], dims[0], crs=crs)
     if weights in da.coords:
         return da.coords[weights]
     if dataset is not None and weights in dataset.variables:

@@ -241,7 +241,7 @@ def _from_coordinates(network: RiverNetwork, pairs: np.ndarray, names: np.ndarra
 
 def _cell_of(centres: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Index of the cell containing each value (-1 outside), for ascending or descending centres."""
-    from ..units import _edges
+    from ..geometry import cell_edges as _edges
 
     centres = np.asarray(centres, np.float64)
     if centres.size == 1:

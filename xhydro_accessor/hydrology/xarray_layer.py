@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..network import RiverNetwork
 from ..units import dequantify, result_units
-from ..xarray_ops import check_grid, grid_dims
+from ..xarray_ops import check_grid, grid_dims, on_grid
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -29,14 +29,17 @@ from .catchments import upstream_mask as _upstream_mask
 from .locations import STATION, locate
 
 
-def _resolve(obj, network, x_dim=None, y_dim=None) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
-    """The network (on the object's grid coordinates) and the spatial dims."""
+def _resolve(obj, network, x_dim=None, y_dim=None, crs=None) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
+    """The network (on the object's grid coordinates and CRS, see :func:`on_grid`) and the spatial dims.
+
+    Every function here takes ``x_dim``, ``y_dim`` and ``crs`` (the grid's CRS when
+    neither the object nor the network declares it) as keywords.
+    """
     if network is None:
         network = obj.hydro.network
     dims = grid_dims(obj, network, x_dim, y_dim)
     check_grid(obj, network, dims)
-    coords = {d: np.asarray(obj[d].values) for d in dims if d in obj.coords}
-    return network.with_grid(tuple(dims), coords), tuple(dims)
+    return on_grid(obj, network, tuple(dims), crs), tuple(dims)
 
 
 def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
@@ -284,19 +287,14 @@ def shreve(obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, 
 
 # ---------------------------------------------------------------- distances
 def _distance_weights(obj, network, dims, weights, per) -> tuple[Any, str | None]:
-    """Weights as an array and the units of the distances."""
-    from ..units import _is_degrees
+    """Weights as an array and the units of the distances (metres, or cells without coordinates)."""
     from .distances import step_lengths
 
     if weights is not None:
         return _data(weights, dims), getattr(weights, "attrs", {}).get("units")
     if per == "cell" or len(dims) == 1:
         return None, None
-    if not all(d in obj.coords for d in dims):
-        return step_lengths(network), "1"  # in cells
-    latlon = _is_degrees(obj[dims[1]], "east") and _is_degrees(obj[dims[0]], "north")
-    units = "m" if latlon else obj[dims[1]].attrs.get("units")
-    return step_lengths(network, latlon=latlon), units
+    return step_lengths(network), "m" if all(d in obj.coords for d in dims) else "1"
 
 
 def distance_to_outlet(
@@ -311,7 +309,9 @@ def distance_to_outlet(
 
     See :func:`xhydro_accessor.hydrology.distances.distance_to_outlet`.
 
-    The default weights are geodesic step lengths in metres on a lat/lon grid.
+    The default weights are step lengths in metres from the grid's CRS
+    (geodesic on geographic grids; :func:`~xhydro_accessor.hydrology.distances.step_lengths`),
+    in cells (``units: "1"``) on a grid without coordinates.
 
     Examples
     --------
@@ -320,7 +320,7 @@ def distance_to_outlet(
     >>> da = xr.DataArray(np.zeros((1, 3)), dims=("lat", "lon"), coords={"lat": [0.0], "lon": [0.0, 1, 2]})
     >>> d = distance_to_outlet(da, RiverNetwork.from_ldd(np.array([[6, 6, 5]])))
     >>> (d.values / 1000).round(1), d.attrs["units"]
-    (array([[222.4, 111.2,   0. ]]), 'm')
+    (array([[222.6, 111.3,   0. ]]), 'm')
     """
     from .distances import distance_to_outlet as _to_outlet
 
@@ -409,13 +409,17 @@ def upstream_area(
     See :func:`xhydro_accessor.hydrology.upstream_area.upstream_area`.
 
     Cell areas: the CF ``cell_measures`` area variable when named, else
-    :func:`xhydro_accessor.units.cell_area` of the grid (spherical on lat/lon).
+    :func:`xhydro_accessor.units.cell_area` of the grid from its CRS (see
+    :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
+    :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
 
     Examples
     --------
     >>> import numpy as np, xarray as xr
     >>> from xhydro_accessor import RiverNetwork
     >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
+    >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2", crs="EPSG:3035").values
+    array([[1., 2.]])
     >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1e6)))
     >>> da.attrs["cell_measures"] = "area: area"
     >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values
@@ -425,7 +429,8 @@ def upstream_area(
     from .upstream_area import upstream_area as _upstream_area
 
     network, grid = _resolve(obj, network, **dims)
-    area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid)
+    area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid,
+                    network.crs)  # fmt: skip
     area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})

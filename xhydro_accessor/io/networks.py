@@ -131,6 +131,7 @@ def open_network(
     *,
     nodata: Any = None,
     wrap_x: bool = False,
+    crs: Any = None,
 ) -> RiverNetwork:
     """Open a flow-direction file as a :class:`~xhydro_accessor.RiverNetwork`.
 
@@ -153,12 +154,17 @@ def open_network(
         nodata. In an LDD, 0 is always missing (LISFLOOD files use it as fill).
     wrap_x : bool, default False
         Flow leaving the east or west edge re-enters on the other side.
+    crs : pyproj.CRS, str or int, optional
+        The grid's coordinate reference system, for files that hold none (CSF
+        maps, ESRI ASCII grids or BIL rasters without a ``.prj``) or to override
+        the file's. Default: the file's (see :func:`read_flow_directions`).
 
     Returns
     -------
     RiverNetwork
         With the file's dims (``y``/``x`` except for netCDF, which keeps its
-        own names) and cell-centre coordinates, north up.
+        own names), cell-centre coordinates, north up, and CRS
+        (:attr:`RiverNetwork.crs`, None when the file holds none).
 
     Raises
     ------
@@ -176,7 +182,8 @@ def open_network(
     """
     path = Path(path)
     if convention == "cama" or _is_cama_binary(path) or _has_nextxy(path, variable):
-        return _open_cama(path, variable)
+        network = _open_cama(path, variable)
+        return network if crs is None else network.with_grid(network.dims, network.coords, crs=crs)
     codes = read_flow_directions(path, variable)
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
@@ -198,18 +205,28 @@ def open_network(
         raise type(err)(f"{path}: as {convention} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
-    return network.with_grid(*_grid_of_file(codes))
+    dims, coords, crs, degrees = _grid_of_file(codes, crs)
+    return network.with_grid(dims, coords, crs=crs, degrees=degrees)
 
 
-def _grid_of_file(codes: xr.DataArray) -> tuple[tuple[str, str], dict[str, np.ndarray]]:
-    """The file's dim names and coordinates (none where the file had none)."""
+def _grid_of_file(codes: xr.DataArray, crs: Any = None) -> tuple[tuple[str, str], dict, Any, bool]:
+    """The file's dim names and coordinates (none where the file had none), then CRS and degrees flag."""
+    from ..geometry import as_crs, says_degrees
+
     names = codes.encoding.get("source_dims", {})
     generated = codes.encoding.get("generated_coords", [])
     dims = (str(names.get("y", "y")), str(names.get("x", "x")))
     coords = {
         name: codes[axis].values for axis, name in zip(("y", "x"), dims, strict=True) if axis not in generated
     }
-    return dims, coords
+    try:
+        crs = as_crs(crs if crs is not None else codes.attrs.get("crs_wkt"))
+    except ValueError as err:
+        raise ValueError(f"{codes.attrs.get('source_file', 'the file')}: {err}") from None
+    degrees = not generated and all(
+        says_degrees(name, codes[axis].attrs, axis) for axis, name in zip(("y", "x"), dims, strict=True)
+    )
+    return dims, coords, crs, degrees
 
 
 # CaMa-Flood nextxy ---------------------------------------------------------- #
@@ -238,17 +255,17 @@ def _has_nextxy(path: Path, variable: str | None) -> bool:
 def _open_cama(path: Path, variable: str | None) -> RiverNetwork:
     if path.suffix.lower() in NETCDF_SUFFIXES:
         nextx, nexty = (_read_netcdf_nextxy(path, name) for name in ("nextx", "nexty"))
-        dims, coords = _grid_of_file(nextx)
+        dims, coords, crs, degrees = _grid_of_file(nextx)
     elif path.suffix.lower() == ".bin":
         nextx, nexty, coords = _read_cama_binary(path)
-        dims = ("y", "x")
+        dims, crs, degrees = ("y", "x"), None, True  # params.txt: lon/lat degrees
     else:
         raise ValueError(f"{path}: CaMa-Flood nextxy is read from a netCDF file or a nextxy.bin")
     try:
         network = RiverNetwork.from_cama(nextx.values, nexty.values)
     except NetworkError as err:
         raise type(err)(f"{path}: as CaMa-Flood nextxy: {err}") from None
-    return network.with_grid(dims, coords)
+    return network.with_grid(dims, coords, crs=crs, degrees=degrees)
 
 
 def _read_netcdf_nextxy(path: Path, name: str) -> xr.DataArray:
