@@ -417,9 +417,11 @@ def upstream_area(
     --------
     >>> import numpy as np, xarray as xr
     >>> from xhydro_accessor import RiverNetwork
+    >>> grid = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords={"y": [1e3, 0.0], "x": [0.0, 1e3]})
+    >>> upstream_area(grid, RiverNetwork.from_ldd(np.array([[6, 5], [9, 8]])), units="km2", crs=3035).values
+    array([[1., 4.],
+           [1., 1.]])
     >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
-    >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2", crs="EPSG:3035").values
-    array([[1., 2.]])
     >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1e6)))
     >>> da.attrs["cell_measures"] = "area: area"
     >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values

@@ -356,17 +356,35 @@ def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> 
     if len(network.shape) != 2:
         raise NotImplementedError("writing vector networks is not supported yet")
     dims = tuple(network.dims or ("y", "x"))
-    coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(str(d), axis))
+    coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(network, str(d), axis))
               for d, axis in zip(dims, "YX", strict=True) if d in network.coords}  # fmt: skip
+    if network.crs is not None:  # a CF grid mapping, as GDAL, rioxarray and cf-xarray read it
+        from ..geometry import crs_to_cf
+
+        coords[_GRID_MAPPING] = xr.Variable((), np.int32(0), crs_to_cf(network.crs))
     if convention == "cama":
-        return xr.Dataset(_cama_variables(network, dims), coords=coords)
+        variables = _cama_variables(network, dims)
+        for variable in variables.values():
+            _set_grid_mapping(network, variable)
+        return xr.Dataset(variables, coords=coords)
     if convention is None:
         variable = encode_network(network, dims)
         if variable.attrs["convention"] == "ldd":
             variable.encoding["_FillValue"] = np.uint8(255)
     else:
         variable = _d8_variable(network, dims, convention)
+    _set_grid_mapping(network, variable)
     return xr.Dataset(coords={**coords, FLOW_DIRECTION: variable})
+
+
+#: name of the written CF grid-mapping variable (rioxarray's default)
+_GRID_MAPPING = "spatial_ref"
+
+
+def _set_grid_mapping(network: RiverNetwork, variable: xr.Variable) -> None:
+    if network.crs is not None:
+        variable.attrs.pop("crs_wkt", None)  # the grid-mapping variable holds it
+        variable.attrs["grid_mapping"] = _GRID_MAPPING
 
 
 def write_network(network: RiverNetwork, path: PathLike, convention: str | None = None) -> Path:
@@ -400,10 +418,21 @@ def write_network(network: RiverNetwork, path: PathLike, convention: str | None 
     return path
 
 
-def _axis_attrs(name: str, axis: str) -> dict[str, str]:
+def _axis_attrs(network: RiverNetwork, name: str, axis: str) -> dict[str, str]:
+    """CF attributes of a grid coordinate: units and standard name from the CRS (or the dim name)."""
+    from ..geometry import names_say_degrees
+
     attrs = {"axis": axis}
-    if name.lower() in ("lat", "latitude", "lon", "longitude"):
+    crs = network.crs
+    degrees = network._degrees or names_say_degrees(network.dims or ())
+    geographic = crs.is_geographic if crs is not None else degrees
+    if geographic:
         attrs["units"] = "degrees_north" if axis == "Y" else "degrees_east"
+        attrs["standard_name"] = "latitude" if axis == "Y" else "longitude"
+    elif crs is not None and crs.is_projected:
+        unit = crs.axis_info[0].unit_name
+        attrs["units"] = "m" if unit in ("metre", "meter") else unit
+        attrs["standard_name"] = f"projection_{axis.lower()}_coordinate"
     return attrs
 
 
