@@ -408,7 +408,8 @@ def upstream_area(
 
     See :func:`xhydro_accessor.hydrology.upstream_area.upstream_area`.
 
-    Cell areas: the CF ``cell_measures`` area variable when named, else
+    Cell areas: the CF ``cell_measures`` area variable when named (its ``units``
+    converted to m²; a variable without units raises rather than being read as m²), else
     :func:`xhydro_accessor.units.cell_area` of the grid from its CRS (see
     :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
     :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
@@ -422,7 +423,7 @@ def upstream_area(
     array([[1., 4.],
            [1., 1.]])
     >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
-    >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1e6)))
+    >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1.0), {"units": "km2"}))
     >>> da.attrs["cell_measures"] = "area: area"
     >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values
     array([[1., 2.]])
@@ -433,6 +434,15 @@ def upstream_area(
     network, grid = _resolve(obj, network, **dims)
     area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid,
                     network.crs)  # fmt: skip
+    if isinstance(area, xr.DataArray):  # a cell_measures variable: its units, converted to m2
+        if "units" not in area.attrs:
+            raise ValueError(
+                f"the cell area variable {area.name!r} (cell_measures) has no units attribute: "
+                "set attrs['units'] (e.g. 'm2' or 'km2')"
+            )
+        from ..units import convert_units
+
+        area = convert_units(area, "m2")
     area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
