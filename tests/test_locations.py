@@ -268,3 +268,17 @@ def test_cli_catchments_prints_the_gauge_table(tmp_path, capsys):
     assert lines[1].startswith("Lobith") and lines[2].startswith("Basel")
     out = xr.open_dataset(tmp_path / "out.nc")
     assert (abs(out.area_error.values) < 0.01).all() and (out.snap_distance_m.values <= 5000).all()
+
+
+def test_xarray_catchments_report_each_station():
+    net = _stem_and_tributary()
+    da = xr.DataArray(np.zeros(net.shape), dims=net.dims, coords=net.coords).hydro.assign_network(net)
+    lonlat = {"trib": (3500.0, 2500.0)}
+    labels = da.hydro.catchments(lonlat, snap="1 km", area=3.0)
+    assert labels.attrs["station_row"].tolist() == [1] and labels.attrs["station_col"].tolist() == [2]
+    assert labels.attrs["station_snap_distance_m"].tolist() == [1000.0]
+    assert labels.attrs["station_upstream_area"].tolist() == [3.0]
+    assert (labels.values == 1).sum() == 3  # the tributary's cells
+    geographic = xa.geometry.transform_points(np.array([[3500.0, 2500.0]]), net.crs, "EPSG:4326")
+    again = da.hydro.catchments({"trib": tuple(geographic[0])}, snap="1 km", area=3.0, locations_crs=4326)
+    np.testing.assert_array_equal(again.values, labels.values)

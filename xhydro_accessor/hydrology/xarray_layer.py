@@ -61,14 +61,23 @@ def catchments(
     network: RiverNetwork | None = None,
     *,
     nested: bool = False,
-    snap: float = 0,
+    snap: float | str = 0,
+    area: Any = None,
+    locations_crs: Any = None,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
     """Catchment labels of ``locations`` (see :func:`xhydro_accessor.hydrology.catchments.catchments`).
 
     Label ``k`` is the k-th location (1-based; 0 none); the CF attributes
-    ``flag_values``/``flag_meanings`` name the stations.
+    ``flag_values``/``flag_meanings`` name the stations. ``snap``, ``area`` and
+    ``locations_crs`` (the CRS of the locations' coordinates) are
+    :func:`~xhydro_accessor.hydrology.locations.locate`'s ``snap``, ``area``
+    and ``crs``; ``crs`` is the grid's. Per station, in the order of
+    ``flag_meanings``, the attributes ``station_row``, ``station_col``,
+    ``station_snap_distance`` (cells), ``station_snap_distance_m`` and
+    ``station_upstream_area`` (km²) report where each location was placed.
 
     Examples
     --------
@@ -80,15 +89,24 @@ def catchments(
     >>> labels.values, labels.attrs["flag_meanings"]
     (array([[1, 1, 2, 2]], dtype=int32), 'up mouth')
     """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
-    loc = locate(network, locations, snap=snap)
+    network, dims = _resolve(obj, network, x_dim, y_dim, crs)
+    loc = locate(network, locations, snap=snap, area=area, crs=locations_crs)
     labels = _catchments(network, loc, nested=nested)
     attrs = {
         "long_name": "nested sub-catchment" if nested else "catchment",
         "flag_values": np.arange(1, len(loc) + 1, dtype=np.int32),
         "flag_meanings": " ".join(str(n).replace(" ", "_") for n in loc.names),
     }
-    return _grid(labels, obj, dims, "catchment", attrs)
+    return _grid(labels, obj, dims, "catchment", attrs | _station_report(loc, network))
+
+
+def _station_report(loc, network: RiverNetwork) -> dict[str, np.ndarray]:
+    """Where each location was placed, as attributes (one value per station)."""
+    rows, cols = np.divmod(loc.index, network.shape[-1])
+    return {
+        "station_row": rows, "station_col": cols, "station_snap_distance": loc.moved,
+        "station_snap_distance_m": loc.moved_m, "station_upstream_area": loc.upstream_area,
+    }  # fmt: skip
 
 
 def basins(
