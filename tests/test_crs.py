@@ -197,6 +197,7 @@ def test_crs_travels_with_the_network(tmp_path):
 @pytest.mark.parametrize("convention", [None, "esri", "cama"])
 def test_write_network_round_trip_and_gdal_readers(tmp_path, convention):
     pytest.importorskip("rioxarray")
+    pytest.importorskip("cf_xarray")
     for name in ("rhine_d8", "efas_europe_nc"):
         net = _open(name)
         path = xa.write_network(net, tmp_path / f"{name}.nc", convention)
@@ -208,6 +209,12 @@ def test_write_network_round_trip_and_gdal_readers(tmp_path, convention):
         assert pyproj.CRS(read.to_wkt()).equals(net.crs)
         if name == "rhine_d8":
             assert read.to_epsg() == 4326
+        assert ds.cf.grid_mapping_names  # cf-xarray finds the grid mapping
+        if convention is None:  # GDAL's netCDF driver reads the CRS too
+            import rasterio
+
+            with rasterio.open(f"netcdf:{path}:flow_direction") as opened:
+                assert pyproj.CRS(opened.crs.to_wkt()).equals(net.crs)
 
 
 def test_readers_find_prj_and_envi_map_info(tmp_path):

@@ -89,8 +89,6 @@ def crs_from_attrs(attrs: Mapping[Hashable, Any]) -> Any:
     >>> crs_from_attrs({"units": "m"}) is None
     True
     """
-    from pyproj import CRS
-
     for key in _WKT_KEYS:
         if attrs.get(key):
             return as_crs(str(attrs[key]))
@@ -98,6 +96,8 @@ def crs_from_attrs(attrs: Mapping[Hashable, Any]) -> Any:
         code = str(attrs["epsg_code"])
         return as_crs(code if ":" in code else f"EPSG:{code}")
     if attrs.get("grid_mapping_name"):
+        from pyproj import CRS
+
         try:
             return CRS.from_cf({str(k): _plain(v) for k, v in attrs.items()})
         except Exception as err:  # pyproj raises CRSError, KeyError... on bad parameters
