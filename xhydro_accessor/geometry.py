@@ -357,7 +357,8 @@ def network_grid(network: Any, crs: Any = None, latlon: bool | None = None) -> t
     the coordinates' CF units when the network was built, or dims named lat/lon)
     says whether the coordinates are degrees.
     """
-    dims, coords = network.dims or (), network.coords
+    dims: tuple = network.dims or ()
+    coords = network.coords
     if len(network.shape) != 2 or len(dims) != 2 or not all(d in coords for d in dims):
         return None
     crs = as_crs(crs) if crs is not None else network.crs

@@ -80,11 +80,11 @@ class Locations:
     names: np.ndarray
     moved: np.ndarray
     requested: np.ndarray
-    moved_m: np.ndarray = field(default=None)  # type: ignore[assignment]
-    upstream_cells: np.ndarray = field(default=None)  # type: ignore[assignment]
-    upstream_area: np.ndarray = field(default=None)  # type: ignore[assignment]
-    reported_area: np.ndarray = field(default=None)  # type: ignore[assignment]
-    area_error: np.ndarray = field(default=None)  # type: ignore[assignment]
+    moved_m: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    upstream_cells: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    upstream_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    reported_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    area_error: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         nan = np.full(self.index.size, np.nan)
@@ -275,6 +275,7 @@ def locate(
         snapped, moved = index, np.zeros(index.size)
     if len(network.shape) == 1:
         return Locations(snapped, names, moved, index)
+    assert cells is not None  # a raster network
     moved_m = _moved_metres(network, index, snapped)
     up_km2 = km2[snapped] if km2 is not None else np.full(index.size, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -322,7 +323,7 @@ def _upstream_km2(network: RiverNetwork) -> np.ndarray | None:
 
 
 def _geometry_or_raise(network: RiverNetwork) -> None:
-    y, x, crs, degrees = geometry.network_grid(network)
+    y, x, crs, degrees = geometry.network_grid(network) or ((), (), None, False)
     geometry.cell_areas(y[:2], x[:2], crs, degrees=degrees)  # raises UnknownGeometryError
 
 
@@ -528,7 +529,9 @@ def _snap(network, index, names, radius, in_metres, score, km2, reported):
 
 def _cell_metres(network: RiverNetwork, index: np.ndarray) -> np.ndarray:
     """``(n, 2)``: the height and width in metres of the cell at each index (for metric radii)."""
-    y, x, crs, degrees = geometry.network_grid(network)
+    grid = geometry.network_grid(network)
+    assert grid is not None  # locate checked the geometry before snapping in metres
+    y, x, crs, degrees = grid
     rows, cols = np.divmod(index, network.shape[1])
     up = np.where(rows + 1 < y.size, rows + 1, rows - 1)
     right = np.where(cols + 1 < x.size, cols + 1, cols - 1)
