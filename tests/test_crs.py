@@ -249,3 +249,21 @@ def test_readers_find_prj_and_envi_map_info(tmp_path):
 
 def test_load_helper_keeps_file_crs():
     assert "crs_wkt" in load("rhine_d8").attrs and "crs_wkt" in load("southamerica").attrs
+
+
+def test_field_grid_mapping_gives_the_crs_to_a_network_without_one():
+    """A CF field (grid_mapping on its variables) measures a network read from a CSF map."""
+    info = BY_NAME["efas_europe_nc"]
+    skip_if_missing(info)
+    bare = _open("efas_europe_map")  # the same grid, no CRS
+    expected = xa.upstream_area(_open("efas_europe_nc"), units="km2")
+    ds = xr.open_dataset(info.path)  # the grid-mapping variable stays a data variable
+    ds["runoff"] = xr.ones_like(ds["ec_ldd_repaired"], dtype=float).assign_attrs(
+        grid_mapping="lambert_azimuthal_equal_area", units="1"
+    )
+    area = ds[["runoff", "lambert_azimuthal_equal_area"]].hydro.accumulate(bare, weights="area")["runoff"]
+    np.testing.assert_allclose(area.values / 1e6, expected, rtol=1e-12)
+    field = xr.open_dataset(info.path, decode_coords="all")["ec_ldd_repaired"]  # grid mapping: a coordinate
+    np.testing.assert_allclose(field.hydro.upstream_area(bare, units="km2").values, expected, rtol=1e-12)
+    with pytest.raises(UnknownGeometryError, match="crs="):  # without it: no guess
+        field.drop_vars("lambert_azimuthal_equal_area").hydro.upstream_area(bare)

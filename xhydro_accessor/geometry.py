@@ -124,19 +124,25 @@ def _plain(value: Any) -> Any:
 def crs_of(obj: Any) -> Any:
     """The CRS an xarray object declares, or None (duck-typed: no xarray import).
 
-    Looked for in: the ``grid_mapping`` attribute of the object (or of its network
-    coordinate) naming a coordinate with CF grid-mapping attributes, a
+    Looked for in: the ``grid_mapping`` attribute of the object (of a Dataset's
+    data variables, or of its network coordinate) naming a variable with CF
+    grid-mapping attributes (a DataArray keeps it only as a coordinate: open files
+    with ``decode_coords="all"``), a
     ``spatial_ref`` coordinate (rioxarray), the object's own ``crs_wkt`` /
     ``spatial_ref`` / ``esri_pe_string`` attributes, then those of a coordinate
     with ``hydro_role: flow_direction``.
     """
     attrs = getattr(obj, "attrs", {}) or {}
     coords = getattr(obj, "coords", {}) or {}
-    holders = [attrs] + [c.attrs for c in coords.values() if c.attrs.get("hydro_role") == "flow_direction"]
+    data_vars = getattr(obj, "data_vars", {})  # a Dataset: its variables name the grid mapping
+    variables = obj.variables if data_vars else coords
+    holders = [attrs, getattr(obj, "encoding", {}) or {}]  # decode_coords="all" moves it to encoding
+    holders += [held for v in data_vars.values() for held in (v.attrs, v.encoding)]
+    holders += [c.attrs for c in coords.values() if c.attrs.get("hydro_role") == "flow_direction"]
     for held in holders:
-        name = held.get("grid_mapping")
-        if isinstance(name, str) and name.split(":")[0] in coords:
-            return crs_from_attrs(coords[name.split(":")[0]].attrs)
+        name = str(held.get("grid_mapping", "")).split(":")[0]
+        if name in variables:
+            return crs_from_attrs(variables[name].attrs)
     if "spatial_ref" in coords:
         found = crs_from_attrs(coords["spatial_ref"].attrs)
         if found is not None:
