@@ -141,7 +141,7 @@ def distance_from_points(
     upstream: bool = False,
     how: Literal["min", "max"] = "min",
     per: Per = "edge",
-    snap: float = 0,
+    snap: float | str = 0,
 ) -> Any:
     """Distance along the network between each cell and the locations.
 

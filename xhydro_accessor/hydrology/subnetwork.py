@@ -144,7 +144,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
 
 
 def upstream_subnetwork(
-    network: RiverNetwork, locations: Any, *, crop: bool = True, snap: float = 0
+    network: RiverNetwork, locations: Any, *, crop: bool = True, snap: float | str = 0
 ) -> Subnetwork:
     """The subnetwork of everything draining to the locations (their outlets are the locations).
 

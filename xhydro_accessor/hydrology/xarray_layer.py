@@ -135,7 +135,7 @@ def upstream_mask(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -161,7 +161,7 @@ def downstream_mask(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -192,7 +192,7 @@ def catchment_statistics(
     weights: Any = None,
     skipna: bool = False,
     q: Any = None,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -387,7 +387,7 @@ def distance_from_points(
     upstream: bool = False,
     how: str = "min",
     per: str = "edge",
-    snap: float = 0,
+    snap: float | str = 0,
     **dims: Any,
 ) -> xr.DataArray:
     """Distance along the network from or to the locations.
@@ -472,7 +472,7 @@ def upstream_subnetwork(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     **dims: Any,
 ):
     """The object cropped to the area draining to the locations, with that subnetwork attached.
