@@ -282,3 +282,21 @@ def test_xarray_catchments_report_each_station():
     geographic = xa.geometry.transform_points(np.array([[3500.0, 2500.0]]), net.crs, "EPSG:4326")
     again = da.hydro.catchments({"trib": tuple(geographic[0])}, snap="1 km", area=3.0, locations_crs=4326)
     np.testing.assert_array_equal(again.values, labels.values)
+
+
+@pytest.mark.parametrize("radius", [1.5, 3, 33.0])  # small windows run in batches, large ones per point
+def test_snapping_equals_brute_force(radius):
+    from tests import reference as ref
+
+    rng = np.random.default_rng(int(radius * 10))
+    steps, missing = ref.random_grid_network(rng, 40, 45)
+    net = xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+    score = rng.integers(0, 5, net.shape).astype(float)  # many ties
+    points = np.stack([rng.integers(0, 40, 30), rng.integers(0, 45, 30)], axis=1)
+    loc = locate(net, points, snap=radius, upstream_area=score)
+    rows, cols = np.indices(net.shape)
+    for (r, c), got, moved in zip(points, loc.index, loc.moved, strict=True):
+        dist = np.hypot(rows - r, cols - c)
+        candidates = np.flatnonzero((dist <= radius + 1e-9) & net.mask)
+        best = min(candidates, key=lambda i: (-score.flat[i], dist.flat[i], i))
+        assert got == best and moved == pytest.approx(dist.flat[best])

@@ -493,31 +493,33 @@ def _snap(network, index, names, radius, in_metres, score, km2, reported):
     on = network.mask.reshape(-1)
     score = np.where(on, host(score).reshape(-1).astype(np.float64), np.nan)  # only to pick cells
     spacing = _cell_metres(network, index) if in_metres else np.ones((index.size, 2))
+    reach = np.floor(radius / spacing + 1e-9).astype(np.int64)  # cells each way (rows, cols)
+    too_far = reach.max(axis=1) > max(ny, nx)
+    if too_far.any():
+        i = int(np.flatnonzero(too_far)[0])
+        raise ValueError(
+            f"snap={radius:g}{' m' if in_metres else ' cells'} is larger than the {ny}×{nx} grid "
+            f"(at location {_py(names[i])!r}: {reach[i, 0]}×{reach[i, 1]} cells each way)"
+        )
+    rows, cols = np.divmod(index, nx)
+    ry, rx = (int(r) for r in reach.max(axis=0))
     out, moved = np.empty_like(index), np.empty(index.size)
-    lost = np.zeros(index.size, bool)
-    for i, (start, (dy, dx)) in enumerate(zip(index.tolist(), spacing.tolist(), strict=True)):
-        ry, rx = int(np.floor(radius / dy + 1e-9)), int(np.floor(radius / dx + 1e-9))
-        if max(ry, rx) > max(ny, nx):
-            raise ValueError(
-                f"snap={radius:g}{' m' if in_metres else ' cells'} is larger than the {ny}×{nx} grid "
-                f"(at location {_py(names[i])!r}: {ry}×{rx} cells each way)"
+    picks = (score, km2, reported, radius, on, network.shape)
+    if (2 * ry + 1) * (2 * rx + 1) <= 4096:  # one window for all points, in bounded batches
+        dr, dc = (a.reshape(-1) for a in np.mgrid[-ry : ry + 1, -rx : rx + 1])
+        step = max(1, (1 << 20) // dr.size)
+        for s in range(0, index.size, step):
+            part = slice(s, s + step)
+            out[part], moved[part] = _pick(
+                rows[part], cols[part], dr, dc, spacing[part], reported[part], *picks
             )
-        r, c = divmod(start, nx)
-        rr, cc = np.mgrid[max(r - ry, 0) : min(r + ry, ny - 1) + 1, max(c - rx, 0) : min(c + rx, nx - 1) + 1]
-        dist = np.hypot((rr - r) * dy, (cc - c) * dx).reshape(-1)
-        flat = (rr * nx + cc).reshape(-1)
-        keep = (dist <= radius * (1 + 1e-9)) & on[flat] & ~np.isnan(score[flat])
-        if not keep.any():
-            lost[i] = True
-            continue
-        flat, dist = flat[keep], dist[keep]
-        if np.isnan(reported[i]):
-            rank = -score[flat]  # the largest area
-        else:
-            rank = np.abs(km2[flat] / reported[i] - 1)  # the closest to the reported area
-        best = np.lexsort((flat, dist, rank))[0]  # ties: the nearest, then the first in the grid
-        out[i] = flat[best]
-        moved[i] = np.hypot(*np.subtract(divmod(int(flat[best]), nx), (r, c)))
+    else:  # large windows: one point at a time, the window clipped to the grid
+        for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+            (sy, sx), one = reach[i], slice(i, i + 1)
+            dr, dc = (a.reshape(-1) for a in np.mgrid[max(-sy, -r) : min(sy, ny - 1 - r) + 1,
+                                                      max(-sx, -c) : min(sx, nx - 1 - c) + 1])  # fmt: skip
+            out[one], moved[one] = _pick(rows[one], cols[one], dr, dc, spacing[one], reported[one], *picks)
+    lost = out < 0
     if lost.any():
         unit = "m" if in_metres else "cells"
         raise LocationError(
@@ -525,6 +527,27 @@ def _snap(network, index, names, radius, in_metres, score, km2, reported):
             f"{_describe(network, names[lost], index[lost])}"
         )
     return out, moved
+
+
+def _pick(rows, cols, dr, dc, spacing, reported, score, km2, all_reported, radius, on, shape):
+    """For points at ``(rows, cols)`` and window offsets ``(dr, dc)``: the chosen cell (-1: none)
+    and the distance moved in cells. Largest ``score``, or upstream area closest to the
+    reported one; ties: the nearest, then the first in the grid."""
+    ny, nx = shape
+    rr, cc = rows[:, None] + dr, cols[:, None] + dc
+    dist = np.hypot(dr * spacing[:, :1], dc * spacing[:, 1:])
+    inside = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+    flat = np.where(inside, rr * nx + cc, 0)
+    ok = inside & (dist <= radius * (1 + 1e-9)) & on[flat] & ~np.isnan(score[flat])
+    target = reported[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closeness = np.abs(km2[flat] / target - 1) if km2 is not None else np.zeros(flat.shape)
+    rank = np.where(np.isnan(target), -score[flat], closeness)
+    rank = np.where(ok, rank, np.inf)
+    best = np.lexsort((flat, dist, rank), axis=-1)[:, 0]
+    take = np.arange(flat.shape[0])
+    chosen = np.where(ok[take, best], flat[take, best], -1)
+    return chosen, np.hypot(dr[best], dc[best])
 
 
 def _cell_metres(network: RiverNetwork, index: np.ndarray) -> np.ndarray:
