@@ -267,3 +267,22 @@ def test_field_grid_mapping_gives_the_crs_to_a_network_without_one():
     np.testing.assert_allclose(field.hydro.upstream_area(bare, units="km2").values, expected, rtol=1e-12)
     with pytest.raises(UnknownGeometryError, match="crs="):  # without it: no guess
         field.drop_vars("lambert_azimuthal_equal_area").hydro.upstream_area(bare)
+
+
+def test_cli_accumulate_area_needs_and_takes_a_crs(tmp_path, capsys):
+    from xhydro_accessor.cli import main
+
+    info = BY_NAME["efas_europe_map"]
+    skip_if_missing(info)
+    net = _open("efas_europe_map")
+    field = xr.Dataset({"runoff": (net.dims, np.ones(net.shape), {"units": "mm d-1"})}, coords=net.coords)
+    field.to_netcdf(tmp_path / "runoff.nc")
+    command = ["accumulate", str(info.path), str(tmp_path / "runoff.nc"), "-o", str(tmp_path / "q.nc"),
+               "--weights", "area", "--units", "m3 s-1", "--quiet"]  # fmt: skip
+    with pytest.raises(SystemExit):  # the CSF map and the field hold no CRS: a clear error
+        main(command)
+    assert "crs=" in capsys.readouterr().err
+    main([*command, "--crs", "EPSG:3035"])
+    q = xr.open_dataset(tmp_path / "q.nc")["runoff"]
+    expected = xa.upstream_area(_open("efas_europe_nc")) * 1e-3 / 86_400  # 1 mm/day
+    np.testing.assert_allclose(q.values, expected, rtol=1e-6)

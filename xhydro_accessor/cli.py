@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acc.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
     acc.add_argument(
+        "--crs", help="the grid's CRS when neither file holds one (for --weights area), e.g. EPSG:3035"
+    )
+    acc.add_argument(
         "--variable",
         help="the variable of FIELD to accumulate (default: the only one on the spatial grid)",
     )
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def accumulate_file(args: argparse.Namespace) -> Path:
     """The ``accumulate`` command: read, attach the network, accumulate, write."""
-    network = open_network(args.network, args.convention, args.network_variable)
+    network = open_network(args.network, args.convention, args.network_variable, crs=args.crs)
     chunks = _parse_chunks(args.chunks)
     with xr.open_dataset(args.field, chunks=chunks) as ds:
         name = args.variable or _only_variable(ds, network, args.field)
