@@ -1,4 +1,4 @@
-"""Exceptions raised for invalid river networks and fields."""
+"""Exceptions raised for invalid river networks and fields, and grids of unknown geometry."""
 
 
 class NetworkError(ValueError):
@@ -15,3 +15,8 @@ class InvalidCodeError(NetworkError):
 
 class GridMismatchError(NetworkError):
     """A field's grid (shape or coordinates) does not match the network."""
+
+
+class UnknownGeometryError(ValueError):
+    """Areas or metre lengths asked of a grid whose coordinates have no CRS and do not say
+    they are degrees: pass ``crs=`` (see :mod:`xhydro_accessor.geometry`)."""

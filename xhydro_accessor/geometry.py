@@ -27,6 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UnknownGeometryError
+
+__all__ = ["UnknownGeometryError", "as_crs", "cell_areas", "crs_from_attrs", "crs_of", "step_lengths"]
+
 #: CF units of latitude and longitude (lower case, plural and singular forms)
 _DEGREES_NORTH = ("degrees_north", "degree_north", "degree_n", "degrees_n", "degreen", "degreesn")
 _DEGREES_EAST = ("degrees_east", "degree_east", "degree_e", "degrees_e", "degreee", "degreese")
@@ -34,10 +38,6 @@ _LAT_NAMES = ("lat", "latitude", "y_lat")
 _LON_NAMES = ("lon", "longitude", "x_lon")
 #: attributes of a CF grid-mapping variable (or a DataArray) holding a whole CRS, in order of trust
 _WKT_KEYS = ("crs_wkt", "spatial_ref", "esri_pe_string")
-
-
-class UnknownGeometryError(ValueError):
-    """The grid's coordinates have no CRS and do not say they are degrees."""
 
 
 # ------------------------------------------------------------------------ CRS
