@@ -350,7 +350,9 @@ def test_quantified_inputs_stay_quantified(runoff, net, op, how):
 def test_area_weighted_sum_is_discharge(runoff, net):
     import pint_xarray  # noqa: F401
 
-    area = cell_area(runoff)
+    with pytest.raises(ValueError, match="crs="):  # metre-looking y/x without a CRS: no guess
+        cell_area(runoff)
+    area = cell_area(runoff, crs="EPSG:3035")
     np.testing.assert_allclose(area.values, 1e6)
     q = runoff.pint.quantify(unit_registry=registry()).hydro.accumulate(net, weights=area.pint.quantify())
     q = q.pint.to("m3 s-1")
@@ -371,16 +373,23 @@ def test_cell_measures_and_area_keyword(runoff, net):
     out = ds.hydro.accumulate(net, weights="area")
     np.testing.assert_allclose(out["runoff"].values, xa.accumulate(net, runoff.values, weights=area.values))
     assert registry().Unit(out["runoff"].attrs["units"]) == registry().Unit("km2 mm/d")
-    computed = runoff.hydro.accumulate(net, weights="area")  # no cell_measures: computed areas
+    with pytest.raises(ValueError, match="crs="):  # computed areas need the CRS
+        runoff.hydro.accumulate(net, weights="area")
+    laea = net.with_grid(net.dims, net.coords, crs="EPSG:3035")
+    computed = runoff.hydro.accumulate(laea, weights="area")  # no cell_measures: computed areas
     np.testing.assert_allclose(computed.values, xa.accumulate(net, runoff.values) * 1e6)
 
 
-def test_spherical_cell_area():
+def test_ellipsoidal_cell_area():
+    from pyproj import Geod
+
+    from tests.test_upstream_area import WGS84_AREA
+
     lat = np.linspace(-89.75, 89.75, 360)
     da = xr.DataArray(np.zeros((360, 720)), dims=("lat", "lon"),
                       coords={"lat": lat, "lon": np.linspace(0.25, 359.75, 720)})  # fmt: skip
-    area = cell_area(da)
-    sphere = 4 * np.pi * 6_371_008.8**2
-    np.testing.assert_allclose(float(area.sum()), sphere, rtol=1e-12)
-    equator = 6_371_008.8**2 * np.deg2rad(0.5) * np.sin(np.deg2rad(0.5))
-    np.testing.assert_allclose(area.sel(lat=0.25, method="nearest").values, equator, rtol=1e-12)
+    area = cell_area(da)  # lat/lon without a CRS: WGS84
+    np.testing.assert_allclose(float(area.sum()), WGS84_AREA, rtol=1e-12)
+    equator, _ = Geod(ellps="WGS84").polygon_area_perimeter([0, 0.5, 0.5, 0], [0, 0, 0.5, 0.5])
+    # the geodesic polygon's northern edge bows off the parallel: 6e-6 larger
+    np.testing.assert_allclose(area.sel(lat=0.25, method="nearest").values, abs(equator), rtol=1e-5)

@@ -257,7 +257,9 @@ def test_upstream_area_and_subnetworks(backend):
 @pytest.fixture
 def grid():
     coords = {"y": np.arange(NY) * 1000.0, "x": np.arange(NX) * 1000.0}
-    return xr.DataArray(FIELD, dims=("time", "y", "x"), coords=coords).hydro.assign_network(NET)
+    # metre coordinates: their CRS is needed for areas and metre distances (issue 14)
+    field = xr.DataArray(FIELD, dims=("time", "y", "x"), coords=coords)
+    return field.hydro.assign_network(NET, crs="EPSG:3035")
 
 
 def test_xarray_keeps_torch_and_dask(grid):

@@ -255,7 +255,8 @@ def test_units_without_weights_is_a_one_line_error(files, tmp_path, capsys) -> N
     network_path, runoff_path, _ = files
     argv = ["accumulate", str(network_path), str(runoff_path), "-o", str(tmp_path / "q.nc")]
     argv += ["--units", "m3 s-1"]
-    _refused(argv, capsys, r"--units 'm3 s-1': cannot convert 'runoff_accumulated' from 'mm d-1'.*--weights area")
+    expected = r"--units 'm3 s-1': cannot convert 'runoff_accumulated' from 'mm d-1'.*--weights area"
+    _refused(argv, capsys, expected)
     assert not (tmp_path / "q.nc").exists()
 
 

@@ -261,3 +261,25 @@ def test_area_weights_in_every_layout(layout):
     np.testing.assert_allclose(
         area.transpose("lat", "lon").sortby("lat", ascending=False).sortby("lon"), want
     )
+
+
+def test_geometry_of_an_x_first_lat_lon_grid_is_the_transposed_north_up_one() -> None:
+    """Cell areas, step lengths and gauges by coordinates read y from the second dim of an
+    (x, y)-stored grid: latitude is never taken for longitude."""
+    lat, lon = np.array([60.5, 60.0, 59.5]), np.array([10.0, 10.5, 11.0, 11.5])
+    ldd = np.array([[3, 2, 1, 4], [6, 5, 4, 4], [9, 8, 7, 8]])
+    coords = {"lat": lat, "lon": lon}
+    north_up = xa.RiverNetwork.from_ldd(xr.DataArray(ldd, dims=("lat", "lon"), coords=coords))
+    x_first = xa.RiverNetwork.from_ldd(xr.DataArray(ldd.T, dims=("lon", "lat"), coords=coords))
+    areas = xa.cell_areas(north_up)
+    assert areas[0, 0] < areas[2, 0]  # cells shrink northwards
+    np.testing.assert_allclose(xa.cell_areas(x_first), areas.T, rtol=1e-12)
+    np.testing.assert_allclose(xa.step_lengths(x_first), xa.step_lengths(north_up).T, rtol=1e-12)
+    np.testing.assert_allclose(xa.upstream_area(x_first), xa.upstream_area(north_up).T, rtol=1e-12)
+    gauges = {"a": (60.0, 10.5), "b": (59.5, 11.5)}
+    rows, cols = np.divmod(xa.locate(north_up, gauges).index, 4)
+    cols_t, rows_t = np.divmod(xa.locate(x_first, gauges).index, 3)
+    np.testing.assert_array_equal((rows, cols), (rows_t, cols_t))
+    moved = xa.locate(north_up, {"a": (60.5, 10.0)}, snap="60 km")
+    moved_t = xa.locate(x_first, {"a": (60.5, 10.0)}, snap="60 km")
+    np.testing.assert_allclose(moved_t.moved_m, moved.moved_m)

@@ -1,4 +1,4 @@
-"""Upstream area from spherical or projected cell areas, against brute force."""
+"""Upstream area from ellipsoidal or projected cell areas, against brute force."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,14 @@ from hypothesis import strategies as st
 
 import xhydro_accessor as xa
 from tests import reference as ref
+from xhydro_accessor.geometry import UnknownGeometryError
 from xhydro_accessor.hydrology.upstream_area import cell_areas, upstream_area
-from xhydro_accessor.units import EARTH_RADIUS
+
+#: WGS84 semi-axes and first eccentricity
+_A, _B = 6_378_137.0, 6_356_752.314245179
+_E = np.sqrt(1 - (_B / _A) ** 2)
+#: the surface area of the WGS84 ellipsoid (closed form)
+WGS84_AREA = 2 * np.pi * _A**2 + np.pi * _B**2 / _E * np.log((1 + _E) / (1 - _E))
 
 
 @settings(max_examples=20, deadline=None)
@@ -33,12 +39,17 @@ def test_whole_sphere_and_projected_and_given_areas():
     lat, lon = np.arange(89.5, -90, -1.0), np.arange(0.5, 360)
     pits = xr.DataArray(np.full((180, 360), 5), dims=("y", "x"), coords={"y": lat, "x": lon})
     net = xa.RiverNetwork.from_ldd(pits)
-    np.testing.assert_allclose(upstream_area(net, latlon=True).sum(), 4 * np.pi * EARTH_RADIUS**2, rtol=1e-12)
-    projected = xa.RiverNetwork.from_ldd(
-        xr.DataArray(
-            [[6, 6, 5]] * 2, dims=("y", "x"), coords={"y": [0.0, 1000.0], "x": [0.0, 1000.0, 2000.0]}
-        )
+    np.testing.assert_allclose(upstream_area(net, latlon=True).sum(), WGS84_AREA, rtol=1e-12)
+    np.testing.assert_allclose(upstream_area(net, crs="EPSG:4326").sum(), WGS84_AREA, rtol=1e-12)
+    with pytest.raises(UnknownGeometryError, match="crs="):  # y/x without CRS: never degrees as metres
+        upstream_area(net)
+    # metre coordinates without a CRS used to give areas in the coordinates' units: now a CRS is needed
+    codes = xr.DataArray(
+        [[6, 6, 5]] * 2, dims=("y", "x"), coords={"y": [0.0, 1000.0], "x": [0.0, 1000.0, 2000.0]}
     )
+    with pytest.raises(UnknownGeometryError, match="crs="):
+        cell_areas(xa.RiverNetwork.from_ldd(codes))
+    projected = xa.RiverNetwork.from_ldd(codes, crs="EPSG:3035")
     np.testing.assert_array_equal(upstream_area(projected, units="km2"), [[1, 2, 3], [1, 2, 3]])
     np.testing.assert_array_equal(cell_areas(projected), np.full((2, 3), 1e6))
     bare = xa.RiverNetwork.from_ldd(np.array([[6, 5]]))
@@ -53,7 +64,7 @@ def test_xarray_upstream_area_uses_cell_areas():
     from xhydro_accessor.hydrology import xarray_layer as hc
 
     codes = xr.DataArray([[6, 6, 5]] * 2, dims=("y", "x"), coords={"y": [0.0, 1e3], "x": [0.0, 1e3, 2e3]})
-    da = xr.zeros_like(codes, dtype=float).hydro.assign_network(xa.RiverNetwork.from_ldd(codes))
+    da = xr.zeros_like(codes, dtype=float).hydro.assign_network(xa.RiverNetwork.from_ldd(codes, crs=3035))
     out = hc.upstream_area(da, units="km2")
     assert out.attrs["units"] == "km2"
     np.testing.assert_array_equal(out.values, [[1, 2, 3], [1, 2, 3]])

@@ -2,7 +2,14 @@
 
 from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
 from .accessor import open_dataarray, open_dataset
-from .errors import CycleError, GridMismatchError, InvalidCodeError, NaNPropagationWarning, NetworkError
+from .errors import (
+    CycleError,
+    GridMismatchError,
+    InvalidCodeError,
+    NaNPropagationWarning,
+    NetworkError,
+    UnknownGeometryError,
+)
 from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
 from .hydrology.locations import LocationError, Locations, locate
@@ -30,6 +37,7 @@ __all__ = [
     "Subnetwork",
     "NetworkError",
     "RiverNetwork",
+    "UnknownGeometryError",
     "accumulate",
     "accumulate_downstream",
     "basins",

@@ -37,7 +37,7 @@ from .network_index import (
 )
 from .operations import How
 from .units import cell_area, find_cell_area
-from .xarray_ops import apply, check_grid, grid_dims
+from .xarray_ops import apply, check_grid, grid_dims, on_grid
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
@@ -86,6 +86,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         name: Hashable | None = None,
+        crs: Any = None,
     ) -> T:
         """Attach ``network`` as a coordinate over the spatial dims, with its index.
 
@@ -98,6 +99,10 @@ class HydroAccessor(Generic[T]):
         object already has, e.g. after ``xr.open_dataset``, which gives the codes
         back without their index (see :func:`open_dataset`): the network is then
         decoded once, and combining the object with one on another network raises.
+
+        ``crs`` (default: the object's, else the network's) is stored with the
+        network: as ``crs_wkt`` on the coordinate, so a file written and reopened
+        keeps it.
 
         Raises
         ------
@@ -120,10 +125,13 @@ class HydroAccessor(Generic[T]):
         'NetworkIndex'
         """
         if network is None:
-            return self._index_coordinate()
+            obj = self._index_coordinate()
+            return obj if crs is None else obj.hydro.assign_network(obj.hydro.network, crs=crs)
         obj = self.drop_network() if self._find(check=False) is not None else self._obj
         dims = grid_dims(obj, network, x_dim, y_dim)
         check_grid(obj, network, dims)
+        if len(dims) == 2:
+            network = on_grid(obj, network, dims, crs)
         if name is None:
             name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
         ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
@@ -177,8 +185,7 @@ class HydroAccessor(Generic[T]):
         return None
 
     def _with_grid(self, network: RiverNetwork, name, dims) -> RiverNetwork:
-        coords = {d: self._obj[d].values for d in dims if d in self._obj.coords}
-        return network.with_grid(tuple(dims), coords)
+        return on_grid(self._obj, network, tuple(dims))
 
     # ------------------------------------------------------------- operations
     def accumulate(
@@ -296,9 +303,17 @@ class HydroAccessor(Generic[T]):
         """
         return self._apply("move_upstream", network, "sum", None, False, x_dim, y_dim)
 
-    def cell_area(self, x_dim: Hashable | None = None, y_dim: Hashable | None = None) -> xr.DataArray:
-        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`)."""
-        return cell_area(self._obj, x_dim, y_dim)
+    def cell_area(
+        self, x_dim: Hashable | None = None, y_dim: Hashable | None = None, *, crs: Any = None
+    ) -> xr.DataArray:
+        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`).
+
+        ``crs`` defaults to the object's, else the attached network's.
+        """
+        if crs is None:
+            found = self._find(check=False)
+            crs = found[0].crs if found is not None else None
+        return cell_area(self._obj, x_dim, y_dim, crs=crs)
 
     def plot_network(self, **kwargs: Any) -> Any:
         """Draw the attached river network, line width by upstream area (the object's values).
@@ -328,12 +343,14 @@ class HydroAccessor(Generic[T]):
                 raise ValueError(_NO_NETWORK)
             network = found[0]
         dims = grid_dims(obj, network, x_dim, y_dim, coord_dims)
+        crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
         if isinstance(obj, xr.DataArray):
-            return apply(op, obj, network, dims, how, _weights(weights, obj, None, dims), skipna, warn_nan)
+            w = _weights(weights, obj, None, dims, crs)
+            return apply(op, obj, network, dims, how, w, skipna, warn_nan)
         out = obj.copy()
         for name, var in obj.data_vars.items():
             if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
-                w = _weights(weights, var, obj, dims)
+                w = _weights(weights, var, obj, dims, crs)
                 out[name] = apply(op, var, network, dims, how, w, skipna, warn_nan)
         return out
 
@@ -372,7 +389,7 @@ for _name in CATALOGUE:
     setattr(HydroAccessor, _name, _delegate(getattr(xarray_layer, _name)))
 
 
-def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any:
+def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims, crs: Any = None) -> Any:
     if not isinstance(weights, str):
         return weights
     if weights in da.coords:
@@ -384,7 +401,7 @@ def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims) -> Any
         if found is not None:
             return found
         y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
-        return cell_area(da, x_dim, y_dim)
+        return cell_area(da, x_dim, y_dim, crs=crs)
     raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -46,13 +47,19 @@ coordinate: xr.open_dataset(OUT).hydro.network gives it back.
 
 
 _CATCHMENTS_EPILOG = """\
-gauges.csv, in the network's coordinates (or with columns name,row,col for grid indices):
-  name,y,x
-  Lobith,51.84,6.11
-  Basel,47.56,7.59
+gauges.csv, in the network's coordinates (or in --gauges-crs, e.g. EPSG:4326 with
+y = latitude, x = longitude; or with columns name,row,col for grid indices), with an
+optional column area (the reported upstream area in km2, to snap to):
+  name,y,x,area
+  Lobith,51.84,6.11,160800
+  Basel,47.56,7.59,35897
+
+  xhydro-accessor catchments rhine.tif gauges.csv -o out.nc --snap "5 km"
 
 The output holds `catchment` (0: drains to no gauge; i: the i-th gauge of the CSV)
-and, on a `station` dim, each gauge's name, row, col and how far it was snapped.
+and, on a `station` dim, each gauge's name, row, col, how far it was snapped (cells
+and metres), its upstream area and the error to the reported one; the same table
+is printed.
 """
 
 
@@ -107,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acc.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
     acc.add_argument(
+        "--crs", help="the grid's CRS when neither file holds one (for --weights area), e.g. EPSG:3035"
+    )
+    acc.add_argument(
         "--variable",
         help="the variable of FIELD to accumulate (default: the only one on the spatial grid)",
     )
@@ -157,10 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cat.add_argument(
         "--snap",
-        type=float,
-        default=0,
-        help="move each gauge to the cell of largest upstream area within this many cells (default 0)",
+        default="0",
+        help="move each gauge to the cell of largest upstream area (or, with an area column, of the "
+        "closest upstream area) within this radius: cells, or a length such as '5 km' (default 0)",
     )
+    cat.add_argument("--crs", help="the network's CRS when its file holds none, e.g. EPSG:3035")
+    cat.add_argument("--gauges-crs", help="CRS of the gauges' y,x (default: the network's), e.g. EPSG:4326")
     cat.add_argument("--quiet", action="store_true", help="no summary")
     _overwrite_option(cat)
     return parser
@@ -199,7 +211,7 @@ def accumulate_file(args: argparse.Namespace) -> Path:
     """The ``accumulate`` command: read, attach the network, accumulate, write."""
     inputs = (args.network, args.field)
     check_output(args.output, inputs, args.overwrite)  # before any work
-    network = open_network(args.network, args.convention, args.network_variable)
+    network = open_network(args.network, args.convention, args.network_variable, crs=args.crs)
     chunks = _parse_chunks(args.chunks)
     with xr.open_dataset(args.field, chunks=chunks) as ds:
         name = args.variable or _only_variable(ds, network, args.field)
@@ -222,14 +234,15 @@ def accumulate_file(args: argparse.Namespace) -> Path:
 
 
 def catchments_file(args: argparse.Namespace) -> Path:
-    """The ``catchments`` command: read network and gauges, label, write."""
+    """The ``catchments`` command: read network and gauges, label, write, print the gauge table."""
     from .hydrology.catchments import catchments
     from .hydrology.locations import locate
 
     check_output(args.output, (args.network, args.gauges), args.overwrite)  # before any work
-    network = open_network(args.network, args.convention, args.network_variable)
-    gauges = _read_gauges(args.gauges, network)
-    located = locate(network, gauges, snap=args.snap)
+    network = open_network(args.network, args.convention, args.network_variable, crs=args.crs)
+    gauges, area = _read_gauges(args.gauges, network)
+    snap = float(args.snap) if _is_number(args.snap) else args.snap
+    located = locate(network, gauges, snap=snap, area=area, crs=args.gauges_crs)
     labels = catchments(network, located, nested=args.nested)
     dims = network.dims or ("y", "x")
     rows, cols = np.divmod(located.index, network.shape[-1])
@@ -239,17 +252,31 @@ def catchments_file(args: argparse.Namespace) -> Path:
             "row": ("station", rows),
             "col": ("station", cols),
             "snap_distance": ("station", located.moved, {"units": "cells"}),
+            "snap_distance_m": ("station", located.moved_m, {"units": "m"}),
+            "upstream_cells": ("station", located.upstream_cells),
+            "upstream_area": ("station", located.upstream_area, {"units": "km2"}),
+            "reported_area": ("station", located.reported_area, {"units": "km2"}),
+            "area_error": ("station", located.area_error, {"units": "1"}),
         },
         coords={"station": located.names.astype(str), **network.coords},
     )
     write_netcdf(out, args.output, inputs=(args.network, args.gauges), overwrite=args.overwrite)
     if not args.quiet:
+        print(located.table(network))
         print(f"wrote {args.output}: catchments of {len(located.index)} gauges on {network}")
     return args.output
 
 
-def _read_gauges(path: Path, network: RiverNetwork) -> dict[str, tuple[float, float]]:
-    """``{name: (y, x)}`` in the network's coordinates from a CSV ``name,y,x`` or ``name,row,col``."""
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_gauges(path: Path, network: RiverNetwork) -> tuple[dict[str, tuple[float, float]], Any]:
+    """``{name: (y, x)}`` from a CSV ``name,y,x`` or ``name,row,col``, and its ``area`` column (or None)."""
     import csv
 
     with open(path, newline="") as file:
@@ -260,6 +287,16 @@ def _read_gauges(path: Path, network: RiverNetwork) -> dict[str, tuple[float, fl
     if repeated:
         shown = ", ".join(map(repr, repeated))
         raise ValueError(f"{path}: gauge names repeated: {shown}; each must be unique")
+    area = None
+    if "area" in columns:
+        try:
+            area = [float(r["area"]) if r["area"].strip() else float("nan") for r in table]
+        except ValueError:
+            raise ValueError(f"{path}: column area must hold numbers (km2)") from None
+    return _gauge_points(path, network, table, columns), area
+
+
+def _gauge_points(path: Path, network: RiverNetwork, table: list, columns: set) -> dict:
     if {"name", "y", "x"} <= columns:
         return {r["name"]: (float(r["y"]), float(r["x"])) for r in table}
     if {"name", "row", "col"} <= columns:

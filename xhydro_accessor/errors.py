@@ -1,4 +1,4 @@
-"""Exceptions raised for invalid river networks and fields."""
+"""Exceptions raised for invalid river networks and fields, and grids of unknown geometry."""
 
 
 class NetworkError(ValueError):
@@ -19,3 +19,8 @@ class GridMismatchError(NetworkError):
 
 class NaNPropagationWarning(UserWarning):
     """NaN in a field spread through an accumulation (``skipna=False``) to downstream results."""
+
+
+class UnknownGeometryError(ValueError):
+    """Areas or metre lengths asked of a grid whose coordinates have no CRS and do not say
+    they are degrees: pass ``crs=`` (see :mod:`xhydro_accessor.geometry`)."""

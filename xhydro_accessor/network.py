@@ -18,6 +18,8 @@ from .threads import CORES
 if TYPE_CHECKING:
     import xarray as xr
 
+_KEEP: Any = object()  # with_grid: keep the network's CRS
+
 
 class RiverNetwork:
     """A river network: every cell drains to at most one downstream cell.
@@ -51,6 +53,8 @@ class RiverNetwork:
         "_dims",
         "_ids",
         "_cache",
+        "_crs",
+        "_degrees",
     )
 
     def __init__(
@@ -64,6 +68,8 @@ class RiverNetwork:
         coords: Mapping[Hashable, np.ndarray] | None = None,
         ids: np.ndarray | None = None,
         heads: np.ndarray | None = None,
+        crs: Any = None,
+        degrees: bool = False,
     ):
         heads = np.zeros(1, np.int64) if heads is None else heads
         for array in (nodes, to, mask, heads):
@@ -78,10 +84,14 @@ class RiverNetwork:
         self._dims = dims
         self._coords = dict(coords or {})
         self._ids = ids
+        self._crs = crs  # a pyproj.CRS or None (see the crs property)
+        self._degrees = bool(degrees)  # no CRS, but the coordinates said degrees (CF units)
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_ldd(cls, codes: Any, *, nodata: Any = None, wrap_x: bool = False) -> RiverNetwork:
+    def from_ldd(
+        cls, codes: Any, *, nodata: Any = None, wrap_x: bool = False, crs: Any = None
+    ) -> RiverNetwork:
         """Build a network from PCRaster local drain directions.
 
         Keypad codes: 1 SW, 2 S, 3 SE, 4 W, 5 pit (outlet), 6 E, 7 NW, 8 N, 9 NE;
@@ -105,6 +115,11 @@ class RiverNetwork:
         wrap_x : bool, default False
             Flow leaving the east or west edge re-enters on the other side
             (global longitude grids). Flow never wraps north–south.
+        crs : pyproj.CRS, str or int, optional
+            The grid's coordinate reference system (anything
+            :meth:`pyproj.CRS.from_user_input` reads). Default: the one the
+            DataArray declares (:func:`xhydro_accessor.geometry.crs_of`), else
+            none. It decides the geometry (cell areas, lengths).
 
         Raises
         ------
@@ -126,11 +141,17 @@ class RiverNetwork:
         array([[ 1],
                [-1]])
         """
-        return cls._from_directions(codes, "ldd", nodata, wrap_x)
+        return cls._from_directions(codes, "ldd", nodata, wrap_x, crs)
 
     @classmethod
     def from_d8(
-        cls, codes: Any, convention: str = "esri", *, nodata: Any = None, wrap_x: bool = False
+        cls,
+        codes: Any,
+        convention: str = "esri",
+        *,
+        nodata: Any = None,
+        wrap_x: bool = False,
+        crs: Any = None,
     ) -> RiverNetwork:
         """Build a network from D8 flow directions.
 
@@ -146,16 +167,17 @@ class RiverNetwork:
         >>> RiverNetwork.from_d8(np.array([[1, 4], [247, 0]])).outlets
         array([3])
         """
-        return cls._from_directions(codes, convention, nodata, wrap_x)
+        return cls._from_directions(codes, convention, nodata, wrap_x, crs)
 
     @classmethod
-    def from_cama(cls, nextx: Any, nexty: Any) -> RiverNetwork:
+    def from_cama(cls, nextx: Any, nexty: Any, *, crs: Any = None) -> RiverNetwork:
         """Build a network from CaMa-Flood ``nextxy``: 1-based downstream (x, y).
 
         -9 (river mouth) and -10 (inland outlet) are outlets; -9999 is missing.
         A cell draining into a missing cell or into itself is an outlet. The
         indices count along the stored axes (x along the x dim: the first of an
         x-first DataArray, see :func:`~xhydro_accessor.layout.layout_of`).
+        ``crs`` as in :meth:`from_ldd`.
 
         Examples
         --------
@@ -165,7 +187,7 @@ class RiverNetwork:
         >>> RiverNetwork.from_cama(nextx, nexty).n_nodes
         2
         """
-        dims, coords = _grid_of(nextx)
+        dims, coords, crs, degrees = _grid_of(nextx, crs)
         transposed = dims is not None and len(dims) == 2 and layout_of(nextx).transposed
         nextx, nexty = _as_integers(nextx, "nextx"), _as_integers(nexty, "nexty")
         if transposed:  # an x-first grid: nextx counts along the first axis
@@ -196,7 +218,7 @@ class RiverNetwork:
         into_missing = flows.copy()
         into_missing[flows] = missing[down[flows]]
         down[into_missing | (down == np.arange(down.size))] = -1
-        return cls._from_down(down, (ny, nx), dims, coords)
+        return cls._from_down(down, (ny, nx), dims, coords).with_grid(dims, coords, crs=crs, degrees=degrees)
 
     @classmethod
     def from_downstream(cls, downstream_ids: Any, ids: Any = None, *, outlet: Any = -1) -> RiverNetwork:
@@ -219,7 +241,7 @@ class RiverNetwork:
         >>> net.outlets
         array([2])
         """
-        dims, coords = _grid_of(downstream_ids)
+        dims, coords, _, _ = _grid_of(downstream_ids)
         if ids is None and dims is not None and dims[0] in coords:
             ids = coords[dims[0]]
         downstream_ids = np.asarray(getattr(downstream_ids, "values", downstream_ids))
@@ -253,10 +275,10 @@ class RiverNetwork:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def _from_directions(cls, codes, convention, nodata, wrap_x, layout=None) -> RiverNetwork:
+    def _from_directions(cls, codes, convention, nodata, wrap_x, crs=None, layout=None) -> RiverNetwork:
         from .kernels.topology import downstream_from_directions
 
-        dims, coords = _grid_of(codes)
+        dims, coords, crs, degrees = _grid_of(codes, crs)
         if layout is None:
             layout = layout_of(codes) if dims is not None and len(dims) == 2 else NORTH_UP
         conv = layout.orient(get_convention(convention))
@@ -272,7 +294,9 @@ class RiverNetwork:
             direction, wrap and not layout.transposed, down, wrap and layout.transposed
         )
         del direction
-        return cls._from_down(down, codes.shape, dims, coords)
+        return cls._from_down(down, codes.shape, dims, coords).with_grid(
+            dims, coords, crs=crs, degrees=degrees
+        )
 
     @classmethod
     def _from_down(cls, down, shape, dims, coords) -> RiverNetwork:
@@ -367,6 +391,15 @@ class RiverNetwork:
         return dict(self._coords)
 
     @property
+    def crs(self) -> Any:
+        """The grid's coordinate reference system (:class:`pyproj.CRS`), or None.
+
+        It travels with the network (subsets, pickling, the network coordinate,
+        files) and decides the geometry: see :mod:`xhydro_accessor.geometry`.
+        """
+        return self._crs
+
+    @property
     def ids(self) -> np.ndarray | None:
         """Node labels of a vector network."""
         return self._ids
@@ -382,11 +415,22 @@ class RiverNetwork:
         dims: tuple[Hashable, ...] | None,
         coords: Mapping[Hashable, np.ndarray],
         ids: np.ndarray | None = None,
+        *,
+        crs: Any = _KEEP,
+        degrees: bool | None = None,
     ) -> RiverNetwork:
-        """The same compiled topology on a grid with other dims, coordinates or ids."""
+        """The same compiled topology on a grid with other dims, coordinates, ids or CRS.
+
+        ``crs`` (default: kept) as in :meth:`from_ldd`; ``degrees`` (default:
+        kept) says that coordinates without a CRS are latitude/longitude degrees.
+        """
+        from .geometry import as_crs
+
+        crs = self._crs if crs is _KEEP else as_crs(crs)
+        degrees = self._degrees if degrees is None else degrees
         return RiverNetwork(
             self._shape, self._nodes, self._to, self._n_levels, self._mask, dims, coords,
-            self._ids if ids is None else ids, self._heads,
+            self._ids if ids is None else ids, self._heads, crs, degrees and crs is None,
         )  # fmt: skip
 
     def to_dataset(self, convention: str | None = None) -> xr.Dataset:
@@ -458,6 +502,8 @@ class RiverNetwork:
                 self._coords,
                 self._ids,
                 self._heads,
+                self._crs,
+                self._degrees,
             ),
         )
 
@@ -504,13 +550,25 @@ def _rowcol(flat: int, nx: int) -> tuple[int, int]:
     return (int(flat) // nx, int(flat) % nx)
 
 
-def _grid_of(obj) -> tuple[tuple[Hashable, ...] | None, dict]:
-    """Dims and dimension coordinates of a DataArray (None, {}) for plain arrays."""
+def _grid_of(obj, crs: Any = None) -> tuple[tuple[Hashable, ...] | None, dict, Any, bool]:
+    """Dims, dimension coordinates, CRS (``crs``, else the object's) and whether they say degrees.
+
+    ``(None, {}, crs, False)`` for plain arrays.
+    """
+    from .geometry import as_crs, crs_of, says_degrees
+
+    crs = as_crs(crs)
     dims = getattr(obj, "dims", None)
     if dims is None or not hasattr(obj, "coords"):
-        return None, {}
+        return None, {}, crs, False
     coords = {d: np.asarray(obj.coords[d].values) for d in dims if d in obj.coords}
-    return tuple(dims), coords
+    if crs is None:
+        crs = crs_of(obj)
+    degrees = len(dims) == 2 and all(
+        d in obj.coords and says_degrees(d, obj.coords[d].attrs, axis)
+        for d, axis in zip(dims, "yx", strict=True)
+    )
+    return tuple(dims), coords, crs, degrees
 
 
 def _as_integers(values, name: str) -> np.ndarray:

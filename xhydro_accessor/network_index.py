@@ -130,6 +130,8 @@ def encode_network(
             "comment": "dy * 2**32 + dx: step to the downstream cell, dy rows southwards, "
             "dx columns eastwards; 0: outlet; -2**63: not on the network",
         }
+    if network.crs is not None:  # the grid's CRS travels with the codes (decode_network reads it)
+        attrs["crs_wkt"] = network.crs.to_wkt()
     return xr.Variable(dims, codes.reshape(network.shape), attrs)
 
 
@@ -191,9 +193,10 @@ def decode_network(
         return RiverNetwork.from_downstream(labels, ids=ids, outlet=sentinel)
     if codes.ndim != 2:
         raise GridMismatchError(f"a raster flow-direction coordinate must be 2-D, got dims {variable.dims}")
+    crs = variable.attrs.get("crs_wkt")
     layout = layout_of(variable) if layout is None else layout
     if convention != "offset":
-        return RiverNetwork._from_directions(codes, convention, None, False, layout)
+        return RiverNetwork._from_directions(codes, convention, None, False, crs, layout)
     ny, nx = codes.shape
     missing = codes == _OFFSET_MISSING
     dy = (codes + _OFFSET_BASE // 2) // _OFFSET_BASE
@@ -205,7 +208,7 @@ def decode_network(
     nextx = np.where(outlet, -9, tx + 1)
     nexty = np.where(outlet, -9, ty + 1)
     nextx[missing] = nexty[missing] = -9999
-    return RiverNetwork.from_cama(nextx, nexty)
+    return RiverNetwork.from_cama(nextx, nexty, crs=crs)
 
 
 def _sentinel(ids: np.ndarray) -> Any:
@@ -242,7 +245,7 @@ def subset_network(network: RiverNetwork, positions: tuple[np.ndarray, ...]) -> 
     nextx = np.where(down >= 0, down % nx + 1, -9)
     nexty = np.where(down >= 0, down // nx + 1, -9)
     nextx[down == -2] = nexty[down == -2] = -9999
-    return RiverNetwork.from_cama(nextx.reshape(new_shape), nexty.reshape(new_shape))
+    return RiverNetwork.from_cama(nextx.reshape(new_shape), nexty.reshape(new_shape), crs=network.crs)
 
 
 # ---------------------------------------------------------------------- index

@@ -15,7 +15,7 @@ def sample_path() -> Path:
 
 
 def sample_network() -> RiverNetwork:
-    """The EFAS 5 km Europe network (950×1000 grid, ETRS89-LAEA ``y``/``x`` in metres).
+    """The EFAS 5 km Europe network (950×1000 grid, ETRS89-LAEA ``y``/``x`` in metres, its CRS).
 
     Read with scipy's netCDF3 reader straight into numpy: no xarray machinery on
     this path, so a first call in a fresh process stays fast.
@@ -27,8 +27,12 @@ def sample_network() -> RiverNetwork:
     """
     from scipy.io import netcdf_file
 
+    from .geometry import crs_from_attrs
+
     with netcdf_file(sample_path(), mmap=False) as dataset:
         codes = dataset.variables[SAMPLE_VARIABLE]
         network = RiverNetwork.from_ldd(codes.data, nodata=codes._FillValue)
         coords = {name: dataset.variables[name].data.copy() for name in ("y", "x")}
-    return network.with_grid(("y", "x"), coords)
+        mapping = dataset.variables[codes.grid_mapping.decode()]._attributes
+        crs = crs_from_attrs({k: v.decode() if isinstance(v, bytes) else v for k, v in mapping.items()})
+    return network.with_grid(("y", "x"), coords, crs=crs)

@@ -11,23 +11,14 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-#: Mean Earth radius (IUGG), metres.
-EARTH_RADIUS = 6_371_008.8
+from .geometry import registry
+
+__all__ = ["registry"]  # re-exported: the registry lives at the array level (geometry)
+
 DISCHARGE_STANDARD_NAME = "water_volume_transport_in_river_channel"
 DISCHARGE_LONG_NAME = "river discharge (flow accumulated over the upstream area)"
-
-
-def registry():
-    """The pint registry parsing CF unit strings (``cf_xarray.units.units``)."""
-    import warnings
-
-    with warnings.catch_warnings():  # cf_xarray warns when matplotlib is missing
-        warnings.simplefilter("ignore", UserWarning)
-        from cf_xarray.units import units
-    return units
 
 
 def result_units(op: str, how: str, units: Any, weight_units: Any = None) -> str | None:
@@ -121,14 +112,22 @@ def dequantify(da: xr.DataArray) -> tuple[xr.DataArray, Any, str | None]:
     return da, None, (str(units) if units is not None else None)
 
 
-def cell_area(obj: xr.DataArray | xr.Dataset, x_dim: Hashable | None = None, y_dim: Hashable | None = None):
-    """Area of each grid cell in m², from 1-D cell-centre coordinates.
+def cell_area(
+    obj: xr.DataArray | xr.Dataset,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    *,
+    crs: Any = None,
+) -> xr.DataArray:
+    """Area of each grid cell in m², from 1-D cell-centre coordinates and the CRS.
 
-    Latitude/longitude coordinates (degrees) give spherical areas on a sphere of
-    radius :data:`EARTH_RADIUS`, ``R² Δλ (sin φ_north − sin φ_south)``; projected
-    coordinates in length units give ``|Δx Δy|`` (exact for equal-area projections
-    such as ETRS89-LAEA). Cell edges are the midpoints between centres,
-    extrapolated by half a cell at the borders (latitudes clipped to ±90°).
+    ``crs`` defaults to the one the object declares (rioxarray ``spatial_ref``,
+    a CF ``grid_mapping``, ``crs_wkt``: :func:`xhydro_accessor.geometry.crs_of`).
+    Geographic CRS: exact areas on its ellipsoid; projected CRS: ``|Δx Δy|`` in
+    metres (exact on equal-area projections such as ETRS89-LAEA); no CRS:
+    WGS84 areas when the coordinates say degrees (CF units, or dims named
+    lat/lon), else :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
+    See :mod:`xhydro_accessor.geometry` for the earth model.
 
     Examples
     --------
@@ -136,45 +135,20 @@ def cell_area(obj: xr.DataArray | xr.Dataset, x_dim: Hashable | None = None, y_d
     >>> da = xr.DataArray(np.zeros((180, 360)), dims=("lat", "lon"),
     ...                   coords={"lat": np.arange(89.5, -90, -1.0), "lon": np.arange(0.5, 360)})
     >>> area = cell_area(da)
-    >>> area.attrs["units"], round(float(area.sum() / (4 * np.pi * EARTH_RADIUS**2)), 12)
+    >>> area.attrs["units"], round(float(area.sum()) / 5.10065622e14, 6)  # the WGS84 ellipsoid's area
     ('m2', 1.0)
     """
+    from .geometry import as_crs, cell_areas, crs_of, says_degrees
     from .xarray_ops import grid_dims
 
     y_dim, x_dim = grid_dims(obj, None, x_dim, y_dim)
     x, y = obj[x_dim], obj[y_dim]
-    if _is_degrees(x, "east") and _is_degrees(y, "north"):
-        lat = np.clip(_edges(y.values), -90, 90)
-        dsin = np.abs(np.diff(np.sin(np.deg2rad(lat))))
-        dlon = np.abs(np.deg2rad(np.diff(_edges(x.values))))
-        values = EARTH_RADIUS**2 * dsin[:, None] * dlon[None, :]
-    else:
-        ureg = registry()
-        factors = [ureg.Quantity(1, c.attrs.get("units", "m")).to("m").magnitude for c in (y, x)]
-        dy = np.abs(np.diff(_edges(y.values))) * factors[0]
-        dx = np.abs(np.diff(_edges(x.values))) * factors[1]
-        values = dy[:, None] * dx[None, :]
+    crs = as_crs(crs) if crs is not None else crs_of(obj)
+    degrees = says_degrees(x_dim, x.attrs, "x") and says_degrees(y_dim, y.attrs, "y")
+    values = cell_areas(y.values, x.values, crs, degrees=degrees)
     attrs = {"units": "m2", "standard_name": "cell_area", "long_name": "area of the grid cell"}
     return xr.DataArray(
         values, dims=(y_dim, x_dim), coords={y_dim: y, x_dim: x}, attrs=attrs, name="cell_area"
-    )
-
-
-def _edges(centres: np.ndarray) -> np.ndarray:
-    centres = np.asarray(centres, np.float64)
-    if centres.size == 1:
-        raise ValueError("cannot infer cell edges from a single coordinate value")
-    mid = (centres[1:] + centres[:-1]) / 2
-    return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
-
-
-def _is_degrees(coord: xr.DataArray, direction: str) -> bool:
-    units = str(coord.attrs.get("units", "")).lower().replace("degrees", "degree")
-    names = {"east": ("lon", "longitude"), "north": ("lat", "latitude")}[direction]
-    return (
-        units in (f"degree_{direction}", f"degree_{direction[0]}", f"degree{direction[0]}")
-        or coord.attrs.get("standard_name") in names[1:]
-        or (not units and str(coord.name).lower() in names)
     )
 
 

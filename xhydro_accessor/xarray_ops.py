@@ -111,6 +111,24 @@ def _cf_axes(obj) -> tuple[Hashable, Hashable] | None:
     return (found[0][0], found[1][0]) if all(len(f) == 1 for f in found) else None
 
 
+def on_grid(obj: Any, network: RiverNetwork, dims: tuple[Hashable, ...], crs: Any = None) -> RiverNetwork:
+    """``network`` with the object's dims, coordinates and CRS.
+
+    The CRS: ``crs``, else the one the object declares
+    (:func:`~xhydro_accessor.geometry.crs_of`), else the network's. Without
+    any, the object's CF units (degrees) say whether the coordinates are lat/lon.
+    """
+    from .geometry import as_crs, crs_of, says_degrees
+
+    coords = {d: np.asarray(obj[d].values) for d in dims if d in obj.coords}
+    crs = as_crs(crs) if crs is not None else crs_of(obj)
+    crs = network.crs if crs is None else crs
+    degrees = len(dims) == 2 and all(
+        d in obj.coords and says_degrees(d, obj[d].attrs, axis) for d, axis in zip(dims, "yx", strict=True)
+    )
+    return network.with_grid(tuple(dims), coords, crs=crs, degrees=degrees or network._degrees)
+
+
 def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, ...]) -> None:
     """Raise :class:`GridMismatchError` unless ``obj``'s grid matches ``network``'s.
 

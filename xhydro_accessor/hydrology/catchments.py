@@ -46,7 +46,7 @@ def catchments(
     *,
     nested: bool = False,
     ids: Any = None,
-    snap: float = 0,
+    snap: float | str = 0,
 ) -> np.ndarray:
     """Label every cell with the location its flow drains to.
 
@@ -59,8 +59,9 @@ def catchments(
         sub-catchments, each location keeps only its own area.
     ids : array-like of int, optional
         Label of each location (non-zero); default ``1..n``.
-    snap : float, default 0
-        Snapping radius in cells (see :func:`~xhydro_accessor.hydrology.locations.locate`).
+    snap : float or str, default 0
+        Snapping radius in cells, or a length such as ``"5 km"`` (see
+        :func:`~xhydro_accessor.hydrology.locations.locate`).
 
     Returns
     -------
@@ -105,7 +106,7 @@ def basins(network: RiverNetwork) -> np.ndarray:
     return catchments(network, network.outlets)
 
 
-def upstream_mask(network: RiverNetwork, locations: Any, *, snap: float = 0) -> np.ndarray:
+def upstream_mask(network: RiverNetwork, locations: Any, *, snap: float | str = 0) -> np.ndarray:
     """True on every cell draining to one of the locations (the locations included).
 
     Examples
@@ -122,7 +123,7 @@ def upstream_mask(network: RiverNetwork, locations: Any, *, snap: float = 0) -> 
     return flags.reshape(network.shape)
 
 
-def downstream_mask(network: RiverNetwork, locations: Any, *, snap: float = 0) -> np.ndarray:
+def downstream_mask(network: RiverNetwork, locations: Any, *, snap: float | str = 0) -> np.ndarray:
     """True on every cell of the flow paths from the locations to their outlets (locations included).
 
     Examples
@@ -149,7 +150,7 @@ def catchment_statistics(
     weights: Any = None,
     skipna: bool = False,
     q: Any = None,
-    snap: float = 0,
+    snap: float | str = 0,
 ) -> Any:
     """Reduce a field over the catchment of each location, batch dims kept.
 
@@ -185,8 +186,8 @@ def catchment_statistics(
     q : float or 1-D array-like, optional
         Percentile(s) in [0, 100] for ``how="percentile"``; several put a leading
         dim of ``len(q)`` on the result.
-    snap : float, default 0
-        Snapping radius in cells.
+    snap : float or str, default 0
+        Snapping radius in cells, or a length such as ``"5 km"``.
 
     Returns
     -------

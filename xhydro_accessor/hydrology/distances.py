@@ -5,10 +5,12 @@ Two kinds of weights, as in earthkit-hydro:
 ``per="edge"`` (distance)
     ``weights[i]`` is the length of the step from cell ``i`` to its downstream
     cell; a path's distance sums its steps, so a cell is at distance 0 from
-    itself. Default: :func:`step_lengths` — geodesic on latitude/longitude grids
-    (metres; diagonal steps longer than straight ones), Euclidean in the
-    coordinates' units on projected grids, in cells (1 or √2) without
-    coordinates, and 1 per edge on vector networks.
+    itself. Default: :func:`step_lengths` in metres from the grid's CRS —
+    geodesic on the ellipsoid on geographic grids (diagonal steps longer than
+    straight ones), Euclidean on projected grids; in cells (1 or √2) on grids
+    without coordinates, and 1 per edge on vector networks. A grid with
+    coordinates but neither a CRS nor degrees raises
+    :class:`~xhydro_accessor.geometry.UnknownGeometryError` asking for ``crs=``.
 ``per="cell"`` (length)
     ``weights[i]`` is the length of the river inside cell ``i``; a path's length
     sums all its cells, both ends included. There is no default.
@@ -25,9 +27,9 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import array_namespace, is_numpy_array
 
+from .. import geometry
 from ..backends import generic
 from ..network import RiverNetwork
-from ..units import EARTH_RADIUS
 from ._backend import library, native
 from .catchments import _const
 from .locations import locate
@@ -35,14 +37,20 @@ from .locations import locate
 Per = Literal["edge", "cell"]
 
 
-def step_lengths(network: RiverNetwork, latlon: bool | None = None) -> np.ndarray:
+def step_lengths(network: RiverNetwork, crs: Any = None, *, latlon: bool | None = None) -> np.ndarray:
     """Length of the step from each cell to its downstream cell (0 at outlets, NaN off the network).
 
-    Geodesic on a sphere of radius :data:`~xhydro_accessor.units.EARTH_RADIUS`
-    between cell centres when the coordinates are latitude/longitude degrees
-    (``latlon``; by default guessed from the dim names ``lat``/``lon`` or
-    ``latitude``/``longitude``); Euclidean between centres in the coordinates'
-    units otherwise; in cells without coordinates.
+    In metres between cell centres when the grid has coordinates: geodesic on
+    the ellipsoid of a geographic CRS (default :attr:`RiverNetwork.crs`; WGS84
+    for coordinates in degrees without a CRS — ``latlon``, by default from CF
+    units or dims named lat/lon), Euclidean in metres on a projected one (see
+    :mod:`xhydro_accessor.geometry`). In cells (1 or √2) on a grid without
+    coordinates; 1 per edge on a vector network.
+
+    Raises
+    ------
+    UnknownGeometryError
+        Coordinates without a CRS that do not say they are degrees.
 
     Examples
     --------
@@ -51,8 +59,8 @@ def step_lengths(network: RiverNetwork, latlon: bool | None = None) -> np.ndarra
     >>> coords = {"lat": [1.0, 0.0], "lon": [0.0, 1.0]}
     >>> ldd = xr.DataArray([[3, 2], [6, 5]], dims=("lat", "lon"), coords=coords)
     >>> (step_lengths(RiverNetwork.from_ldd(ldd)) / 1000).round(1)
-    array([[157.2, 111.2],
-           [111.2,   0. ]])
+    array([[156.9, 110.6],
+           [111.3,   0. ]])
     """
     out = np.full(prod(network.shape), np.nan)
     nodes, to = network.nodes, network.downstream
@@ -63,13 +71,9 @@ def step_lengths(network: RiverNetwork, latlon: bool | None = None) -> np.ndarra
         return out
     nx = network.shape[1]
     (r1, c1), (r2, c2) = np.divmod(nodes[has], nx), np.divmod(to[has], nx)
-    dims, coords = network.dims or (), network.coords
-    if len(dims) == 2 and all(d in coords for d in dims):
-        y, x = (np.asarray(coords[d], np.float64) for d in dims)
-        if _is_latlon(dims) if latlon is None else latlon:
-            out[nodes[has]] = _haversine(y[r1], x[c1], y[r2], x[c2])
-        else:
-            out[nodes[has]] = np.hypot(y[r2] - y[r1], x[c2] - x[c1])
+    grid = geometry.network_grid(network, crs, latlon)
+    if grid is not None:
+        out[nodes[has]] = grid.step_lengths(r1, c1, r2, c2)
     else:
         dc = (c2 - c1 + nx // 2) % nx - nx // 2 if nx > 2 else c2 - c1  # wrapped east-west steps
         out[nodes[has]] = np.hypot(r2 - r1, dc)
@@ -136,7 +140,7 @@ def distance_from_points(
     upstream: bool = False,
     how: Literal["min", "max"] = "min",
     per: Per = "edge",
-    snap: float = 0,
+    snap: float | str = 0,
 ) -> Any:
     """Distance along the network between each cell and the locations.
 
@@ -242,14 +246,3 @@ def _spread(weights, *, network, per, seeds, down, up, is_max):
             out = ops.put(out, child, better(ops.take(out, child), extended))
     out = xp.where(xp.abs(out) == inf, xp.full_like(out, float("nan")), out)
     return xp.reshape(out, tuple(network.shape))
-
-
-def _is_latlon(dims) -> bool:
-    names = [str(d).lower() for d in dims]
-    return names in (["lat", "lon"], ["latitude", "longitude"], ["y_lat", "x_lon"])
-
-
-def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.deg2rad(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS * np.arcsin(np.sqrt(np.minimum(h, 1.0)))

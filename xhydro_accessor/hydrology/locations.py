@@ -3,8 +3,10 @@
 :func:`locate` turns what users have into flat grid indices of network cells:
 
 - a dict ``{name: (y, x)}`` in the network's coordinates (a network built from a
-  DataArray); without coordinates the pairs are ``(row, col)``; for a vector
-  network ``{name: node_id}``;
+  DataArray), or in the CRS ``crs=`` (e.g. ``crs="EPSG:4326"`` and
+  ``(lat, lon)`` pairs on a projected network: transformed with pyproj);
+  without coordinates the pairs are ``(row, col)``; for a vector network
+  ``{name: node_id}``;
 - an array-like of ``(row, col)`` pairs, shape ``(n, 2)``;
 - a 1-D array-like of node ids: labels of a vector network, else flat grid indices;
 - an xarray object with a ``station`` dim holding the network's spatial
@@ -13,23 +15,33 @@
 
 A point is placed in the cell whose extent contains it (edges halfway between
 cell centres). Points off the grid, or on a cell that is not on the network,
-raise a :class:`LocationError` naming them; with ``snap=radius`` each point moves
-to the network cell of largest upstream area within ``radius`` cells (ties: the
-nearest, then the first in the grid), and :attr:`Locations.moved` says how far.
+raise a :class:`LocationError` naming them; with ``snap=radius`` (cells, or a
+length such as ``"5 km"``) each point moves to the network cell of largest
+upstream area within the radius (ties: the nearest, then the first in the grid),
+or, given ``area=`` (the gauge's reported upstream area in km², GRDC style), to
+the cell whose upstream area is closest to it. The :class:`Locations` returned
+report per point the cell used, how far it moved (cells and metres), its
+upstream area and the relative error to the reported one. A point whose
+catchment is 1–2 cells while a neighbour drains over 100 times more warns: it
+most likely missed the river (pass ``snap=``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .. import geometry
 from ..network import RiverNetwork
 from ._backend import host
 
 STATION = "station"
+#: a point draining at most this many cells next to one draining over _SMALL_RATIO times more warns
+_SMALL_CATCHMENT, _SMALL_RATIO = 2, 100
 
 
 class LocationError(ValueError):
@@ -38,7 +50,7 @@ class LocationError(ValueError):
 
 @dataclass(frozen=True)
 class Locations:
-    """Network cells of named locations.
+    """Network cells of named locations, and how they were found.
 
     Attributes
     ----------
@@ -50,28 +62,87 @@ class Locations:
         Distance moved by snapping, in cells (0 without snapping).
     requested : ndarray of int64
         Flat grid index before snapping.
+    moved_m : ndarray of float64
+        Distance moved in metres between the cell centres (NaN where the grid's
+        geometry is unknown: no coordinates, or neither CRS nor degrees).
+    upstream_cells : ndarray of float64
+        Number of cells draining through each location's cell, itself included.
+    upstream_area : ndarray of float64
+        Upstream area of each location's cell in km² (NaN where the geometry
+        is unknown).
+    reported_area : ndarray of float64
+        The ``area=`` given per location in km² (NaN where none).
+    area_error : ndarray of float64
+        ``upstream_area / reported_area - 1`` (NaN where either is unknown).
     """
 
     index: np.ndarray
     names: np.ndarray
     moved: np.ndarray
     requested: np.ndarray
+    moved_m: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    upstream_cells: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    upstream_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    reported_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    area_error: np.ndarray = field(default=None)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        nan = np.full(self.index.size, np.nan)
+        for name in ("moved_m", "upstream_cells", "upstream_area", "reported_area", "area_error"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, nan.copy())
 
     def __len__(self) -> int:
         return int(self.index.size)
+
+    def table(self, network: RiverNetwork) -> str:
+        """One line per location: name, cell (row, col), move (cells, m), upstream area, area error.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> print(locate(net, {"a": (0, 1)}).table(net))
+        name  row  col  moved_cells  moved_m  upstream_cells  upstream_km2  reported_km2  area_error
+        a       0    1          0.0      nan               2           nan           nan         nan
+        """
+        rows, cols = (
+            np.divmod(self.index, network.shape[-1])
+            if len(network.shape) == 2
+            else (self.index, self.index * 0)
+        )
+        header = ["name", "row", "col", "moved_cells", "moved_m", "upstream_cells", "upstream_km2",
+                  "reported_km2", "area_error"]  # fmt: skip
+        lines = [
+            [str(n), str(r), str(c), f"{mv:.1f}", f"{mm:.0f}", f"{uc:.0f}", f"{ua:.6g}", f"{ra:.6g}",
+             f"{ae:.3g}"]  # fmt: skip
+            for n, r, c, mv, mm, uc, ua, ra, ae in zip(
+                self.names, rows, cols, self.moved, self.moved_m, self.upstream_cells,
+                self.upstream_area, self.reported_area, self.area_error, strict=True,
+            )
+        ]  # fmt: skip
+        width = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+        fmt = [str.ljust] + [str.rjust] * (len(header) - 1)
+        return "\n".join(
+            "  ".join(f(cell, w) for f, cell, w in zip(fmt, line, width, strict=True)).rstrip()
+            for line in [header, *lines]
+        )
 
     def coords(self, network: RiverNetwork) -> dict[Hashable, Any]:
         """Coordinates for an xarray output on a ``station`` dim.
 
         The station names, the network's grid coordinates of each (snapped) cell,
-        ``row``/``col`` (or ``node`` ids) and, after snapping, ``snap_distance``.
+        ``row``/``col`` (or ``node`` ids), ``upstream_cells``, ``upstream_area``
+        (km², when the grid's geometry is known), and, after snapping,
+        ``snap_distance`` (cells) and ``snap_distance_m``; with reported areas,
+        ``reported_area`` and ``area_error``.
 
         Examples
         --------
         >>> import numpy as np
         >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
         >>> sorted(locate(net, {"a": (0, 1)}).coords(net))
-        ['col', 'row', 'station']
+        ['col', 'row', 'station', 'upstream_cells']
         """
         out: dict[Hashable, Any] = {STATION: self.names}
         if len(network.shape) == 1:
@@ -82,11 +153,31 @@ class Locations:
                 if dim in network.coords:
                     out[dim] = (STATION, network.coords[dim][pos])
             out["row"], out["col"] = (STATION, rows), (STATION, cols)
+        out["upstream_cells"] = (
+            STATION,
+            self.upstream_cells,
+            {"long_name": "cells draining through the station"},
+        )
+        if not np.isnan(self.upstream_area).all():
+            out["upstream_area"] = (
+                STATION,
+                self.upstream_area,
+                {"units": "km2", "long_name": "upstream area"},
+            )
         if np.any(self.index != self.requested):
             out["snap_distance"] = (
                 STATION,
                 self.moved,
                 {"units": "1", "long_name": "snap distance in cells"},
+            )
+            if not np.isnan(self.moved_m).all():
+                out["snap_distance_m"] = (STATION, self.moved_m, {"units": "m", "long_name": "snap distance"})
+        if not np.isnan(self.reported_area).all():
+            out["reported_area"] = (STATION, self.reported_area, {"units": "km2"})
+            out["area_error"] = (
+                STATION,
+                self.area_error,
+                {"units": "1", "long_name": "upstream area / reported - 1"},
             )
         return out
 
@@ -95,8 +186,10 @@ def locate(
     network: RiverNetwork,
     locations: Any,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     upstream_area: Any = None,
+    area: Any = None,
+    crs: Any = None,
 ) -> Locations:
     """Network cells of ``locations`` (see the module docstring for the forms accepted).
 
@@ -104,17 +197,43 @@ def locate(
     ----------
     network : RiverNetwork
     locations : dict, array-like, xarray object or Locations
-    snap : float, default 0
-        Radius in cells: move each point to the network cell of largest upstream
-        area within it (0: no snapping; off-network points then raise).
+    snap : float or str, default 0
+        Search radius: a number of cells, or a length with its unit (``"5 km"``,
+        ``"500 m"``; needs the grid's geometry: a CRS, or degrees). Each point
+        moves to the network cell of largest upstream area within it (0: no
+        snapping; off-network points then raise). Negative, non-finite or
+        larger-than-the-grid radii raise at once.
     upstream_area : array of network.shape, optional
         What "largest" means when snapping; default the upstream cell count.
+    area : float or array-like of float, optional
+        The reported upstream area of each location in km² (NaN: none). With
+        ``snap``, the point moves to the cell within the radius whose upstream
+        area is closest to it (relative error; ties: the nearest). Needs the
+        grid's geometry.
+    crs : pyproj.CRS, str or int, optional
+        The CRS of coordinate pairs ``(y, x)`` (e.g. ``"EPSG:4326"`` with
+        ``(lat, lon)``); default the network's. Points are transformed to the
+        network's CRS with pyproj.
+
+    Returns
+    -------
+    Locations
+        With, per point, the cell used, how far it moved (cells and metres), its
+        upstream cells and area, and the relative error to ``area``.
 
     Raises
     ------
     LocationError
         Points off the grid, off the network (without a network cell within
         ``snap``), unknown node ids, or input in no accepted form.
+    ValueError
+        A bad ``snap``, an unknown CRS, a ``crs`` given to a network without one.
+
+    Warns
+    -----
+    UserWarning
+        A point drains 1–2 cells while a neighbouring cell drains over 100
+        times more: it most likely missed the river; pass ``snap=``.
 
     Examples
     --------
@@ -123,17 +242,29 @@ def locate(
     >>> locate(net, [(1, 1), (0, 2)]).index
     array([4, 2])
     >>> loc = locate(net, {"gauge": (0, 0)}, snap=1.5)
-    >>> loc.index, loc.moved.round(3)
-    (array([4]), array([1.414]))
+    >>> loc.index, loc.moved.round(3), loc.upstream_cells
+    (array([4]), array([1.414]), array([6.]))
     """
     if isinstance(locations, Locations):
         return locations
-    names, index = _parse(network, locations)
+    radius, in_metres = geometry.parse_length(snap)
+    if radius and len(network.shape) == 1:
+        raise LocationError("snapping needs a grid network, not a vector network")
+    if len(network.shape) == 2 and not in_metres and radius > max(network.shape):
+        raise ValueError(f"snap={snap!r} cells is larger than the {network.shape[0]}×{network.shape[1]} grid")
+    names, index, by_coordinates = _parse(network, locations, crs)
     index = np.asarray(index, np.int64)
-    if snap:
-        if len(network.shape) == 1:
-            raise LocationError("snapping needs a grid network, not a vector network")
-        snapped, moved = _snap(network, index, names, float(snap), upstream_area)
+    reported = _reported(area, index.size)
+    raster = len(network.shape) == 2
+    cells = _upstream_cells(network) if raster else None
+    km2 = _upstream_km2(network) if raster else None
+    if (in_metres or not np.isnan(reported).all()) and km2 is None:
+        if raster and geometry.network_grid(network) is not None:
+            _geometry_or_raise(network)  # the UnknownGeometryError asking for crs=
+        raise ValueError("snap with a unit, or area=, needs a grid network with coordinates (and a CRS)")
+    if radius:
+        score = upstream_area if upstream_area is not None else cells
+        snapped, moved = _snap(network, index, names, radius, in_metres, score, km2, reported)
     else:
         off = ~network.mask.reshape(-1)[index]
         if off.any():
@@ -142,34 +273,127 @@ def locate(
                 f"{_describe(network, names[off], index[off])}; pass snap=<radius in cells> to move them"
             )
         snapped, moved = index, np.zeros(index.size)
-    return Locations(snapped, names, moved, index)
+    if len(network.shape) == 1:
+        return Locations(snapped, names, moved, index)
+    assert cells is not None  # a raster network
+    moved_m = _moved_metres(network, index, snapped)
+    up_km2 = km2[snapped] if km2 is not None else np.full(index.size, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = up_km2 / reported - 1
+    if by_coordinates:  # gauges placed by coordinates, not cells chosen by index
+        _warn_small(network, names, snapped, cells)
+    return Locations(snapped, names, moved, index, moved_m, cells[snapped], up_km2, reported, error)
+
+
+def _reported(area: Any, n: int) -> np.ndarray:
+    if area is None:
+        return np.full(n, np.nan)
+    values = (
+        np.broadcast_to(np.asarray(area, np.float64), (n,))
+        if np.ndim(area) == 0
+        else np.asarray(area, np.float64)
+    )
+    if values.shape != (n,):
+        raise ValueError(
+            f"area= must hold one reported area (km²) per location: {n}, got shape {values.shape}"
+        )
+    if np.any(values[~np.isnan(values)] <= 0) or np.isinf(values).any():
+        raise ValueError("area= must be positive finite areas in km² (NaN: not reported)")
+    return values.copy()
+
+
+def _upstream_cells(network: RiverNetwork) -> np.ndarray:
+    from ..operations import accumulate
+
+    if "upstream_cells" not in network._cache:
+        network._cache["upstream_cells"] = accumulate(network, np.ones(network.shape, np.float32))
+    return np.asarray(network._cache["upstream_cells"], np.float64).reshape(-1)
+
+
+def _upstream_km2(network: RiverNetwork) -> np.ndarray | None:
+    """Upstream area in km² of every cell, or None where the grid's geometry is unknown."""
+    from .upstream_area import upstream_area
+
+    if "upstream_km2" not in network._cache:
+        try:
+            network._cache["upstream_km2"] = upstream_area(network, units="km2").reshape(-1)
+        except ValueError:  # no coordinates, or neither CRS nor degrees
+            network._cache["upstream_km2"] = None
+    return network._cache["upstream_km2"]
+
+
+def _geometry_or_raise(network: RiverNetwork) -> None:
+    grid = geometry.network_grid(network)
+    assert grid is not None  # the caller checked the network has coordinates
+    geometry.cell_areas(grid.y[:2], grid.x[:2], grid.crs, degrees=grid.degrees)  # raises UnknownGeometryError
+
+
+def _moved_metres(network: RiverNetwork, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    grid = geometry.network_grid(network)
+    if grid is None:
+        return np.full(start.size, np.nan)
+    (r1, c1), (r2, c2) = np.divmod(start, network.shape[1]), np.divmod(end, network.shape[1])
+    try:
+        return grid.step_lengths(r1, c1, r2, c2)
+    except ValueError:
+        return np.full(start.size, np.nan)
+
+
+def _warn_small(network: RiverNetwork, names, index, cells) -> None:
+    ny, nx = network.shape
+    rows, cols = np.divmod(index, nx)
+    small = cells[index] <= _SMALL_CATCHMENT
+    if not small.any():
+        return
+    grid = cells.reshape(ny, nx)
+    padded = np.pad(np.where(np.isnan(grid), 0, grid), 1)
+    neighbours = np.max(
+        [padded[rows + 1 + dr, cols + 1 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0
+    )
+    bad = small & (neighbours > _SMALL_RATIO * cells[index])
+    if bad.any():
+        shown = _pairs(names[bad], [int(c) for c in cells[index][bad]])
+        warnings.warn(
+            f"{int(bad.sum())} locations drain only 1-2 cells while a neighbouring cell drains over "
+            f"{_SMALL_RATIO} times more (upstream cells {shown}): they most likely missed the river; "
+            "pass snap=<radius> (and area=<reported km2>) to move them onto it",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # ------------------------------------------------------------------ parsing
-def _parse(network: RiverNetwork, locations: Any) -> tuple[np.ndarray, np.ndarray]:
+def _parse(network: RiverNetwork, locations: Any, crs: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    crs = geometry.as_crs(crs)
+    grid = geometry.network_grid(network)
+    if crs is not None and (grid is None or grid.implied_crs is None):
+        raise ValueError(
+            f"locations given in {crs.name!r} cannot be placed on a network without a CRS: "
+            "build or open the network with crs=..."
+        )
     if hasattr(locations, "dims") and hasattr(locations, "coords"):  # before Mapping: a Dataset is one
-        return _from_xarray(network, locations)
+        return _from_xarray(network, locations, crs)
     if isinstance(locations, Mapping):
         names = np.array(list(locations.keys()))
         values = list(locations.values())
         if len(network.shape) == 1:
-            return names, _node_ids(network, np.asarray(values), names)
+            return names, _node_ids(network, np.asarray(values), names), False
         pairs = np.asarray(values, dtype=np.float64).reshape(-1, 2)
         if network.coords and network.dims and all(d in network.coords for d in network.dims):
-            return names, _from_coordinates(network, pairs, names)
-        return names, _from_rowcol(network, pairs, names)
+            return names, _from_coordinates(network, pairs, names, crs), True
+        return names, _from_rowcol(network, pairs, names), False
     values = host(locations)  # topology: indices, any backend
     if values.ndim == 2 and values.shape[1] == 2 and len(network.shape) == 2:
-        return np.arange(values.shape[0]), _from_rowcol(network, values, np.arange(values.shape[0]))
+        return np.arange(values.shape[0]), _from_rowcol(network, values, np.arange(values.shape[0])), False
     values = np.atleast_1d(values)
     if values.ndim != 1:
         raise LocationError(
             f"locations of shape {values.shape} are neither (row, col) pairs of shape (n, 2) nor 1-D node ids"
         )
-    return np.arange(values.size), _node_ids(network, values, np.arange(values.size))
+    return np.arange(values.size), _node_ids(network, values, np.arange(values.size)), False
 
 
-def _from_xarray(network: RiverNetwork, obj) -> tuple[np.ndarray, np.ndarray]:
+def _from_xarray(network: RiverNetwork, obj, crs: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:
     if STATION not in obj.dims:
         raise LocationError(
             f"an xarray object of locations needs a {STATION!r} dim, got dims {tuple(obj.dims)}"
@@ -180,15 +404,15 @@ def _from_xarray(network: RiverNetwork, obj) -> tuple[np.ndarray, np.ndarray]:
     if len(network.shape) == 2 and all(d in obj.coords for d in dims) and len(dims) == 2:
         pairs = np.stack([np.asarray(obj[d].values, np.float64).reshape(n) for d in dims], axis=1)
         if all(d in network.coords for d in dims):
-            return names, _from_coordinates(network, pairs, names)
-        return names, _from_rowcol(network, pairs, names)
+            return names, _from_coordinates(network, pairs, names, crs), True
+        return names, _from_rowcol(network, pairs, names), False
     if hasattr(obj, "data_vars") or obj.ndim != 1:
         raise LocationError(
             f"cannot read locations from {type(obj).__name__} with coords {list(obj.coords)}: give it "
             f"coordinates named like the network's dims {dims} along {STATION!r}, "
             "or node ids as a 1-D DataArray"
         )
-    return names, _node_ids(network, np.asarray(obj.values), names)
+    return names, _node_ids(network, np.asarray(obj.values), names), False
 
 
 def _node_ids(network: RiverNetwork, values: np.ndarray, names: np.ndarray) -> np.ndarray:
@@ -227,13 +451,23 @@ def _from_rowcol(network: RiverNetwork, pairs: np.ndarray, names: np.ndarray) ->
     return rows * nx + cols
 
 
-def _from_coordinates(network: RiverNetwork, pairs: np.ndarray, names: np.ndarray) -> np.ndarray:
+def _from_coordinates(
+    network: RiverNetwork, pairs: np.ndarray, names: np.ndarray, crs: Any = None
+) -> np.ndarray:
+    given = pairs
+    grid = geometry.network_grid(network)
+    assert grid is not None  # the caller checked the network has coordinates
+    if crs is not None and not crs.equals(grid.implied_crs):
+        pairs = geometry.transform_points(pairs, crs, grid.implied_crs)
+    if grid.transposed:  # (y, x) pairs on a grid stored x first
+        pairs = pairs[:, ::-1]
     positions = [_cell_of(network.coords[d], pairs[:, axis]) for axis, d in enumerate(network.dims)]
     off = (positions[0] < 0) | (positions[1] < 0)
     if off.any():
-        where = [tuple(p.tolist()) for p in pairs[off]]
+        where = [tuple(p.tolist()) for p in given[off]]
+        in_crs = f" in {crs.name!r}" if crs is not None else ""
         raise LocationError(
-            f"{int(off.sum())} locations are off the grid (coordinates {network.dims}): "
+            f"{int(off.sum())} locations{in_crs} are off the grid (coordinates {network.dims}): "
             f"{_pairs(names[off], where)}"
         )
     return positions[0] * network.shape[1] + positions[1]
@@ -241,7 +475,7 @@ def _from_coordinates(network: RiverNetwork, pairs: np.ndarray, names: np.ndarra
 
 def _cell_of(centres: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Index of the cell containing each value (-1 outside), for ascending or descending centres."""
-    from ..units import _edges
+    from ..geometry import cell_edges as _edges
 
     centres = np.asarray(centres, np.float64)
     if centres.size == 1:
@@ -257,41 +491,80 @@ def _cell_of(centres: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- snapping
-def _snap(network, index, names, radius, upstream_area):
-    from ..operations import accumulate
-
-    if upstream_area is None:
-        if "upstream_cells" not in network._cache:
-            network._cache["upstream_cells"] = accumulate(network, np.ones(network.shape, np.float32))
-        upstream_area = network._cache["upstream_cells"]
-    area = host(upstream_area).reshape(-1).astype(np.float64)  # only to pick cells
-    area = np.where(network.mask.reshape(-1) & ~np.isnan(area), area, -np.inf)
-    r = int(np.floor(radius))
-    dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
-    disc = dr**2 + dc**2 <= radius**2 + 1e-9
-    dr, dc = dr[disc], dc[disc]
-    dist = np.sqrt(dr**2 + dc**2)
+def _snap(network, index, names, radius, in_metres, score, km2, reported):
+    """Move each point within ``radius`` (cells, or metres) to the cell of largest ``score``,
+    or, where a reported area is given, of upstream area ``km2`` closest to it."""
     ny, nx = network.shape
+    on = network.mask.reshape(-1)
+    score = np.where(on, host(score).reshape(-1).astype(np.float64), np.nan)  # only to pick cells
+    spacing = _cell_metres(network, index) if in_metres else np.ones((index.size, 2))
+    reach = np.floor(radius / spacing + 1e-9).astype(np.int64)  # cells each way (rows, cols)
+    too_far = reach.max(axis=1) > max(ny, nx)
+    if too_far.any():
+        i = int(np.flatnonzero(too_far)[0])
+        raise ValueError(
+            f"snap={radius:g}{' m' if in_metres else ' cells'} is larger than the {ny}×{nx} grid "
+            f"(at location {_py(names[i])!r}: {reach[i, 0]}×{reach[i, 1]} cells each way)"
+        )
+    rows, cols = np.divmod(index, nx)
+    ry, rx = (int(r) for r in reach.max(axis=0))
     out, moved = np.empty_like(index), np.empty(index.size)
-    for start in range(0, index.size, 4096):  # bounded memory for large radii
-        rows, cols = np.divmod(index[start : start + 4096, None], nx)
-        rr, cc = rows + dr, cols + dc
-        inside = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
-        flat = np.where(inside, rr * nx + cc, 0)
-        score = np.where(inside, area[flat], -np.inf)
-        # the largest area; among equal ones the nearest; then the first in the grid
-        best = np.lexsort((flat, np.broadcast_to(dist, flat.shape), -score), axis=-1)[:, 0]
-        take = np.arange(flat.shape[0])
-        lost = np.isneginf(score[take, best])
-        if lost.any():
-            chunk = slice(start, start + flat.shape[0])
-            raise LocationError(
-                f"{int(lost.sum())} locations have no network cell within {radius} cells: "
-                f"{_describe(network, names[chunk][lost], index[chunk][lost])}"
+    picks = (score, km2, reported, radius, on, network.shape)
+    if (2 * ry + 1) * (2 * rx + 1) <= 4096:  # one window for all points, in bounded batches
+        dr, dc = (a.reshape(-1) for a in np.mgrid[-ry : ry + 1, -rx : rx + 1])
+        step = max(1, (1 << 20) // dr.size)
+        for s in range(0, index.size, step):
+            part = slice(s, s + step)
+            out[part], moved[part] = _pick(
+                rows[part], cols[part], dr, dc, spacing[part], reported[part], *picks
             )
-        out[start : start + flat.shape[0]] = flat[take, best]
-        moved[start : start + flat.shape[0]] = dist[best]
+    else:  # large windows: one point at a time, the window clipped to the grid
+        for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+            (sy, sx), one = reach[i], slice(i, i + 1)
+            dr, dc = (a.reshape(-1) for a in np.mgrid[max(-sy, -r) : min(sy, ny - 1 - r) + 1,
+                                                      max(-sx, -c) : min(sx, nx - 1 - c) + 1])  # fmt: skip
+            out[one], moved[one] = _pick(rows[one], cols[one], dr, dc, spacing[one], reported[one], *picks)
+    lost = out < 0
+    if lost.any():
+        unit = "m" if in_metres else "cells"
+        raise LocationError(
+            f"{int(lost.sum())} locations have no network cell within {radius:g} {unit}: "
+            f"{_describe(network, names[lost], index[lost])}"
+        )
     return out, moved
+
+
+def _pick(rows, cols, dr, dc, spacing, reported, score, km2, all_reported, radius, on, shape):
+    """For points at ``(rows, cols)`` and window offsets ``(dr, dc)``: the chosen cell (-1: none)
+    and the distance moved in cells. Largest ``score``, or upstream area closest to the
+    reported one; ties: the nearest, then the first in the grid."""
+    ny, nx = shape
+    rr, cc = rows[:, None] + dr, cols[:, None] + dc
+    dist = np.hypot(dr * spacing[:, :1], dc * spacing[:, 1:])
+    inside = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+    flat = np.where(inside, rr * nx + cc, 0)
+    ok = inside & (dist <= radius * (1 + 1e-9)) & on[flat] & ~np.isnan(score[flat])
+    target = reported[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closeness = np.abs(km2[flat] / target - 1) if km2 is not None else np.zeros(flat.shape)
+    rank = np.where(np.isnan(target), -score[flat], closeness)
+    rank = np.where(ok, rank, np.inf)
+    best = np.lexsort((flat, dist, rank), axis=-1)[:, 0]
+    take = np.arange(flat.shape[0])
+    chosen = np.where(ok[take, best], flat[take, best], -1)
+    return chosen, np.hypot(dr[best], dc[best])
+
+
+def _cell_metres(network: RiverNetwork, index: np.ndarray) -> np.ndarray:
+    """``(n, 2)``: the extent in metres of the cell at each index along the stored axes (metric radii)."""
+    grid = geometry.network_grid(network)
+    assert grid is not None  # locate checked the geometry before snapping in metres
+    ny, nx = network.shape
+    rows, cols = np.divmod(index, nx)
+    up = np.where(rows + 1 < ny, rows + 1, rows - 1)
+    right = np.where(cols + 1 < nx, cols + 1, cols - 1)
+    along_first = grid.step_lengths(rows, cols, up, cols)
+    return np.stack([along_first, grid.step_lengths(rows, cols, rows, right)], axis=1)
 
 
 # ------------------------------------------------------------------ messages

@@ -138,13 +138,13 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     sub_down[flows] = position[down[index][flows]]
     sub_down[flows & (position[np.maximum(down[index], 0)] < 0)] = -1
     sub = RiverNetwork._from_down(sub_down, shape, dims, coords)
-    if len(network.shape) == 1:
-        sub = sub.with_grid(dims, coords, network.ids[index] if network.ids is not None else index)
+    ids = (network.ids[index] if network.ids is not None else index) if len(network.shape) == 1 else None
+    sub = sub.with_grid(dims, coords, ids, crs=network.crs, degrees=network._degrees)
     return Subnetwork(sub, tuple(network.shape), index.astype(np.int64))
 
 
 def upstream_subnetwork(
-    network: RiverNetwork, locations: Any, *, crop: bool = True, snap: float = 0
+    network: RiverNetwork, locations: Any, *, crop: bool = True, snap: float | str = 0
 ) -> Subnetwork:
     """The subnetwork of everything draining to the locations (their outlets are the locations).
 

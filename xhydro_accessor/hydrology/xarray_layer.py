@@ -21,7 +21,7 @@ import xarray as xr
 from ..network import RiverNetwork
 from ..operations import fill_value
 from ..units import dequantify, result_units
-from ..xarray_ops import check_grid, grid_dims, weights_like
+from ..xarray_ops import check_grid, grid_dims, on_grid, weights_like
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -31,14 +31,17 @@ from .catchments import upstream_mask as _upstream_mask
 from .locations import STATION, locate
 
 
-def _resolve(obj, network, x_dim=None, y_dim=None) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
-    """The network (on the object's grid coordinates) and the spatial dims."""
+def _resolve(obj, network, x_dim=None, y_dim=None, crs=None) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
+    """The network (on the object's grid coordinates and CRS, see :func:`on_grid`) and the spatial dims.
+
+    Every function here takes ``x_dim``, ``y_dim`` and ``crs`` (the grid's CRS when
+    neither the object nor the network declares it) as keywords.
+    """
     if network is None:
         network = obj.hydro.network
     dims = grid_dims(obj, network, x_dim, y_dim)
     check_grid(obj, network, dims)
-    coords = {d: np.asarray(obj[d].values) for d in dims if d in obj.coords}
-    return network.with_grid(tuple(dims), coords), tuple(dims)
+    return on_grid(obj, network, tuple(dims), crs), tuple(dims)
 
 
 def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
@@ -85,9 +88,12 @@ def catchments(
     network: RiverNetwork | None = None,
     *,
     nested: bool = False,
-    snap: float = 0,
+    snap: float | str = 0,
+    area: Any = None,
+    locations_crs: Any = None,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
     """Catchment labels of ``locations`` (see :func:`xhydro_accessor.hydrology.catchments.catchments`).
 
@@ -95,7 +101,13 @@ def catchments(
     CF attributes ``flag_values``/``flag_meanings`` name the stations whose
     label is on the map (a station inside another's cell may have none), their
     names made CF words (letters, digits and ``_-.+@``; other characters
-    become ``_``). ``valid_min``/``valid_max`` give the label range.
+    become ``_``). ``valid_min``/``valid_max`` give the label range. ``snap``,
+    ``area`` and ``locations_crs`` (the CRS of the locations' coordinates) are
+    :func:`~xhydro_accessor.hydrology.locations.locate`'s ``snap``, ``area``
+    and ``crs``; ``crs`` is the grid's. Per station, in the order of the
+    locations (label ``k`` is entry ``k - 1``), the attributes ``station_row``,
+    ``station_col``, ``station_snap_distance`` (cells), ``station_snap_distance_m``
+    and ``station_upstream_area`` (km²) report where each location was placed.
 
     Examples
     --------
@@ -107,8 +119,8 @@ def catchments(
     >>> labels.values, labels.attrs["flag_meanings"]
     (array([[1, 1, 2, 2]], dtype=int32), 'up mouth')
     """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
-    loc = locate(network, locations, snap=snap)
+    network, dims = _resolve(obj, network, x_dim, y_dim, crs)
+    loc = locate(network, locations, snap=snap, area=area, crs=locations_crs)
     labels = _catchments(network, loc, nested=nested)
     present = np.flatnonzero(np.bincount(labels.reshape(-1), minlength=len(loc) + 1)[1:]) + 1
     attrs = {
@@ -116,7 +128,16 @@ def catchments(
         "flag_values": present.astype(labels.dtype),
         "flag_meanings": " ".join(np.asarray(flag_words(loc.names), object)[present - 1]),
     }
-    return _labelled(_grid(labels, obj, dims, "catchment", attrs), 0)
+    return _labelled(_grid(labels, obj, dims, "catchment", attrs | _station_report(loc, network)), 0)
+
+
+def _station_report(loc, network: RiverNetwork) -> dict[str, np.ndarray]:
+    """Where each location was placed, as attributes (one value per station)."""
+    rows, cols = np.divmod(loc.index, network.shape[-1])
+    return {
+        "station_row": rows, "station_col": cols, "station_snap_distance": loc.moved,
+        "station_snap_distance_m": loc.moved_m, "station_upstream_area": loc.upstream_area,
+    }  # fmt: skip
 
 
 def basins(
@@ -148,7 +169,7 @@ def upstream_mask(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -174,7 +195,7 @@ def downstream_mask(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -205,7 +226,7 @@ def catchment_statistics(
     weights: Any = None,
     skipna: bool = False,
     q: Any = None,
-    snap: float = 0,
+    snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
 ) -> xr.DataArray:
@@ -329,19 +350,14 @@ def shreve(obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, 
 
 # ---------------------------------------------------------------- distances
 def _distance_weights(obj, network, dims, weights, per) -> tuple[Any, str | None]:
-    """Weights as an array and the units of the distances."""
-    from ..units import _is_degrees
+    """Weights as an array and the units of the distances (metres, or cells without coordinates)."""
     from .distances import step_lengths
 
     if weights is not None:
         return _data(weights, dims), getattr(weights, "attrs", {}).get("units")
     if per == "cell" or len(dims) == 1:
         return None, None
-    if not all(d in obj.coords for d in dims):
-        return step_lengths(network), "1"  # in cells
-    latlon = _is_degrees(obj[dims[1]], "east") and _is_degrees(obj[dims[0]], "north")
-    units = "m" if latlon else obj[dims[1]].attrs.get("units")
-    return step_lengths(network, latlon=latlon), units
+    return step_lengths(network), "m" if all(d in obj.coords for d in dims) else "1"
 
 
 def distance_to_outlet(
@@ -356,7 +372,9 @@ def distance_to_outlet(
 
     See :func:`xhydro_accessor.hydrology.distances.distance_to_outlet`.
 
-    The default weights are geodesic step lengths in metres on a lat/lon grid.
+    The default weights are step lengths in metres from the grid's CRS
+    (geodesic on geographic grids; :func:`~xhydro_accessor.hydrology.distances.step_lengths`),
+    in cells (``units: "1"``) on a grid without coordinates.
 
     Examples
     --------
@@ -365,7 +383,7 @@ def distance_to_outlet(
     >>> da = xr.DataArray(np.zeros((1, 3)), dims=("lat", "lon"), coords={"lat": [0.0], "lon": [0.0, 1, 2]})
     >>> d = distance_to_outlet(da, RiverNetwork.from_ldd(np.array([[6, 6, 5]])))
     >>> (d.values / 1000).round(1), d.attrs["units"]
-    (array([[222.4, 111.2,   0. ]]), 'm')
+    (array([[222.6, 111.3,   0. ]]), 'm')
     """
     from .distances import distance_to_outlet as _to_outlet
 
@@ -414,7 +432,7 @@ def distance_from_points(
     upstream: bool = False,
     how: str = "min",
     per: str = "edge",
-    snap: float = 0,
+    snap: float | str = 0,
     **dims: Any,
 ) -> xr.DataArray:
     """Distance along the network from or to the locations.
@@ -453,15 +471,22 @@ def upstream_area(
 
     See :func:`xhydro_accessor.hydrology.upstream_area.upstream_area`.
 
-    Cell areas: the CF ``cell_measures`` area variable when named, else
-    :func:`xhydro_accessor.units.cell_area` of the grid (spherical on lat/lon).
+    Cell areas: the CF ``cell_measures`` area variable when named (its ``units``
+    converted to m²; a variable without units raises rather than being read as m²), else
+    :func:`xhydro_accessor.units.cell_area` of the grid from its CRS (see
+    :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
+    :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
 
     Examples
     --------
     >>> import numpy as np, xarray as xr
     >>> from xhydro_accessor import RiverNetwork
+    >>> grid = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords={"y": [1e3, 0.0], "x": [0.0, 1e3]})
+    >>> upstream_area(grid, RiverNetwork.from_ldd(np.array([[6, 5], [9, 8]])), units="km2", crs=3035).values
+    array([[1., 4.],
+           [1., 1.]])
     >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
-    >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1e6)))
+    >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1.0), {"units": "km2"}))
     >>> da.attrs["cell_measures"] = "area: area"
     >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values
     array([[1., 2.]])
@@ -470,7 +495,17 @@ def upstream_area(
     from .upstream_area import upstream_area as _upstream_area
 
     network, grid = _resolve(obj, network, **dims)
-    area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid)
+    area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid,
+                    network.crs)  # fmt: skip
+    if isinstance(area, xr.DataArray):  # a cell_measures variable: its units, converted to m2
+        if "units" not in area.attrs:
+            raise ValueError(
+                f"the cell area variable {area.name!r} (cell_measures) has no units attribute: "
+                "set attrs['units'] (e.g. 'm2' or 'km2')"
+            )
+        from ..units import convert_units
+
+        area = convert_units(area, "m2")
     area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
@@ -482,7 +517,7 @@ def upstream_subnetwork(
     locations: Any,
     network: RiverNetwork | None = None,
     *,
-    snap: float = 0,
+    snap: float | str = 0,
     **dims: Any,
 ):
     """The object cropped to the area draining to the locations, with that subnetwork attached.

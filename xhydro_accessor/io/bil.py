@@ -83,7 +83,27 @@ def _parse_envi_header(path: Path, hdr: Path, text: str) -> dict[str, Any]:
         info["dx"], info["dy"] = dx, dy
     if "data ignore value" in fields:
         info["nodata"] = header_number(fields["data ignore value"], path, "data ignore value")
+    info["crs_wkt"] = _envi_crs(fields)
     return info
+
+
+def _envi_crs(fields: dict[str, str]) -> str | None:
+    """WKT of the ENVI ``coordinate system string``, else of a geographic or UTM ``map info``."""
+    if fields.get("coordinate system string"):
+        return fields["coordinate system string"].strip("{} ")
+    parts = [p.strip() for p in fields.get("map info", "").strip("{}").split(",")]
+    datum = next((p for p in parts[7:] if p.upper().replace("-", "").replace(" ", "") == "WGS84"), None)
+    if not parts[0] or datum is None:  # other datums have no unambiguous EPSG code
+        return None
+    from ..geometry import as_crs
+
+    name = parts[0].lower()
+    if name == "geographic lat/lon":
+        return as_crs("EPSG:4326").to_wkt()
+    if name == "utm" and len(parts) > 8 and parts[7].isdigit():
+        south = parts[8].lower().startswith("s")
+        return as_crs(f"EPSG:{(32700 if south else 32600) + int(parts[7])}").to_wkt()
+    return None
 
 
 def _parse_esri_bil_header(path: Path, hdr: Path, text: str) -> dict[str, Any]:
@@ -166,4 +186,6 @@ def read_bil(path: Path) -> xr.DataArray:
     attrs: dict[str, Any] = {}
     if info["nodata"] is not None:
         attrs["nodata"] = as_nodata(info["nodata"], values.dtype)
+    if info.get("crs_wkt"):
+        attrs["crs_wkt"] = info["crs_wkt"]
     return make_dataarray(values, y, x, attrs)

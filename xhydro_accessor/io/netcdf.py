@@ -103,6 +103,19 @@ def _select_variable(path: Path, ds: xr.Dataset, variable: str | None) -> str:
     )
 
 
+def _crs_wkt(path: Path, ds: xr.Dataset, da: xr.DataArray) -> str | None:
+    """WKT of the variable's CF grid mapping (or its own ``esri_pe_string``), or None."""
+    from ..geometry import crs_from_attrs
+
+    grid_mapping = str(da.attrs.get("grid_mapping", "")).split(":")[0]
+    attrs = ds[grid_mapping].attrs if grid_mapping in ds.variables else da.attrs
+    try:
+        crs = crs_from_attrs(attrs)
+    except ValueError as err:
+        raise ValueError(f"{path}: variable {da.name!r}: {err}") from None
+    return None if crs is None else crs.to_wkt()
+
+
 def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     with open(path, "rb") as f:
         magic = f.read(8)
@@ -117,11 +130,7 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
             da = ds[name].load()
         except (OSError, ValueError, TypeError, IndexError, RuntimeError) as err:
             raise ValueError(f"{path}: cannot read variable {name!r} ({err})") from err
-        crs_wkt = None
-        grid_mapping = da.attrs.get("grid_mapping")
-        if grid_mapping in ds.variables:
-            gm = ds[grid_mapping].attrs
-            crs_wkt = gm.get("crs_wkt", gm.get("spatial_ref"))
+        crs_wkt = _crs_wkt(path, ds, da)
     finally:
         ds.close()
 
@@ -134,7 +143,7 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     missing_value = attrs.pop("missing_value", None)
     if nodata is None:
         nodata = missing_value
-    for key in ("grid_mapping", "coordinates"):
+    for key in ("grid_mapping", "coordinates", "esri_pe_string"):
         attrs.pop(key, None)
 
     dims = [str(d) for d in da.dims]

@@ -133,6 +133,7 @@ def open_network(
     *,
     nodata: Any = None,
     wrap_x: bool = False,
+    crs: Any = None,
 ) -> RiverNetwork:
     """Open a flow-direction file as a :class:`~xhydro_accessor.RiverNetwork`.
 
@@ -155,16 +156,21 @@ def open_network(
         nodata. In an LDD, 0 is always missing (LISFLOOD files use it as fill).
     wrap_x : bool, default False
         Flow leaving the east or west edge re-enters on the other side.
+    crs : pyproj.CRS, str or int, optional
+        The grid's coordinate reference system, for files that hold none (CSF
+        maps, ESRI ASCII grids or BIL rasters without a ``.prj``) or to override
+        the file's. Default: the file's (see :func:`read_flow_directions`).
 
     Returns
     -------
     RiverNetwork
         With the file's dims (``y``/``x`` except for netCDF, which keeps its
-        own names) and cell-centre coordinates, rows as stored in the file
+        own names), cell-centre coordinates, rows as stored in the file
         (a south-up netCDF stays south-up, so fields from the same file align;
         the codes are read by the coordinates, see
-        :meth:`~xhydro_accessor.RiverNetwork.from_ldd`). A file without
-        coordinates is read north up: row 0 is its first row.
+        :meth:`~xhydro_accessor.RiverNetwork.from_ldd`), and CRS
+        (:attr:`RiverNetwork.crs`, None when the file holds none). A file
+        without coordinates is read north up: row 0 is its first row.
 
     Raises
     ------
@@ -182,7 +188,8 @@ def open_network(
     """
     path = Path(path)
     if convention == "cama" or _is_cama_binary(path) or _has_nextxy(path, variable):
-        return _open_cama(path, variable)
+        network = _open_cama(path, variable)
+        return network if crs is None else network.with_grid(network.dims, network.coords, crs=crs)
     codes = read_flow_directions(path, variable)
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
@@ -208,18 +215,28 @@ def open_network(
         raise type(err)(f"{path}: as {convention} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
-    return network.with_grid(*_grid_of_file(codes))
+    dims, coords, crs, degrees = _grid_of_file(codes, crs)
+    return network.with_grid(dims, coords, crs=crs, degrees=degrees)
 
 
-def _grid_of_file(codes: xr.DataArray) -> tuple[tuple[str, str], dict[str, np.ndarray]]:
-    """The file's dim names and coordinates (none where the file had none)."""
+def _grid_of_file(codes: xr.DataArray, crs: Any = None) -> tuple[tuple[str, str], dict, Any, bool]:
+    """The file's dim names and coordinates (none where the file had none), then CRS and degrees flag."""
+    from ..geometry import as_crs, says_degrees
+
     names = codes.encoding.get("source_dims", {})
     generated = codes.encoding.get("generated_coords", [])
     dims = (str(names.get("y", "y")), str(names.get("x", "x")))
     coords = {
         name: codes[axis].values for axis, name in zip(("y", "x"), dims, strict=True) if axis not in generated
     }
-    return dims, coords
+    try:
+        crs = as_crs(crs if crs is not None else codes.attrs.get("crs_wkt"))
+    except ValueError as err:
+        raise ValueError(f"{codes.attrs.get('source_file', 'the file')}: {err}") from None
+    degrees = not generated and all(
+        says_degrees(name, codes[axis].attrs, axis) for axis, name in zip(("y", "x"), dims, strict=True)
+    )
+    return dims, coords, crs, degrees
 
 
 # CaMa-Flood nextxy ---------------------------------------------------------- #
@@ -248,17 +265,17 @@ def _has_nextxy(path: Path, variable: str | None) -> bool:
 def _open_cama(path: Path, variable: str | None) -> RiverNetwork:
     if path.suffix.lower() in NETCDF_SUFFIXES:
         nextx, nexty = (_read_netcdf_nextxy(path, name) for name in ("nextx", "nexty"))
-        dims, coords = _grid_of_file(nextx)
+        dims, coords, crs, degrees = _grid_of_file(nextx)
     elif path.suffix.lower() == ".bin":
         nextx, nexty, coords = _read_cama_binary(path)
-        dims = ("y", "x")
+        dims, crs, degrees = ("y", "x"), None, True  # params.txt: lon/lat degrees
     else:
         raise ValueError(f"{path}: CaMa-Flood nextxy is read from a netCDF file or a nextxy.bin")
     try:
         network = RiverNetwork.from_cama(nextx.values, nexty.values)
     except NetworkError as err:
         raise type(err)(f"{path}: as CaMa-Flood nextxy: {err}") from None
-    return network.with_grid(dims, coords)
+    return network.with_grid(dims, coords, crs=crs, degrees=degrees)
 
 
 def _read_netcdf_nextxy(path: Path, name: str) -> xr.DataArray:
@@ -344,18 +361,36 @@ def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> 
         raise NotImplementedError("writing vector networks is not supported yet")
     dims = tuple(network.dims or ("y", "x"))
     transposed = layout_of_network(network, dims).transposed
-    coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(str(d), axis))
+    coords = {d: xr.Variable(d, network.coords[d], _axis_attrs(network, str(d), axis))
               for d, axis in zip(dims, "XY" if transposed else "YX", strict=True)
               if d in network.coords}  # fmt: skip
+    if network.crs is not None:  # a CF grid mapping, as GDAL, rioxarray and cf-xarray read it
+        from ..geometry import crs_to_cf
+
+        coords[_GRID_MAPPING] = xr.Variable((), np.int32(0), crs_to_cf(network.crs))
     if convention == "cama":
-        return xr.Dataset(_cama_variables(network, dims, transposed), coords=coords)
+        variables = _cama_variables(network, dims, transposed)
+        for variable in variables.values():
+            _set_grid_mapping(network, variable)
+        return xr.Dataset(variables, coords=coords)
     if convention is None:
         variable = encode_network(network, dims)
         if variable.attrs["convention"] == "ldd":
             variable.encoding["_FillValue"] = np.uint8(255)
     else:
         variable = _d8_variable(network, dims, convention)
+    _set_grid_mapping(network, variable)
     return xr.Dataset(coords={**coords, FLOW_DIRECTION: variable})
+
+
+#: name of the written CF grid-mapping variable (rioxarray's default)
+_GRID_MAPPING = "spatial_ref"
+
+
+def _set_grid_mapping(network: RiverNetwork, variable: xr.Variable) -> None:
+    if network.crs is not None:
+        variable.attrs.pop("crs_wkt", None)  # the grid-mapping variable holds it
+        variable.attrs["grid_mapping"] = _GRID_MAPPING
 
 
 def write_network(
@@ -400,10 +435,21 @@ def write_network(
     return write_netcdf(network_to_dataset(network, convention), path, overwrite=overwrite)
 
 
-def _axis_attrs(name: str, axis: str) -> dict[str, str]:
+def _axis_attrs(network: RiverNetwork, name: str, axis: str) -> dict[str, str]:
+    """CF attributes of a grid coordinate: units and standard name from the CRS (or the dim name)."""
+    from ..geometry import names_say_degrees
+
     attrs = {"axis": axis}
-    if name.lower() in ("lat", "latitude", "lon", "longitude"):
+    crs = network.crs
+    degrees = network._degrees or names_say_degrees(network.dims or ())
+    geographic = crs.is_geographic if crs is not None else degrees
+    if geographic:
         attrs["units"] = "degrees_north" if axis == "Y" else "degrees_east"
+        attrs["standard_name"] = "latitude" if axis == "Y" else "longitude"
+    elif crs is not None and crs.is_projected:
+        unit = crs.axis_info[0].unit_name
+        attrs["units"] = "m" if unit in ("metre", "meter") else unit
+        attrs["standard_name"] = f"projection_{axis.lower()}_coordinate"
     return attrs
 
 

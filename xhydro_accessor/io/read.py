@@ -40,7 +40,10 @@ def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.Data
         rasters. The values are the codes as stored (integer dtype; a float file stays float). ``attrs`` holds
         ``"nodata"`` (the declared missing value, when the file declares one),
         ``"convention"`` (``"ldd"`` for a CSF map with the LDD value scale),
-        ``"crs_wkt"`` (when the file holds a coordinate reference system) and
+        ``"crs_wkt"`` (when the file holds a coordinate reference system:
+        GeoTIFF tags, a netCDF CF grid mapping or ``esri_pe_string``, an ENVI
+        ``coordinate system string`` or geographic/UTM ``map info``, a ``.prj``
+        beside a ``.asc``/``.bin``; a CSF map holds none) and
         ``"source_file"``.
 
     Raises
@@ -90,8 +93,21 @@ def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.Data
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     da = read_netcdf(path, variable) if suffix in NETCDF_SUFFIXES else reader(path)
+    prj = path.with_suffix(".prj")
+    if "crs_wkt" not in da.attrs and suffix in (".asc", ".bin", ".bil") and prj.is_file():
+        da.attrs["crs_wkt"] = _read_prj(prj)
     da.attrs["source_file"] = str(path.resolve())
     return da
+
+
+def _read_prj(prj: Path) -> str:
+    """The WKT (ESRI or OGC) of a ``.prj`` file, checked by pyproj."""
+    from ..geometry import as_crs
+
+    try:
+        return as_crs(prj.read_text(errors="replace").strip()).to_wkt()
+    except ValueError as err:
+        raise ValueError(f"{prj}: {err}") from None
 
 
 _READERS: dict[str, Callable[[Path], xr.DataArray]] = {
