@@ -371,13 +371,16 @@ def test_cell_measures_and_area_keyword(runoff, net):
     area = xr.DataArray(np.full(net.shape, 4.0), dims=("y", "x"), attrs={"units": "km2"})
     ds = xr.Dataset({"runoff": runoff.assign_attrs(cell_measures="area: areacella")}, {"areacella": area})
     out = ds.hydro.accumulate(net, weights="area")
-    np.testing.assert_allclose(out["runoff"].values, xa.accumulate(net, runoff.values, weights=area.values))
-    assert registry().Unit(out["runoff"].attrs["units"]) == registry().Unit("km2 mm/d")
+    km2_mm_per_day = 1e6 * 1e-3 / 86400  # in m3 s-1: a discharge comes out in m3 s-1
+    expected = xa.accumulate(net, runoff.values, weights=area.values) * km2_mm_per_day
+    np.testing.assert_allclose(out["runoff"].values, expected)
+    assert out["runoff"].attrs["units"] == "m3 s-1"
     with pytest.raises(ValueError, match="crs="):  # computed areas need the CRS
         runoff.hydro.accumulate(net, weights="area")
     laea = net.with_grid(net.dims, net.coords, crs="EPSG:3035")
     computed = runoff.hydro.accumulate(laea, weights="area")  # no cell_measures: computed areas
-    np.testing.assert_allclose(computed.values, xa.accumulate(net, runoff.values) * 1e6)
+    np.testing.assert_allclose(computed.values, xa.accumulate(net, runoff.values) * 1e6 * 1e-3 / 86400)
+    assert computed.name == "discharge" and computed.attrs["units"] == "m3 s-1"
 
 
 def test_ellipsoidal_cell_area():

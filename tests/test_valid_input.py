@@ -86,11 +86,13 @@ def test_weights_area_takes_the_datasets_own_area_variable() -> None:
     ds = xr.Dataset({"runoff": runoff, "area": (("lat", "lon"), area, {"units": "m2"})})
     ds = ds.hydro.assign_network(net)
     out = ds.hydro.accumulate(weights="area")
-    np.testing.assert_array_equal(out["runoff"].values, xa.accumulate(net, area))  # not the spherical areas
-    assert out["runoff"].attrs["units"] == "m2 mm d-1"
+    mm_per_day = 1e-3 / 86400  # m2 mm d-1 in m3 s-1: a discharge comes out in m3 s-1
+    expected = xa.accumulate(net, area) * mm_per_day  # not the spherical areas
+    np.testing.assert_allclose(out["runoff"].values, expected, rtol=1e-15)
+    assert out["runoff"].attrs["units"] == "m3 s-1"
     np.testing.assert_array_equal(out["area"].values, area)  # the weights are not a field
     without = ds.drop_vars("area").hydro.accumulate(weights="area")["runoff"]  # computed cell areas
-    assert float(without.max()) > 1e9
+    assert float(without.max()) > 1e9 * mm_per_day  # areas over 1e9 m2
 
 
 @settings(max_examples=200, deadline=None)

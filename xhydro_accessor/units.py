@@ -18,6 +18,8 @@ from .geometry import registry
 __all__ = ["registry"]  # re-exported: the registry lives at the array level (geometry)
 
 DISCHARGE_STANDARD_NAME = "water_volume_transport_in_river_channel"
+#: the units every discharge result is given in (CF)
+DISCHARGE_UNITS = "m3 s-1"
 DISCHARGE_LONG_NAME = "river discharge (flow accumulated over the upstream area)"
 
 
@@ -81,6 +83,8 @@ def convert_units(da: xr.DataArray, units: str) -> xr.DataArray:
     except (pint.errors.DimensionalityError, pint.errors.UndefinedUnitError) as err:
         source = da.attrs["units"]
         raise ValueError(f"cannot convert {da.name!r} from {source!r} to {units!r}: {err}") from None
+    if da.dtype.kind == "f":
+        factor = da.dtype.type(factor)  # float32 stays float32
     return (da * factor).assign_attrs(da.attrs | {"units": format(ureg.Unit(units), "cf")})
 
 

@@ -34,6 +34,8 @@ from .network import RiverNetwork, same_coordinates
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
+    DISCHARGE_UNITS,
+    convert_units,
     dequantify,
     is_discharge,
     result_units,
@@ -224,6 +226,9 @@ def apply(
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
     _set_metadata(out, op, how, units, out_units)
+    if out.attrs.get("standard_name") == DISCHARGE_STANDARD_NAME and out_units != DISCHARGE_UNITS:
+        out = convert_units(out, DISCHARGE_UNITS)  # a discharge comes out in m3 s-1
+        out_units = out.attrs["units"]
     out.name = result_name(op, how, da.name, out_units)
     if reg is not None:
         out = out.pint.quantify(unit_registry=reg)
