@@ -84,16 +84,21 @@ class RiverNetwork:
         """Build a network from PCRaster local drain directions.
 
         Keypad codes: 1 SW, 2 S, 3 SE, 4 W, 5 pit (outlet), 6 E, 7 NW, 8 N, 9 NE;
-        255 and NaN are missing cells. A cell whose flow leaves the grid or enters
-        a missing cell is an outlet.
+        255, NaN and masked cells (of a numpy masked array) are missing. A cell
+        whose flow leaves the grid or enters a missing cell is an outlet.
 
         Parameters
         ----------
         codes : array-like or xarray.DataArray of shape (ny, nx)
-            The LDD codes, north up (row 0 is the northern edge). A DataArray's
-            dims and coordinates are kept: the network knows its grid.
-        nodata : int or sequence of int, optional
-            Further code values meaning "missing" (e.g. a file's fill value).
+            The LDD codes, north up (row 0 is the northern edge): integers of any
+            size and byte order, or integral floats. A DataArray's dims and
+            coordinates are kept: the network knows its grid.
+        nodata : number or sequence of numbers, optional
+            Further code values meaning "missing" (e.g. a file's fill value;
+            default: the DataArray's ``attrs["nodata"]``). NaN, and values outside
+            the range of an integer dtype (a GDAL ``-3.4e38``), match no integer
+            code; a non-integral value with integer codes raises
+            :class:`InvalidCodeError` (it cannot mark any cell).
         wrap_x : bool, default False
             Flow leaving the east or west edge re-enters on the other side
             (global longitude grids). Flow never wraps north–south.
@@ -233,10 +238,12 @@ class RiverNetwork:
         conv = get_convention(convention)
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
-        codes = np.asarray(getattr(codes, "values", codes))
+        codes = getattr(codes, "values", codes)
+        masked = np.ma.getmaskarray(codes) if np.ma.isMaskedArray(codes) else None
+        codes = np.asarray(np.ma.getdata(codes))
         if codes.ndim != 2:
             raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
-        direction = _direction_indices(codes, conv, nodata)
+        direction = _direction_indices(codes, conv, nodata, masked)
         down = np.empty(codes.size, _index_dtype(codes.size))
         downstream_from_directions(direction, bool(wrap_x), down)
         del direction
@@ -475,41 +482,76 @@ def _check_integral(values: np.ndarray, name: str) -> None:
         raise InvalidCodeError(f"{name} holds infinite values")
 
 
-def _direction_indices(codes: np.ndarray, conv, nodata) -> np.ndarray:
-    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them."""
+def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | None = None) -> np.ndarray:
+    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them.
+
+    Missing: the convention's missing codes, NaN, ``masked`` cells and the ``nodata``
+    values. A float ``nodata`` (NaN, a GDAL ``-3.4e38``) matches float codes exactly;
+    for integer codes a non-integral ``nodata`` raises (no cell can hold it) and one
+    outside the dtype's range matches nothing.
+    """
+    nodata_values = _nodata_values(nodata, codes.dtype, conv)
+    missing = masked if masked is not None else np.zeros(codes.shape, bool)
     if codes.dtype.kind == "f":
-        _check_integral(codes, f"{conv.name} codes")
-        nan = np.isnan(codes)
-        codes = np.where(nan, next(iter(conv.missing)), codes).astype(np.int64)
-    elif codes.dtype.kind == "b" or codes.dtype.kind not in "iu":
-        raise InvalidCodeError(f"{conv.name} codes must be integers, got dtype {codes.dtype}")
+        missing = missing | np.isnan(codes) | np.isin(codes, nodata_values)
+        _check_integral(np.where(missing, 0, codes), f"{conv.name} codes")
+        huge = ~missing & (np.abs(codes) > 2.0**53) if codes.dtype.itemsize > 2 else missing[:0]
+        if huge.any():
+            raise InvalidCodeError(_bad_codes_message(codes[huge], codes, conv))
+        codes = np.where(missing, 0, codes).astype(np.int64)
+        nodata_values = []
+    elif codes.dtype.kind not in "iu":
+        raise InvalidCodeError(
+            f"{conv.name} codes must be integers (or integral floats), got dtype {codes.dtype}"
+        )
     table_codes = {**{c: STEPS.index(s) for c, s in conv.directions.items()},
-                   **dict.fromkeys(conv.pits, PIT), **dict.fromkeys(conv.missing, MISSING)}  # fmt: skip
-    for value in np.atleast_1d(nodata if nodata is not None else []):
-        table_codes[int(value)] = MISSING
+                   **dict.fromkeys(conv.pits, PIT), **dict.fromkeys(conv.missing, MISSING),
+                   **dict.fromkeys(nodata_values, MISSING)}  # fmt: skip
+    info = np.iinfo(codes.dtype)
+    table_codes = {c: i for c, i in table_codes.items() if info.min <= c <= info.max}
     if codes.size == 0:
         return np.zeros(codes.shape, np.uint8)
     if codes.dtype.itemsize == 1:  # one table lookup over all 256 byte values
         table = np.full(256, INVALID, np.uint8)
-        representable = range(256) if codes.dtype.kind == "u" else range(-128, 128)
         for code, index in table_codes.items():
-            if code in representable:
-                table[code & 0xFF] = index
-        index_codes = codes.view(np.uint8)
+            table[code & 0xFF] = index
+        direction = table[codes.view(np.uint8)]
     else:
         lo, hi = int(codes.min()), int(codes.max())
-        lo, hi = min(lo, min(table_codes)), max(hi, max(table_codes))
-        if hi - lo > 1 << 20:  # huge range: only possible with invalid codes
-            bad = codes[~np.isin(codes, list(table_codes))]
-            raise InvalidCodeError(_bad_codes_message(bad, codes, conv))
-        table = np.full(hi - lo + 1, INVALID, np.uint8)
-        for code, index in table_codes.items():
-            table[code - lo] = index
-        index_codes = codes.astype(np.int64) - lo
-    direction = table[index_codes]
+        if hi - lo <= 1 << 20:  # a table over the range of the codes
+            table = np.full(hi - lo + 1, INVALID, np.uint8)
+            for code, index in table_codes.items():
+                if lo <= code <= hi:
+                    table[code - lo] = index
+            direction = table[codes.astype(np.int64) - lo]
+        else:  # a wide range (e.g. an INT4 map's -2147483648): search the sorted codes
+            keys = np.array(sorted(table_codes), codes.dtype)
+            values = np.array([table_codes[int(k)] for k in keys], np.uint8)
+            pos = np.minimum(np.searchsorted(keys, codes), keys.size - 1)
+            direction = np.where(keys[pos] == codes, values[pos], np.uint8(INVALID))
+    direction[missing] = MISSING
     if (direction == INVALID).any():
         raise InvalidCodeError(_bad_codes_message(codes[direction == INVALID], codes, conv))
     return direction
+
+
+def _nodata_values(nodata, dtype: np.dtype, conv) -> list:
+    """The ``nodata`` values as floats (float codes) or ints (integer codes; see
+    :func:`_direction_indices`)."""
+    values = np.atleast_1d(np.asarray(nodata if nodata is not None else [], dtype=object)).tolist()
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise InvalidCodeError(f"nodata must be numbers, got {values[:10]}") from None
+    if dtype.kind == "f":
+        return floats
+    fractional = [v for v in floats if np.isfinite(v) and not v.is_integer()]
+    if fractional:
+        raise InvalidCodeError(
+            f"nodata {fractional[0]!r} is not an integer: no cell of {conv.name} codes of dtype "
+            f"{dtype} can hold it (a truncated {int(fractional[0])} would drop a code)"
+        )
+    return [int(v) for v in values if np.isfinite(float(v))]
 
 
 def _bad_codes_message(bad: np.ndarray, codes: np.ndarray, conv) -> str:

@@ -91,8 +91,12 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     ...
     ValueError: dir.asc: the codes [1, 2, 4, 8] fit several conventions (ldd, esri, taudem); pass ...
     """
-    values = _distinct_codes(np.asarray(codes), source)
-    values -= {int(v) for v in np.atleast_1d(nodata if nodata is not None else []) if np.isfinite(v)}
+    codes = np.asarray(codes)
+    declared = [float(v) for v in np.atleast_1d(nodata if nodata is not None else [])]
+    if codes.dtype.kind == "f" and declared:  # a float nodata (2.5, -3.4e38) is no code
+        codes = codes[~np.isin(codes, declared)]
+    values = _distinct_codes(codes, source)
+    values -= {int(v) for v in declared if np.isfinite(v) and v.is_integer()}
     shown = sorted(values)[:12]
     fits = [name for name, allowed in _DETECTABLE.items() if values <= allowed]
     ask = "pass convention='ldd', 'esri', 'merit' or 'taudem'"
