@@ -109,3 +109,156 @@ def test_codes_of_a_non_integer_dtype_raise_naming_it(dtype: str) -> None:
 
 def test_package_exports() -> None:
     assert xa.RiverNetwork is RiverNetwork
+
+
+# ------------------------------------------------ dtypes and layouts (6)
+GRID = np.array([[3, 2, 1], [6, 5, 4]])
+VALUES = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+OPS = (xa.accumulate, xa.accumulate_downstream, xa.move_downstream)
+HOWS = ("sum", "mean", "min", "max", "std", "var")
+#: dtype given -> the native dtype it is computed as (the documented conversion)
+CONVERTED = {">f8": "float64", ">i4": "int32", ">u2": "uint16", "float16": "float32",
+             "longdouble": "float64", "bool": "bool", "<f4": "float32"}  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", sorted(CONVERTED))
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_field_of_any_layout_equals_its_native_conversion(op, how: str, dtype: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    field = (VALUES > 2 if dtype == "bool" else VALUES).astype(dtype)
+    expected = op(net, field.astype(CONVERTED[dtype]), how=how)
+    got = op(net, field, how=how)
+    assert got.dtype == expected.dtype and got.dtype.isnative
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", sorted(CONVERTED))
+@pytest.mark.parametrize("how", HOWS)
+def test_weights_of_any_layout(how: str, dtype: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    weights = (VALUES > 2 if dtype == "bool" else VALUES).astype(dtype)
+    expected = xa.accumulate(net, VALUES, how=how, weights=weights.astype(CONVERTED[dtype]))
+    np.testing.assert_array_equal(xa.accumulate(net, VALUES, how=how, weights=weights), expected)
+
+
+def test_move_upstream_of_big_endian_and_float16() -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    for dtype, native in ((">f8", "f8"), ("float16", "f4"), (">i2", "i2")):
+        np.testing.assert_array_equal(
+            xa.move_upstream(net, VALUES.astype(dtype)), xa.move_upstream(net, VALUES.astype(native))
+        )
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "object", "U3", "datetime64[s]", "timedelta64[s]"])
+@pytest.mark.parametrize("op", [*OPS, xa.move_upstream], ids=lambda f: f.__name__)
+def test_non_numeric_fields_and_weights_raise_naming_the_dtype(op, dtype: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    field = VALUES.astype(dtype)
+    with pytest.raises(
+        TypeError, match=re.escape(f"field must be boolean, integer or float, got dtype {field.dtype}")
+    ):
+        op(net, field)
+    if op is not xa.move_upstream:
+        with pytest.raises(
+            TypeError, match=re.escape(f"weights must be boolean, integer or float, got dtype {field.dtype}")
+        ):
+            op(net, VALUES, weights=field)
+
+
+@pytest.mark.parametrize("how", ["mean", "std", "var"])
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_negative_weights_of_means_and_moments_raise(op, how: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    weights = np.array([[1.0, -1.0, 1.0], [1.0, -1.0, 1.0]])  # the upstream weights sum to 0
+    with pytest.raises(ValueError, match=f"weights of how='{how}' must be non-negative"):
+        op(net, VALUES, how=how, weights=weights)
+    for catchment_how in (how, "median"):
+        with pytest.raises(ValueError, match="must be non-negative"):
+            xa.catchment_statistics(net, VALUES, [(1, 1)], catchment_how, weights=weights)
+
+
+def test_negative_weights_of_sums_and_extremes_are_products() -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    weights = -np.ones(GRID.shape)
+    np.testing.assert_array_equal(xa.accumulate(net, VALUES, weights=weights), -xa.accumulate(net, VALUES))
+    np.testing.assert_array_equal(
+        xa.accumulate(net, VALUES, "max", weights=weights), -xa.accumulate(net, VALUES, "min")
+    )
+
+
+def test_negative_weights_checked_lazily_on_dask() -> None:
+    da = pytest.importorskip("dask.array")
+    net = RiverNetwork.from_ldd(GRID)
+    out = xa.accumulate(net, da.from_array(VALUES), "var", weights=da.from_array(-np.ones(GRID.shape)))
+    with pytest.raises(ValueError, match="must be non-negative"):
+        out.compute()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda net: xa.accumulate(net, VALUES, how="avg"), "how must be one of"),
+        (lambda net: xa.accumulate(net, VALUES, how=None), "how must be one of"),
+        (lambda net: xa.accumulate(net, VALUES, skipna="no"), "skipna must be True or False, got 'no'"),
+        (lambda net: xa.accumulate(net, VALUES, skipna=None), "skipna must be True or False"),
+        (lambda net: xa.move_downstream(net, VALUES, skipna=1), "skipna must be True or False"),
+        (lambda net: xa.catchment_statistics(net, VALUES, [(1, 1)], "avg"), "how must be one of"),
+        (lambda net: xa.catchment_statistics(net, VALUES, [(1, 1)], skipna="yes"), "skipna must be"),
+        (lambda net: xa.catchment_statistics(net, VALUES, [(1, 1)], nested="yes"), "nested must be"),
+        (lambda net: xa.catchments(net, [(1, 1)], nested=None), "nested must be True or False"),
+        (lambda net: xa.catchments(net, [(1, 1)], ids=[1.5]), "ids must be 1 non-zero integers"),
+        (lambda net: xa.catchments(net, [(1, 1)], ids=[0]), "with a 0"),
+        (lambda net: xa.catchments(net, [(1, 1)], ids=[1, 2]), "got 2"),
+        (lambda net: xa.upstream_area(net, np.ones(GRID.shape), units="ha"), "units must be one of"),
+        (
+            lambda net: xa.upstream_area(net, np.ones(GRID.shape), latlon="yes"),
+            "latlon must be True or False",
+        ),
+        (
+            lambda net: xa.upstream_area(net, np.ones(GRID.shape, complex)),
+            "cell_area must be boolean, integer",
+        ),
+        (lambda net: xa.distance_to_outlet(net, np.ones(GRID.shape, complex)), "weights must be boolean"),
+        (lambda net: xa.distance_to_outlet(net, per="node"), "per must be"),
+        (lambda net: xa.distance_from_points(net, [(1, 1)], downstream="x"), "downstream must be True"),
+        (lambda net: xa.subnetwork(net, np.ones(GRID.shape, bool), crop="no"), "crop must be True or False"),
+    ],
+)
+def test_parameters_are_validated_up_front(call, message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=re.escape(message)) as info:
+        call(RiverNetwork.from_ldd(GRID))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["min", "max", "sum", "mode", "median"])
+def test_catchment_statistics_of_unsigned_and_big_endian_fields(how: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    locations = [(1, 1), (0, 0)]
+    for dtype, native in ((">u2", "u2"), ("uint16", "u2"), (">f8", "f8"), ("float16", "f4")):
+        expected = xa.catchment_statistics(net, VALUES.astype(native), locations, how)
+        np.testing.assert_array_equal(
+            xa.catchment_statistics(net, VALUES.astype(dtype), locations, how), expected
+        )
+        weights = np.ones(GRID.shape, dtype)
+        got = xa.catchment_statistics(net, VALUES, locations, how, weights=weights)
+        np.testing.assert_array_equal(
+            got, xa.catchment_statistics(net, VALUES, locations, how, weights=weights.astype(native))
+        )
+    brute = {"min": 1, "max": 6, "sum": 21, "mode": 1, "median": 3.5}[how]
+    assert xa.catchment_statistics(net, VALUES.astype(np.uint16), [(1, 1)], how)[0] == brute
+
+
+# --------------------------------------------------- catchment ids (3)
+@pytest.mark.parametrize(
+    "ids",
+    [[2**40, 7], [7120000010, 7120000020], np.array([2**63 + 5, 1], np.uint64), np.array([-3, 9], ">i8")],
+    ids=str,
+)
+def test_catchment_ids_keep_their_values(ids) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    ids = np.array(ids)
+    labels = xa.catchments(net, [(1, 1), (0, 0)], ids=ids, nested=True)
+    assert labels.dtype == ids.dtype.newbyteorder("=")
+    assert labels[0, 0] == ids[1] and labels[1, 1] == ids[0]
+    assert set(np.unique(labels).tolist()) == set(ids.tolist())
