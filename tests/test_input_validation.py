@@ -262,3 +262,122 @@ def test_catchment_ids_keep_their_values(ids) -> None:
     assert labels.dtype == ids.dtype.newbyteorder("=")
     assert labels[0, 0] == ids[1] and labels[1, 1] == ids[0]
     assert set(np.unique(labels).tolist()) == set(ids.tolist())
+
+
+# ------------------------------------------- vector networks: labels (3)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def labelled_trees(draw):
+    """A random forest of n nodes with distinct integer labels, and a permutation of them."""
+    n = draw(st.integers(1, 25))
+    parents = [draw(st.integers(-1, k - 1)) for k in range(n)]  # each node drains to an earlier one
+    labels = np.array(draw(st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n, unique=True)))
+    outlet = int(labels.min()) - 1  # never a label
+    down = np.array([labels[p] if p >= 0 else outlet for p in parents])
+    perm = np.array(draw(st.permutations(range(n))), dtype=np.intp)
+    return labels, down, outlet, perm
+
+
+def _brute_accumulate(labels, down, outlet, values) -> np.ndarray:
+    """Sum over each node's upstream set, by following every node's path."""
+    index = {int(label): k for k, label in enumerate(labels)}
+    out = np.zeros(len(labels))
+    for k in range(len(labels)):
+        node = k
+        while True:
+            out[node] += values[k]
+            if down[node] == outlet:
+                break
+            node = index[int(down[node])]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(labelled_trees(), st.data())
+def test_a_field_in_another_label_order_gives_the_same_answer_per_label(tree, data) -> None:
+    labels, down, outlet, perm = tree
+    values = np.array(
+        data.draw(st.lists(st.integers(0, 100), min_size=len(labels), max_size=len(labels))), float
+    )
+    expected = dict(zip(labels.tolist(), _brute_accumulate(labels, down, outlet, values), strict=True))
+    nets = [
+        RiverNetwork.from_downstream(down, ids=labels, outlet=outlet),
+        RiverNetwork.from_downstream(xr.DataArray(down, dims="node", coords={"node": labels}), outlet=outlet),
+    ]
+    field = xr.DataArray(values[perm], dims="node", coords={"node": labels[perm]})  # other order
+    for net in nets:
+        for out in (field.hydro.accumulate(net), field.hydro.assign_network(net).hydro.accumulate()):
+            assert dict(zip(out["node"].values.tolist(), out.values.tolist(), strict=True)) == expected
+        weights = xr.DataArray(
+            np.full(len(labels), 2.0), dims="node", coords={"node": labels}
+        )  # network order
+        out = field.hydro.accumulate(net, weights=weights)
+        assert dict(zip(out["node"].values.tolist(), (out.values / 2).tolist(), strict=True)) == expected
+
+
+def test_catalogue_on_a_field_in_another_label_order() -> None:
+    net = RiverNetwork.from_downstream(["b", "c", "", "c"], ids=["a", "b", "c", "d"], outlet="")
+    field = xr.DataArray([4.0, 3.0, 2.0, 1.0], dims="node", coords={"node": ["d", "c", "b", "a"]})
+    out = field.hydro.catchment_statistics(["b", "c"], "sum", net)
+    assert out.values.tolist() == [1.0 + 2.0, 1.0 + 2.0 + 3.0 + 4.0]
+    weights = xr.DataArray([1.0, 1.0, 1.0, 10.0], dims="node", coords={"node": ["a", "b", "c", "d"]})
+    out = field.hydro.catchment_statistics(["c"], "sum", net, weights=weights)
+    assert out.values.tolist() == [1.0 + 2.0 + 3.0 + 40.0]
+    labels = field.hydro.catchments(["b"], net)
+    assert dict(zip(labels["node"].values.tolist(), labels.values.tolist(), strict=True)) == {
+        "a": 1, "b": 1, "c": 0, "d": 0
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["a", "b", "c", "e"], r"\['e'\] are not among the network's nodes.*\['d'\]"),
+        (["a", "b", "c", "c"], r"repeated: \['c'\]"),
+        (["a", "b", "c"], r"the network's nodes \['d'\] are not among the field's"),
+    ],
+)
+def test_a_field_with_other_labels_raises(labels, message: str) -> None:
+    net = RiverNetwork.from_downstream(["b", "c", "", "c"], ids=["a", "b", "c", "d"], outlet="")
+    field = xr.DataArray(np.ones(len(labels)), dims="node", coords={"node": labels})
+    with pytest.raises(xa.GridMismatchError, match=message):
+        field.hydro.accumulate(net, x_dim="node")
+
+
+def test_an_unlabelled_vector_network_matches_by_position() -> None:
+    net = RiverNetwork.from_downstream([1, 2, -1])
+    field = xr.DataArray([1.0, 2.0, 3.0], dims="station", coords={"station": ["x", "y", "z"]})
+    assert field.hydro.accumulate(net).values.tolist() == [1.0, 3.0, 6.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"downstream_ids": [1, -1], "ids": [-1, 1]}, "labelled with the outlet sentinel -1"),
+        (
+            {"downstream_ids": ["b", ""], "ids": ["", "b"], "outlet": ""},
+            "labelled with the outlet sentinel ''",
+        ),
+        ({"downstream_ids": [1.0, -1.0], "ids": [np.nan, 1.0]}, "ids hold NaN at node 0"),
+        ({"downstream_ids": [np.nan, -1.0], "ids": [0.0, 1.0]}, "downstream_ids hold NaN at node 0"),
+        ({"downstream_ids": [1, -1], "ids": [1, 1]}, r"ids are not unique: \[1\]"),
+        (
+            {"downstream_ids": ["b", None], "ids": ["a", "b"], "outlet": "x"},
+            "downstream_ids hold NaN at node 1",
+        ),
+    ],
+)
+def test_bad_vector_labels_raise(kwargs, message: str) -> None:
+    with pytest.raises(InvalidCodeError, match=message):
+        RiverNetwork.from_downstream(**kwargs)
+
+
+def test_hydrobasins_style_labels() -> None:
+    ids = np.array([7120000010, 7120000020, 7120000030], np.int64)
+    net = RiverNetwork.from_downstream([7120000020, 0, 7120000020], ids=ids, outlet=0)
+    field = xr.DataArray([1.0, 1.0, 1.0], dims="HYBAS_ID", coords={"HYBAS_ID": ids[::-1]})
+    out = field.hydro.accumulate(net)
+    assert out.sel(HYBAS_ID=7120000020).item() == 3.0 and out.sel(HYBAS_ID=7120000010).item() == 1.0

@@ -36,7 +36,7 @@ from .network_index import (
 )
 from .operations import How
 from .units import cell_area, find_cell_area
-from .xarray_ops import apply, check_grid, grid_dims
+from .xarray_ops import align_nodes, apply, check_grid, grid_dims
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
@@ -122,6 +122,7 @@ class HydroAccessor(Generic[T]):
             return self._index_coordinate()
         obj = self.drop_network() if self._find(check=False) is not None else self._obj
         dims = grid_dims(obj, network, x_dim, y_dim)
+        network = align_nodes(obj, network, dims)
         check_grid(obj, network, dims)
         if name is None:
             name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION

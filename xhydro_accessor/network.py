@@ -186,10 +186,19 @@ class RiverNetwork:
             Label of each node's downstream node; ``outlet`` (or the node's own
             label) marks an outlet.
         ids : 1-D array-like, optional
-            The node labels, unique; default ``0..n-1``. Taken from the
-            DataArray's coordinate when ``downstream_ids`` is one.
+            The node labels: unique, not NaN, not ``outlet``. Taken from the
+            DataArray's coordinate when ``downstream_ids`` is one. With labels, a
+            field given with the network in the xarray layer is matched to the
+            nodes by its node coordinate (reordered when it lists the same labels
+            in another order, an error when they differ); without, by position
+            (``downstream_ids`` are then positions ``0..n-1``).
         outlet : scalar, default -1
             The sentinel label of "no downstream node".
+
+        Raises
+        ------
+        InvalidCodeError
+            Repeated, NaN or sentinel ids, NaN or unknown downstream ids.
 
         Examples
         --------
@@ -204,9 +213,22 @@ class RiverNetwork:
         if downstream_ids.ndim != 1:
             raise GridMismatchError(f"downstream_ids must be 1-D, got shape {downstream_ids.shape}")
         n = downstream_ids.size
-        ids = np.arange(n) if ids is None else np.asarray(ids)
+        labelled = ids is not None
+        ids = np.arange(n) if ids is None else np.asarray(getattr(ids, "values", ids))
         if ids.shape != downstream_ids.shape:
             raise GridMismatchError(f"ids has shape {ids.shape}, downstream_ids {downstream_ids.shape}")
+        for name, values in (("ids", ids), ("downstream_ids", downstream_ids)):
+            nan = np.flatnonzero(_is_nan(values))
+            if nan.size:
+                raise InvalidCodeError(
+                    f"{name} hold NaN at node {int(nan[0])}: every node needs a label"
+                    + ("" if name == "ids" else f" (outlets: the sentinel {outlet!r})")
+                )
+        if n and (ids == outlet).any():
+            raise InvalidCodeError(
+                f"node {int(np.flatnonzero(ids == outlet)[0])} is labelled with the outlet sentinel "
+                f"{outlet!r}: pass another outlet="
+            )
         order = np.argsort(ids, kind="stable")
         sorted_ids = ids[order]
         if n and (sorted_ids[1:] == sorted_ids[:-1]).any():
@@ -226,7 +248,7 @@ class RiverNetwork:
         down[~is_outlet] = order[pos]
         down[down == np.arange(n)] = -1
         net = cls._from_down(down, (n,), dims, coords)
-        net._ids = ids
+        net._ids = ids if labelled else None  # unlabelled: fields line up by position
         return net
 
     # ------------------------------------------------------------ construction
@@ -360,6 +382,30 @@ class RiverNetwork:
             self._ids if ids is None else ids, self._heads,
         )  # fmt: skip
 
+    def in_order_of(self, ids: Any) -> RiverNetwork:
+        """The same vector network with its nodes in the order of ``ids``, a permutation of :attr:`ids`.
+
+        Raises :class:`GridMismatchError` naming the labels found on one side only.
+
+        Examples
+        --------
+        >>> net = RiverNetwork.from_downstream([20, -1], ids=[10, 20])
+        >>> net.in_order_of([20, 10]).downstream_grid()
+        array([-1,  0])
+        """
+        if len(self._shape) != 1 or self._ids is None:
+            raise GridMismatchError("only a vector network with node labels (ids=) can be reordered")
+        ids = np.asarray(ids)
+        pos = label_positions(self._ids, ids, "the network's nodes", "the field's")
+        inverse = np.empty_like(pos)
+        inverse[pos] = np.arange(pos.size)
+        down = self.downstream_grid()[pos]
+        down = np.where(down >= 0, inverse[np.maximum(down, 0)], down).astype(_index_dtype(pos.size))
+        coords = {d: ids for d in self._dims or () if d in self._coords}
+        net = RiverNetwork._from_down(down, self._shape, self._dims, coords)
+        net._ids = ids
+        return net
+
     def to_dataset(self, convention: str | None = None) -> xr.Dataset:
         """The network as a CF Dataset (see :func:`xhydro_accessor.io.network_to_dataset`)."""
         from .io import network_to_dataset
@@ -456,6 +502,37 @@ def _grid_of(obj) -> tuple[tuple[Hashable, ...] | None, dict]:
         return None, {}
     coords = {d: np.asarray(obj.coords[d].values) for d in dims if d in obj.coords}
     return tuple(dims), coords
+
+
+def _is_nan(values: np.ndarray) -> np.ndarray:
+    """NaN (or None) entries of a label array of any dtype."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in values.ravel()], bool)
+    return np.zeros(values.shape, bool)
+
+
+def label_positions(labels: np.ndarray, wanted: np.ndarray, have: str, want: str) -> np.ndarray:
+    """Positions ``p`` with ``labels[p] == wanted``, ``wanted`` a permutation of ``labels``.
+
+    Raises :class:`GridMismatchError` naming labels present on one side only (``have``
+    and ``want`` name the sides) and repeated labels.
+    """
+    labels, wanted = np.asarray(labels), np.asarray(wanted)
+    order = np.argsort(labels, kind="stable")
+    pos = np.minimum(np.searchsorted(labels[order], wanted), max(labels.size - 1, 0))
+    found = labels[order][pos] == wanted if labels.size else np.zeros(wanted.shape, bool)
+    unknown = wanted[~found]
+    absent = labels[~np.isin(labels, wanted)]
+    repeated = np.unique(wanted)[np.unique(wanted, return_counts=True)[1] > 1] if wanted.size else wanted
+    if unknown.size or absent.size or repeated.size or labels.size != wanted.size:
+        raise GridMismatchError(
+            f"node labels differ: {want} labels {unknown[:5].tolist()} are not among {have} "
+            f"({unknown.size} in all), {have} {absent[:5].tolist()} are not among {want} "
+            f"({absent.size} in all){f', repeated: {repeated[:5].tolist()}' if repeated.size else ''}"
+        )
+    return order[pos]
 
 
 def _as_integers(values, name: str) -> np.ndarray:

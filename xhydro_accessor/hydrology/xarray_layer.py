@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..network import RiverNetwork
 from ..units import dequantify, result_units
-from ..xarray_ops import check_grid, grid_dims
+from ..xarray_ops import align_nodes, align_weights, check_grid, grid_dims
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -34,6 +34,7 @@ def _resolve(obj, network, x_dim=None, y_dim=None) -> tuple[RiverNetwork, tuple[
     if network is None:
         network = obj.hydro.network
     dims = grid_dims(obj, network, x_dim, y_dim)
+    network = align_nodes(obj, network, dims)
     check_grid(obj, network, dims)
     coords = {d: np.asarray(obj[d].values) for d in dims if d in obj.coords}
     return network.with_grid(tuple(dims), coords), tuple(dims)
@@ -46,9 +47,12 @@ def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
     return xr.DataArray(values, dims=dims, coords=coords.coords, name=name, attrs=attrs)
 
 
-def _data(array: Any, dims) -> Any:
-    """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``."""
-    return array.transpose(*dims).data if isinstance(array, xr.DataArray) else array
+def _data(array: Any, dims, obj) -> Any:
+    """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``;
+    on a vector network in the order of ``obj``'s node labels."""
+    if not isinstance(array, xr.DataArray):
+        return array
+    return align_weights(array, obj, tuple(dims)).transpose(*dims).data
 
 
 # --------------------------------------------------------------- catchments
@@ -213,7 +217,7 @@ def catchment_statistics(
         weights = _weights(weights, obj, None, dims)
     if isinstance(weights, xr.DataArray):
         weights, _, w_units = dequantify(weights)
-    weights = _data(weights, dims)
+    weights = _data(weights, dims, obj)
     qs = np.atleast_1d(np.asarray(q, np.float64)) if q is not None and np.ndim(q) == 1 else None
     extra = ["quantile"] if qs is not None else []
 
@@ -289,7 +293,7 @@ def _distance_weights(obj, network, dims, weights, per) -> tuple[Any, str | None
     from .distances import step_lengths
 
     if weights is not None:
-        return _data(weights, dims), getattr(weights, "attrs", {}).get("units")
+        return _data(weights, dims, obj), getattr(weights, "attrs", {}).get("units")
     if per == "cell" or len(dims) == 1:
         return None, None
     if not all(d in obj.coords for d in dims):
@@ -426,7 +430,7 @@ def upstream_area(
 
     network, grid = _resolve(obj, network, **dims)
     area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid)
-    area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
+    area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid, obj)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
 
