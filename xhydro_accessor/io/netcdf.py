@@ -18,6 +18,9 @@ from ._common import as_nodata
 
 NETCDF_SUFFIXES = (".nc", ".nc4")
 _NETCDF3_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+#: What the engines raise on a corrupt file (a lying size: MemoryError, OverflowError).
+READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError,
+               OverflowError, struct.error)  # fmt: skip
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 _FLOW_DIRECTION_NAMES = re.compile(r"(^|_)(ldd|fdir|flwdir|flowdir|d8|flow_?dir(ection)?s?)($|_)")
@@ -136,13 +139,13 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     engine = netcdf_engine(path, magic)
     try:
         ds = xr.open_dataset(path, engine=engine, mask_and_scale=False, decode_times=False)
-    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+    except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
     try:
         name = _select_variable(path, ds, variable)
         try:
             da = ds[name].load()
-        except (OSError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        except READ_ERRORS as err:
             raise ValueError(f"{path}: cannot read variable {name!r} ({err})") from err
         crs_wkt = None
         grid_mapping = da.attrs.get("grid_mapping")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from ..errors import NetworkError
 from ..network import RiverNetwork
 from ..network_index import FLOW_DIRECTION, decode_network, encode_network
 from ._common import PathLike, header_count, read_bytes
-from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
+from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
 
 # --------------------------------------------------------------------------- #
@@ -235,7 +234,7 @@ def _has_nextxy(path: Path, variable: str | None) -> bool:
     try:
         with xr.open_dataset(path, engine=engine, decode_cf=False) as ds:
             return {"nextx", "nexty"} <= set(map(str, ds.variables))
-    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+    except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
 
 
