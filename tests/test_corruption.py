@@ -281,3 +281,32 @@ def test_bil_negative_offset(tmp_path: Path) -> None:
     path = _bil(tmp_path, ESRI_HDR.format(**GOOD) + "SKIPBYTES -4\n")
     with pytest.raises(ValueError, match=f"{path}.*negative offset"):
         open_network(path)
+
+
+def test_netcdf3_dimension_lie_is_caught(tmp_path: Path) -> None:
+    raw = bytearray(_source("southamerica_ldd.nc").read_bytes())
+    at = raw.index(b"lat") + 4  # the length of dimension lat follows its padded name
+    assert struct.unpack_from(">I", raw, at)[0] == 700
+    struct.pack_into(">I", raw, at, 188)  # the engines would read a 188-row grid
+    path = tmp_path / "ldd.nc"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=f"{path}: corrupt netCDF3 header: variable 'lat' is 5600 bytes"):
+        open_network(path)
+
+
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF3_64BIT", "NETCDF3_64BIT_DATA"])
+def test_valid_netcdf3_headers_pass_the_check(tmp_path: Path, fmt: str) -> None:
+    netcdf4 = pytest.importorskip("netCDF4")
+    path = tmp_path / "ldd.nc"
+    with netcdf4.Dataset(path, "w", format=fmt) as ds:
+        ds.title = "a global attribute"
+        ds.createDimension("time", None)
+        ds.createDimension("y", 2)
+        ds.createDimension("x", 3)
+        ds.createVariable("runoff", "f4", ("time", "y", "x"))[0:2] = np.ones((2, 2, 3))
+        ds.createVariable("y", "f8", ("y",))[:] = [1.5, 0.5]
+        ds.createVariable("x", "f8", ("x",))[:] = [0.5, 1.5, 2.5]
+        ldd = ds.createVariable("ldd", "i2", ("y", "x"))
+        ldd.long_name = "local drain direction"
+        ldd[:] = LDD
+    assert _same(open_network(path, "ldd", variable="ldd"), RiverNetwork.from_ldd(LDD))
