@@ -76,6 +76,19 @@ def test_detect_convention_keeps_codes_a_non_integral_nodata_would_truncate_to()
     assert detect_convention(d8, nodata=[2.5, np.nan]) == "esri"  # 2 is not dropped
 
 
+@pytest.mark.parametrize("fill", [np.nan, -3.4e38, 2.5, 1e300])
+def test_repair_never_writes_a_nodata_the_codes_cannot_hold(fill) -> None:
+    fixed, report = xa.repair(np.array([[6, 77, 5]], np.uint8), "ldd", nodata=fill)
+    assert fixed.tolist() == [[5, 255, 5]]  # 6 now drains into a missing cell: a pit
+    assert report.invalid.tolist() == [1]  # 77 -> missing; never 2.5 truncated to code 2
+
+
+def test_repair_without_a_representable_missing_code_raises() -> None:
+    with pytest.raises(ValueError, match="fits dtype int8"):
+        xa.repair(np.array([[6, 77, 5]], np.int8), "ldd")
+    assert xa.repair(np.array([[6, 77, 5]], np.int8), "ldd", nodata=-1)[0].tolist() == [[5, -1, 5]]
+
+
 def test_masked_array_mask_is_missing() -> None:
     data = LDD.copy()
     data[LDD == 255] = 77  # garbage under the mask
