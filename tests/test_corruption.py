@@ -50,13 +50,13 @@ def _same(a: RiverNetwork, b: RiverNetwork) -> bool:
 def _open_checked(path: Path, original: RiverNetwork, original_codes: xr.DataArray) -> None:
     """Open ``path``: the original network, the network of changed cells, or a clear error.
 
-    Memory: what this package allocates is traced (tracemalloc) except for netCDF,
-    whose engines (scipy, HDF5) allocate transiently what a corrupt header announces
-    (never touched: no resident memory); for every reader the resident memory may not
-    grow beyond the budget.
+    Memory: what this package allocates is traced (tracemalloc) except for netCDF and
+    GeoTIFF, whose engines (scipy, HDF5, GDAL) allocate outside Python or transiently
+    what a corrupt header announces (never touched); for every reader the resident
+    memory may not grow beyond the budget.
     """
     budget = 20 * sum(p.stat().st_size for p in path.parent.iterdir()) + (16 << 20)
-    traced = path.suffix != ".nc"
+    traced = path.suffix not in (".nc", ".tif")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
     if traced:
         tracemalloc.start()
@@ -153,6 +153,18 @@ def test_corrupted_bil_and_header(tmp_path_factory, data) -> None:
         cells = cells[:cut] if data.draw(st.booleans()) else cells + b"\0"
     path.write_bytes(cells)
     (folder / "ldd.hdr").write_bytes(bytes(header))
+    _open_checked(path, open_network(source), read_flow_directions(source))
+
+
+# ------------------------------------------------------------------ GeoTIFF
+@pytest.mark.filterwarnings("ignore:Dataset has no geotransform")  # a corrupted transform: GDAL says so
+@SETTINGS
+@given(data=st.data())
+def test_corrupted_geotiff(tmp_path_factory, data) -> None:
+    pytest.importorskip("rioxarray")
+    source = _source("rhine_30s_esri_d8.tif")
+    path = tmp_path_factory.mktemp("tif") / "d8.tif"
+    path.write_bytes(_mutate(source.read_bytes(), data.draw, 1024))  # the TIFF tags, in front
     _open_checked(path, open_network(source), read_flow_directions(source))
 
 

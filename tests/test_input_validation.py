@@ -208,6 +208,10 @@ def test_negative_weights_checked_lazily_on_dask() -> None:
         out.compute()
 
 
+def _percentile(net: RiverNetwork, q):
+    return xa.catchment_statistics(net, VALUES, [(1, 1)], "percentile", q=q)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -220,6 +224,10 @@ def test_negative_weights_checked_lazily_on_dask() -> None:
         (lambda net: xa.catchment_statistics(net, VALUES, [(1, 1)], skipna="yes"), "skipna must be"),
         (lambda net: xa.catchment_statistics(net, VALUES, [(1, 1)], nested="yes"), "nested must be"),
         (lambda net: xa.catchments(net, [(1, 1)], nested=None), "nested must be True or False"),
+        (lambda net: _percentile(net, np.nan), "must lie in"),
+        (lambda net: _percentile(net, "50"), "q must be a number"),
+        (lambda net: _percentile(net, []), "q must be a number"),
+        (lambda net: _percentile(net, [[5]]), "q must be a number"),
         (lambda net: xa.catchments(net, [(1, 1)], ids=[1.5]), "ids must be 1 non-zero integers"),
         (lambda net: xa.catchments(net, [(1, 1)], ids=[0]), "with a 0"),
         (lambda net: xa.catchments(net, [(1, 1)], ids=[1, 2]), "got 2"),

@@ -233,8 +233,12 @@ def catchment_statistics(
             weights = weights.astype(np.float64)  # cumulative weights: no unsigned wrap-around
     if (q is None) != (how != "percentile"):
         raise ValueError("pass q=<percentile(s) in [0, 100]> with how='percentile', and only then")
-    if q is not None and np.any((np.asarray(q, np.float64) < 0) | (np.asarray(q, np.float64) > 100)):
-        raise ValueError(f"percentiles must lie in [0, 100], got {q}")
+    if q is not None:
+        qs = np.asarray(q)
+        if qs.dtype.kind not in "iuf" or qs.ndim > 1 or qs.size == 0:
+            raise ValueError(f"q must be a number or a 1-D sequence of numbers in [0, 100], got {q!r}")
+        if not np.all((qs >= 0) & (qs <= 100)):  # NaN fails too
+            raise ValueError(f"percentiles must lie in [0, 100], got {q}")
     loc = locate(network, locations, snap=snap)
     options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q}
     if library(field, weights) == "dask":
