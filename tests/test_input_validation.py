@@ -200,6 +200,19 @@ def test_negative_weights_of_sums_and_extremes_are_products() -> None:
     )
 
 
+def test_torch_half_precision_and_negative_weights() -> None:
+    torch = pytest.importorskip("torch")
+    net = RiverNetwork.from_ldd(GRID)
+    for dtype in (torch.float16, torch.bfloat16):
+        out = xa.accumulate(net, torch.tensor(VALUES, dtype=dtype))
+        assert out.dtype == torch.float32
+        np.testing.assert_array_equal(out.numpy(), xa.accumulate(net, VALUES.astype(np.float32)))
+    with pytest.raises(ValueError, match="must be non-negative"):
+        xa.accumulate(net, torch.tensor(VALUES), "var", weights=-torch.ones(GRID.shape, dtype=torch.float64))
+    with pytest.raises(TypeError, match="got dtype complex64"):
+        xa.accumulate(net, torch.ones(GRID.shape, dtype=torch.complex64))
+
+
 def test_negative_weights_checked_lazily_on_dask() -> None:
     da = pytest.importorskip("dask.array")
     net = RiverNetwork.from_ldd(GRID)

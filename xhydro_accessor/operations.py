@@ -304,7 +304,8 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
 
     if how not in HOWS:
         raise ValueError(f"how must be one of {HOWS}, got {how!r}")
-    field = np.asarray(field)  # dispatch sent only numpy-compatible data here
+    field = supported_dtype(np.asarray(field))  # numpy-compatible data (torch CPU: float16 too)
+    weights = None if weights is None else supported_dtype(np.asarray(weights), "weights")
     network.check_grid(field.shape)
     grid_shape = network.shape
     batch_shape = field.shape[: field.ndim - len(grid_shape)]
