@@ -322,3 +322,27 @@ def test_valid_netcdf3_headers_pass_the_check(tmp_path: Path, fmt: str) -> None:
         ldd.long_name = "local drain direction"
         ldd[:] = LDD
     assert _same(open_network(path, "ldd", variable="ldd"), RiverNetwork.from_ldd(LDD))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("3\n2\n1\n0.5\n0.0\n1.5\n1.0\n0.0\n", None),
+        ("3\n1\n1\n0.5\n0.0\n1.5\n1.0\n0.0\n", "corrupt CaMa-Flood nextxy: 1x3 cells"),  # ny lies
+        ("3\n9999999\n1\n0.5\n0.0\n1.5\n1.0\n0.0\n", "truncated CaMa-Flood nextxy"),
+        ("3\n2\n1\n0\n0.0\n1.5\n1.0\n0.0\n", "gsize = 0.0"),
+        ("3\n2\n1\nnan\n0.0\n1.5\n1.0\n0.0\n", "gsize = nan"),
+        ("3\n2\n1\n0.5\nnan\n1.5\n1.0\n0.0\n", "west = nan"),
+    ],
+)
+def test_cama_params_are_checked_against_the_file(tmp_path: Path, params: str, message: str | None) -> None:
+    nextx, nexty = np.array([[2, 3, -9], [-9999, 3, -9]]), np.array([[1, 1, -9], [-9999, 1, -9]])
+    (tmp_path / "params.txt").write_text(params)
+    path = tmp_path / "nextxy.bin"
+    path.write_bytes(np.stack([nextx, nexty]).astype("<i4").tobytes())
+    if message is None:
+        assert _same(open_network(path), RiverNetwork.from_cama(nextx, nexty))
+        return
+    with pytest.raises(ValueError, match=message) as info:
+        open_network(path)
+    assert "params.txt" in str(info.value) or str(path) in str(info.value)

@@ -200,6 +200,24 @@ def test_negative_weights_of_sums_and_extremes_are_products() -> None:
     )
 
 
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", ["int32", "float32", ">f8"])
+def test_masked_fields_and_weights_are_missing_values(op, dtype: str) -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    mask = np.array([[False, False, True], [False, False, False]])
+    masked = np.ma.masked_array(VALUES.astype(dtype), mask=mask)
+    with_nan = np.where(mask, np.nan, VALUES).astype(np.float32 if dtype == "float32" else np.float64)
+    for skipna in (False, True):
+        np.testing.assert_array_equal(op(net, masked, skipna=skipna), op(net, with_nan, skipna=skipna))
+        np.testing.assert_array_equal(
+            op(net, VALUES, weights=masked, skipna=skipna), op(net, VALUES, weights=with_nan, skipna=skipna)
+        )
+    np.testing.assert_array_equal(
+        xa.catchment_statistics(net, masked, [(1, 1)], "sum", skipna=True),
+        xa.catchment_statistics(net, with_nan, [(1, 1)], "sum", skipna=True),
+    )
+
+
 def test_torch_half_precision_and_negative_weights() -> None:
     torch = pytest.importorskip("torch")
     net = RiverNetwork.from_ldd(GRID)
@@ -257,6 +275,7 @@ def _percentile(net: RiverNetwork, q):
         (lambda net: xa.distance_to_outlet(net, per="node"), "per must be"),
         (lambda net: xa.distance_from_points(net, [(1, 1)], downstream="x"), "downstream must be True"),
         (lambda net: xa.subnetwork(net, np.ones(GRID.shape, bool), crop="no"), "crop must be True or False"),
+        (lambda net: RiverNetwork.from_ldd(GRID, wrap_x="no"), "wrap_x must be True or False"),
     ],
 )
 def test_parameters_are_validated_up_front(call, message: str) -> None:

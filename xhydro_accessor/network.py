@@ -258,6 +258,8 @@ class RiverNetwork:
 
         dims, coords = _grid_of(codes)
         conv = get_convention(convention)
+        if not isinstance(wrap_x, bool | np.bool_):
+            raise TypeError(f"wrap_x must be True or False, got {wrap_x!r}")
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
         codes = getattr(codes, "values", codes)

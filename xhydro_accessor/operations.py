@@ -26,7 +26,8 @@ dtypes
     integer fields. min/max keep the field's dtype (int64 for booleans). Any
     byte order is accepted (results are native); float16 is computed and
     returned as float32, longdouble as float64. Complex, object, string and
-    date fields or weights raise ``TypeError`` naming the dtype.
+    date fields or weights raise ``TypeError`` naming the dtype. Masked cells of
+    a numpy masked array are NaN (integer ones become float64).
 Weights
     of ``mean``, ``std`` and ``var`` must be non-negative (``ValueError``): over
     weights of mixed signs a weighted mean or moment is undefined (the weights can
@@ -211,7 +212,8 @@ def supported_dtype(array: Any, name: str = "field") -> Any:
     Booleans, integers and floats of any byte order are accepted: non-native byte
     order becomes native, float16 becomes float32 and longdouble float64 (the
     precision of the result, see the module docstring); complex, object, string
-    and date dtypes raise. Arrays of other libraries keep their dtype (their
+    and date dtypes raise. A numpy masked array's masked cells become NaN (an
+    integer or boolean one becomes float64). Arrays of other libraries keep their dtype (their
     backend converts it), but a non-numeric one raises here all the same.
 
     Examples
@@ -231,6 +233,9 @@ def supported_dtype(array: Any, name: str = "field") -> Any:
         return array
     if dtype.kind not in "biuf":
         raise TypeError(f"{name} must be boolean, integer or float, got dtype {dtype}")
+    if np.ma.isMaskedArray(array):  # masked cells are missing values: NaN
+        array = np.ma.filled(array.astype(dtype if dtype.kind == "f" else np.float64), np.nan)
+        dtype = array.dtype
     native = dtype.newbyteorder("=")
     if dtype.kind == "f" and dtype.itemsize not in (4, 8):
         native = np.dtype(np.float32 if dtype.itemsize < 4 else np.float64)

@@ -12,7 +12,7 @@ from ..conventions import CONVENTIONS, get_convention
 from ..errors import NetworkError
 from ..network import RiverNetwork
 from ..network_index import FLOW_DIRECTION, decode_network, encode_network
-from ._common import PathLike, header_count, read_bytes
+from ._common import PathLike, check_georeference, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
 
@@ -277,12 +277,14 @@ def _read_cama_binary(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict[str,
     except ValueError:
         raise ValueError(f"{params}: not a CaMa-Flood params.txt (8 numbers, one a line)") from None
     nx, ny = header_count(nx, params, "nx"), header_count(ny, params, "ny")
-    data = read_bytes(path)
-    if len(data) < 8 * nx * ny:
+    check_georeference(params, {"west": west, "north": north}, {"gsize": size})
+    found = path.stat().st_size  # checked before reading: a lying params.txt allocates nothing
+    if found != 8 * nx * ny:
         raise ValueError(
-            f"{path}: truncated CaMa-Flood nextxy: {ny}x{nx} cells need {8 * nx * ny} bytes, "
-            f"found {len(data)}"
+            f"{path}: {'truncated' if found < 8 * nx * ny else 'corrupt'} CaMa-Flood nextxy: {ny}x{nx} "
+            f"cells (nx, ny in {params.name}) need {8 * nx * ny} bytes, found {found}"
         )
+    data = read_bytes(path)
     values = np.frombuffer(data, "<i4", count=2 * nx * ny).reshape(2, ny, nx)
     if not ((values[0] <= nx) & (values[0] >= _CAMA_MISSING)).all():  # not little-endian
         values = values.byteswap()
