@@ -7,6 +7,7 @@ computation) or raises a clear ``TypeError``/``ValueError`` naming the problem.
 from __future__ import annotations
 
 import re
+import struct
 
 import numpy as np
 import pytest
@@ -434,3 +435,54 @@ def test_hydrobasins_style_labels() -> None:
     field = xr.DataArray([1.0, 1.0, 1.0], dims="HYBAS_ID", coords={"HYBAS_ID": ids[::-1]})
     out = field.hydro.accumulate(net)
     assert out.sel(HYBAS_ID=7120000020).item() == 3.0 and out.sel(HYBAS_ID=7120000010).item() == 1.0
+
+
+# ------------------------------------------- nodata through the readers (4)
+def _float_ldd(fill: float) -> np.ndarray:
+    codes = LDD.astype(np.float32)
+    codes[LDD == 255] = fill
+    return codes
+
+
+def _write_reader_file(tmp_path, kind: str):
+    gdal_nodata = float(np.float32(-3.4028235e38))
+    if kind == "asc":  # GDAL writes float grids with its float32 nodata
+        path = tmp_path / "ldd.asc"
+        rows = "\n".join(" ".join(repr(float(v)) for v in row) for row in _float_ldd(gdal_nodata))
+        path.write_text(
+            f"ncols 4\nnrows 2\nxllcorner 0\nyllcorner 0\ncellsize 1\nNODATA_value {gdal_nodata!r}\n{rows}\n"
+        )
+    elif kind == "bil":
+        path = tmp_path / "ldd.bil"
+        path.write_bytes(_float_ldd(gdal_nodata).astype("<f4").tobytes())
+        (tmp_path / "ldd.hdr").write_text(
+            f"NROWS 2\nNCOLS 4\nNBITS 32\nPIXELTYPE FLOAT\nNODATA {gdal_nodata!r}\n"
+        )
+    elif kind == "envi":
+        path = tmp_path / "ldd.bin"
+        path.write_bytes(_float_ldd(np.nan).astype("<f4").tobytes())
+        (tmp_path / "ldd.hdr").write_text(
+            "ENVI\nsamples = 4\nlines = 2\ndata type = 4\ndata ignore value = nan\n"
+        )
+    elif kind == "nc_int32":
+        path = tmp_path / "ldd.nc"
+        codes = np.where(LDD == 255, -2147483648, LDD).astype(np.int32)
+        ds = xr.Dataset({"ldd": (("y", "x"), codes)}, coords={"y": [1.5, 0.5], "x": np.arange(4) + 0.5})
+        ds.to_netcdf(path, encoding={"ldd": {"_FillValue": np.int32(-2147483648)}})
+    else:  # a CSF INT4 map with its missing value
+        path = tmp_path / "ldd.map"
+        header = bytearray(256)
+        header[:27] = b"RUU CROSS SYSTEM MAP FORMAT"
+        struct.pack_into("<HIHI", header, 32, 2, 0, 1, 0)
+        struct.pack_into("<I", header, 46, 1)
+        struct.pack_into("<HH", header, 64, 0xE2, 0x26)  # nominal, INT4
+        struct.pack_into("<ddIIddd", header, 84, 0.0, 2.0, 2, 4, 1.0, 1.0, 0.0)
+        codes = np.where(LDD == 255, -2147483648, LDD).astype("<i4")
+        path.write_bytes(bytes(header) + codes.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("kind", ["asc", "bil", "envi", "nc_int32", "csf_int4"])
+def test_every_nodata_a_reader_returns_marks_missing_cells(tmp_path, kind: str) -> None:
+    net = open_network(_write_reader_file(tmp_path, kind), "ldd")
+    np.testing.assert_array_equal(net.downstream_grid(), _reference().downstream_grid())
