@@ -570,9 +570,9 @@ def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | Non
     outside the dtype's range matches nothing.
     """
     nodata_values = _nodata_values(nodata, codes.dtype, conv)
-    missing = masked if masked is not None else np.zeros(codes.shape, bool)
+    missing = masked
     if codes.dtype.kind == "f":
-        missing = missing | np.isnan(codes) | np.isin(codes, nodata_values)
+        missing = np.isnan(codes) | np.isin(codes, nodata_values) | (False if masked is None else masked)
         _check_integral(np.where(missing, 0, codes), f"{conv.name} codes")
         huge = ~missing & (np.abs(codes) > 2.0**53) if codes.dtype.itemsize > 2 else missing[:0]
         if huge.any():
@@ -608,7 +608,8 @@ def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | Non
             values = np.array([table_codes[int(k)] for k in keys], np.uint8)
             pos = np.minimum(np.searchsorted(keys, codes), keys.size - 1)
             direction = np.where(keys[pos] == codes, values[pos], np.uint8(INVALID))
-    direction[missing] = MISSING
+    if missing is not None:
+        direction[missing] = MISSING
     if (direction == INVALID).any():
         raise InvalidCodeError(_bad_codes_message(codes[direction == INVALID], codes, conv))
     return direction
