@@ -37,7 +37,7 @@ from .network_index import (
 )
 from .operations import How
 from .units import cell_area, find_cell_area
-from .xarray_ops import apply, check_grid, grid_dims, on_grid
+from .xarray_ops import align_nodes, apply, check_grid, grid_dims, on_grid
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
@@ -129,6 +129,7 @@ class HydroAccessor(Generic[T]):
             return obj if crs is None else obj.hydro.assign_network(obj.hydro.network, crs=crs)
         obj = self.drop_network() if self._find(check=False) is not None else self._obj
         dims = grid_dims(obj, network, x_dim, y_dim)
+        network = align_nodes(obj, network, dims)
         check_grid(obj, network, dims)
         if len(dims) == 2:
             network = on_grid(obj, network, dims, crs)

@@ -95,13 +95,14 @@ class RiverNetwork:
         """Build a network from PCRaster local drain directions.
 
         Keypad codes: 1 SW, 2 S, 3 SE, 4 W, 5 pit (outlet), 6 E, 7 NW, 8 N, 9 NE;
-        255 and NaN are missing cells. A cell whose flow leaves the grid or enters
-        a missing cell is an outlet.
+        255, NaN and masked cells (of a numpy masked array) are missing. A cell
+        whose flow leaves the grid or enters a missing cell is an outlet.
 
         Parameters
         ----------
         codes : array-like or xarray.DataArray
-            The LDD codes on a 2-D grid. A plain array is read north up: row 0
+            The LDD codes on a 2-D grid: integers of any size and byte order, or
+            integral floats. A plain array is read north up: row 0
             is the northern edge, the first axis runs north to south, the
             second west to east. A DataArray is read by its coordinates (see
             :func:`~xhydro_accessor.layout.layout_of`): south-up (ascending
@@ -110,8 +111,12 @@ class RiverNetwork:
             ``y`` — and stay in their stored order; dims that name no axis
             (and have no CF ``axis``/``units``) are read like a plain array.
             The dims and coordinates are kept: the network knows its grid.
-        nodata : int or sequence of int, optional
-            Further code values meaning "missing" (e.g. a file's fill value).
+        nodata : number or sequence of numbers, optional
+            Further code values meaning "missing" (e.g. a file's fill value;
+            default: the DataArray's ``attrs["nodata"]``). NaN, and values outside
+            the range of an integer dtype (a GDAL ``-3.4e38``), match no integer
+            code; a non-integral value with integer codes raises
+            :class:`InvalidCodeError` (it cannot mark any cell).
         wrap_x : bool, default False
             Flow leaving the east or west edge re-enters on the other side
             (global longitude grids). Flow never wraps north–south.
@@ -230,10 +235,19 @@ class RiverNetwork:
             Label of each node's downstream node; ``outlet`` (or the node's own
             label) marks an outlet.
         ids : 1-D array-like, optional
-            The node labels, unique; default ``0..n-1``. Taken from the
-            DataArray's coordinate when ``downstream_ids`` is one.
+            The node labels: unique, not NaN, not ``outlet``. Taken from the
+            DataArray's coordinate when ``downstream_ids`` is one. With labels, a
+            field given with the network in the xarray layer is matched to the
+            nodes by its node coordinate (reordered when it lists the same labels
+            in another order, an error when they differ); without, by position
+            (``downstream_ids`` are then positions ``0..n-1``).
         outlet : scalar, default -1
             The sentinel label of "no downstream node".
+
+        Raises
+        ------
+        InvalidCodeError
+            Repeated, NaN or sentinel ids, NaN or unknown downstream ids.
 
         Examples
         --------
@@ -248,9 +262,22 @@ class RiverNetwork:
         if downstream_ids.ndim != 1:
             raise GridMismatchError(f"downstream_ids must be 1-D, got shape {downstream_ids.shape}")
         n = downstream_ids.size
-        ids = np.arange(n) if ids is None else np.asarray(ids)
+        labelled = ids is not None
+        ids = np.arange(n) if ids is None else np.asarray(getattr(ids, "values", ids))
         if ids.shape != downstream_ids.shape:
             raise GridMismatchError(f"ids has shape {ids.shape}, downstream_ids {downstream_ids.shape}")
+        for name, values in (("ids", ids), ("downstream_ids", downstream_ids)):
+            nan = np.flatnonzero(_is_nan(values))
+            if nan.size:
+                raise InvalidCodeError(
+                    f"{name} hold NaN at node {int(nan[0])}: every node needs a label"
+                    + ("" if name == "ids" else f" (outlets: the sentinel {outlet!r})")
+                )
+        if n and (ids == outlet).any():
+            raise InvalidCodeError(
+                f"node {int(np.flatnonzero(ids == outlet)[0])} is labelled with the outlet sentinel "
+                f"{outlet!r}: pass another outlet="
+            )
         order = np.argsort(ids, kind="stable")
         sorted_ids = ids[order]
         if n and (sorted_ids[1:] == sorted_ids[:-1]).any():
@@ -270,7 +297,7 @@ class RiverNetwork:
         down[~is_outlet] = order[pos]
         down[down == np.arange(n)] = -1
         net = cls._from_down(down, (n,), dims, coords)
-        net._ids = ids
+        net._ids = ids if labelled else None  # unlabelled: fields line up by position
         return net
 
     # ------------------------------------------------------------ construction
@@ -282,12 +309,16 @@ class RiverNetwork:
         if layout is None:
             layout = layout_of(codes) if dims is not None and len(dims) == 2 else NORTH_UP
         conv = layout.orient(get_convention(convention))
+        if not isinstance(wrap_x, bool | np.bool_):
+            raise TypeError(f"wrap_x must be True or False, got {wrap_x!r}")
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
-        codes = np.asarray(getattr(codes, "values", codes))
+        codes = getattr(codes, "values", codes)
+        masked = np.ma.getmaskarray(codes) if np.ma.isMaskedArray(codes) else None
+        codes = np.asarray(np.ma.getdata(codes))
         if codes.ndim != 2:
             raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
-        direction = _direction_indices(codes, conv, nodata)
+        direction = _direction_indices(codes, conv, nodata, masked)
         down = np.empty(codes.size, _index_dtype(codes.size))
         wrap = bool(wrap_x)
         downstream_from_directions(
@@ -433,6 +464,30 @@ class RiverNetwork:
             self._ids if ids is None else ids, self._heads, crs, degrees and crs is None,
         )  # fmt: skip
 
+    def in_order_of(self, ids: Any) -> RiverNetwork:
+        """The same vector network with its nodes in the order of ``ids``, a permutation of :attr:`ids`.
+
+        Raises :class:`GridMismatchError` naming the labels found on one side only.
+
+        Examples
+        --------
+        >>> net = RiverNetwork.from_downstream([20, -1], ids=[10, 20])
+        >>> net.in_order_of([20, 10]).downstream_grid()
+        array([-1,  0])
+        """
+        if len(self._shape) != 1 or self._ids is None:
+            raise GridMismatchError("only a vector network with node labels (ids=) can be reordered")
+        ids = np.asarray(ids)
+        pos = label_positions(self._ids, ids, "the network's nodes", "the field's")
+        inverse = np.empty_like(pos)
+        inverse[pos] = np.arange(pos.size)
+        down = self.downstream_grid()[pos]
+        down = np.where(down >= 0, inverse[np.maximum(down, 0)], down).astype(_index_dtype(pos.size))
+        coords = {d: ids for d in self._dims or () if d in self._coords}
+        net = RiverNetwork._from_down(down, self._shape, self._dims, coords)
+        net._ids = ids
+        return net
+
     def to_dataset(self, convention: str | None = None) -> xr.Dataset:
         """The network as a CF Dataset (see :func:`xhydro_accessor.io.network_to_dataset`)."""
         from .io import network_to_dataset
@@ -571,6 +626,37 @@ def _grid_of(obj, crs: Any = None) -> tuple[tuple[Hashable, ...] | None, dict, A
     return tuple(dims), coords, crs, degrees
 
 
+def _is_nan(values: np.ndarray) -> np.ndarray:
+    """NaN (or None) entries of a label array of any dtype."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in values.ravel()], bool)
+    return np.zeros(values.shape, bool)
+
+
+def label_positions(labels: np.ndarray, wanted: np.ndarray, have: str, want: str) -> np.ndarray:
+    """Positions ``p`` with ``labels[p] == wanted``, ``wanted`` a permutation of ``labels``.
+
+    Raises :class:`GridMismatchError` naming labels present on one side only (``have``
+    and ``want`` name the sides) and repeated labels.
+    """
+    labels, wanted = np.asarray(labels), np.asarray(wanted)
+    order = np.argsort(labels, kind="stable")
+    pos = np.minimum(np.searchsorted(labels[order], wanted), max(labels.size - 1, 0))
+    found = labels[order][pos] == wanted if labels.size else np.zeros(wanted.shape, bool)
+    unknown = wanted[~found]
+    absent = labels[~np.isin(labels, wanted)]
+    repeated = np.unique(wanted)[np.unique(wanted, return_counts=True)[1] > 1] if wanted.size else wanted
+    if unknown.size or absent.size or repeated.size or labels.size != wanted.size:
+        raise GridMismatchError(
+            f"node labels differ: {want} labels {unknown[:5].tolist()} are not among {have} "
+            f"({unknown.size} in all), {have} {absent[:5].tolist()} are not among {want} "
+            f"({absent.size} in all){f', repeated: {repeated[:5].tolist()}' if repeated.size else ''}"
+        )
+    return order[pos]
+
+
 def _as_integers(values, name: str) -> np.ndarray:
     """Integer codes from ints or integral floats; NaN is not allowed here."""
     values = np.asarray(getattr(values, "values", values))
@@ -595,41 +681,77 @@ def _check_integral(values: np.ndarray, name: str) -> None:
         raise InvalidCodeError(f"{name} holds infinite values")
 
 
-def _direction_indices(codes: np.ndarray, conv, nodata) -> np.ndarray:
-    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them."""
+def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | None = None) -> np.ndarray:
+    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them.
+
+    Missing: the convention's missing codes, NaN, ``masked`` cells and the ``nodata``
+    values. A float ``nodata`` (NaN, a GDAL ``-3.4e38``) matches float codes exactly;
+    for integer codes a non-integral ``nodata`` raises (no cell can hold it) and one
+    outside the dtype's range matches nothing.
+    """
+    nodata_values = _nodata_values(nodata, codes.dtype, conv)
+    missing = masked
     if codes.dtype.kind == "f":
-        _check_integral(codes, f"{conv.name} codes")
-        nan = np.isnan(codes)
-        codes = np.where(nan, next(iter(conv.missing)), codes).astype(np.int64)
-    elif codes.dtype.kind == "b" or codes.dtype.kind not in "iu":
-        raise InvalidCodeError(f"{conv.name} codes must be integers, got dtype {codes.dtype}")
+        missing = np.isnan(codes) | np.isin(codes, nodata_values) | (False if masked is None else masked)
+        _check_integral(np.where(missing, 0, codes), f"{conv.name} codes")
+        huge = ~missing & (np.abs(codes) > 2.0**53) if codes.dtype.itemsize > 2 else missing[:0]
+        if huge.any():
+            raise InvalidCodeError(_bad_codes_message(codes[huge], codes, conv))
+        codes = np.where(missing, 0, codes).astype(np.int64)
+        nodata_values = []
+    elif codes.dtype.kind not in "iu":
+        raise InvalidCodeError(
+            f"{conv.name} codes must be integers (or integral floats), got dtype {codes.dtype}"
+        )
     table_codes = {**{c: STEPS.index(s) for c, s in conv.directions.items()},
-                   **dict.fromkeys(conv.pits, PIT), **dict.fromkeys(conv.missing, MISSING)}  # fmt: skip
-    for value in np.atleast_1d(nodata if nodata is not None else []):
-        table_codes[int(value)] = MISSING
+                   **dict.fromkeys(conv.pits, PIT), **dict.fromkeys(conv.missing, MISSING),
+                   **dict.fromkeys(nodata_values, MISSING)}  # fmt: skip
+    info = np.iinfo(codes.dtype)
+    table_codes = {c: i for c, i in table_codes.items() if info.min <= c <= info.max}
     if codes.size == 0:
         return np.zeros(codes.shape, np.uint8)
     if codes.dtype.itemsize == 1:  # one table lookup over all 256 byte values
         table = np.full(256, INVALID, np.uint8)
-        representable = range(256) if codes.dtype.kind == "u" else range(-128, 128)
         for code, index in table_codes.items():
-            if code in representable:
-                table[code & 0xFF] = index
-        index_codes = codes.view(np.uint8)
+            table[code & 0xFF] = index
+        direction = table[codes.view(np.uint8)]
     else:
         lo, hi = int(codes.min()), int(codes.max())
-        lo, hi = min(lo, min(table_codes)), max(hi, max(table_codes))
-        if hi - lo > 1 << 20:  # huge range: only possible with invalid codes
-            bad = codes[~np.isin(codes, list(table_codes))]
-            raise InvalidCodeError(_bad_codes_message(bad, codes, conv))
-        table = np.full(hi - lo + 1, INVALID, np.uint8)
-        for code, index in table_codes.items():
-            table[code - lo] = index
-        index_codes = codes.astype(np.int64) - lo
-    direction = table[index_codes]
+        if hi - lo <= 1 << 20:  # a table over the range of the codes
+            table = np.full(hi - lo + 1, INVALID, np.uint8)
+            for code, index in table_codes.items():
+                if lo <= code <= hi:
+                    table[code - lo] = index
+            direction = table[codes.astype(np.int64) - lo]
+        else:  # a wide range (e.g. an INT4 map's -2147483648): search the sorted codes
+            keys = np.array(sorted(table_codes), codes.dtype)
+            values = np.array([table_codes[int(k)] for k in keys], np.uint8)
+            pos = np.minimum(np.searchsorted(keys, codes), keys.size - 1)
+            direction = np.where(keys[pos] == codes, values[pos], np.uint8(INVALID))
+    if missing is not None:
+        direction[missing] = MISSING
     if (direction == INVALID).any():
         raise InvalidCodeError(_bad_codes_message(codes[direction == INVALID], codes, conv))
     return direction
+
+
+def _nodata_values(nodata, dtype: np.dtype, conv) -> list:
+    """The ``nodata`` values as floats (float codes) or ints (integer codes; see
+    :func:`_direction_indices`)."""
+    values = np.atleast_1d(np.asarray(nodata if nodata is not None else [], dtype=object)).tolist()
+    try:
+        floats = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise InvalidCodeError(f"nodata must be numbers, got {values[:10]}") from None
+    if dtype.kind == "f":
+        return floats
+    fractional = [v for v in floats if np.isfinite(v) and not v.is_integer()]
+    if fractional:
+        raise InvalidCodeError(
+            f"nodata {fractional[0]!r} is not an integer: no cell of {conv.name} codes of dtype "
+            f"{dtype} can hold it (a truncated {int(fractional[0])} would drop a code)"
+        )
+    return [int(v) for v in values if np.isfinite(float(v))]
 
 
 def _bad_codes_message(bad: np.ndarray, codes: np.ndarray, conv) -> str:

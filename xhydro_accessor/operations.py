@@ -29,7 +29,18 @@ NaN
 dtypes
     Sums follow ``numpy.sum``: integer and boolean fields give int64 (uint64
     for unsigned), floats keep their precision. mean/std/var give float64 for
-    integer fields. min/max keep the field's dtype.
+    integer fields. min/max keep the field's dtype (int64 for booleans). Any
+    byte order is accepted (results are native); float16 is computed and
+    returned as float32, longdouble as float64. Complex, object, string and
+    date fields or weights raise ``TypeError`` naming the dtype. Masked cells of
+    a numpy masked array are NaN (integer ones become float64).
+Weights
+    of ``mean``, ``std`` and ``var`` must be non-negative (``ValueError``): over
+    weights of mixed signs a weighted mean or moment is undefined (the weights can
+    sum to zero). ``sum``, ``min`` and ``max`` reduce ``w·x``: any sign.
+Parameters
+    are checked before any work: an unknown ``how`` raises ``ValueError``, a
+    ``skipna`` other than True/False ``TypeError``.
 Off-network cells and empty results
     hold NaN in float outputs and :func:`fill_value` of the dtype in integer
     outputs (its most negative value; the largest for unsigned integers).
@@ -185,9 +196,12 @@ _PASSES = {
 def _dispatch(op, network, field, how, weights, skipna, warn_nan=False):
     from .backends import library_of, run
 
-    if how not in HOWS:
-        raise ValueError(f"how must be one of {HOWS}, got {how!r}")
-    if library_of(field, weights) == "numpy":
+    check_options(how, skipna)
+    library = library_of(field, weights)  # first: an unsupported array type says so
+    field = supported_dtype(field, "field")
+    if weights is not None:
+        weights = check_weights(supported_dtype(weights, "weights"), how)
+    if library == "numpy":
         out = numpy_op(op, network, field, how, weights, skipna)
         if warn_nan and not skipna:
             _warn_nan(op, network, field, weights, out)
@@ -230,6 +244,95 @@ def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.
     )
 
 
+def check_options(how: Any, skipna: Any, hows: tuple[str, ...] = HOWS) -> None:
+    """Raise a one-line ``ValueError``/``TypeError`` for an unknown ``how`` or a non-bool ``skipna``."""
+    if not isinstance(how, str) or how not in hows:
+        raise ValueError(f"how must be one of {hows}, got {how!r}")
+    check_bool(skipna, "skipna")
+
+
+def check_bool(value: Any, name: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is True or False (``"no"`` or None would pass as truthy)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def supported_dtype(array: Any, name: str = "field") -> Any:
+    """``array`` in a dtype the engines compute in, or a ``TypeError`` naming its dtype.
+
+    Booleans, integers and floats of any byte order are accepted: non-native byte
+    order becomes native, float16 becomes float32 and longdouble float64 (the
+    precision of the result, see the module docstring); complex, object, string
+    and date dtypes raise. A numpy masked array's masked cells become NaN (an
+    integer or boolean one becomes float64). Arrays of other libraries keep their dtype (their
+    backend converts it), but a non-numeric one raises here all the same.
+
+    Examples
+    --------
+    >>> supported_dtype(np.ones(2, ">f8")).dtype, supported_dtype(np.ones(2, np.float16)).dtype
+    (dtype('float64'), dtype('float32'))
+    >>> supported_dtype(np.ones(2, complex))
+    Traceback (most recent call last):
+    ...
+    TypeError: field must be boolean, integer or float, got dtype complex128
+    """
+    dtype = getattr(array, "dtype", None)
+    if dtype is None:  # lists, scalars
+        array = np.asarray(array)
+        dtype = array.dtype
+    if not isinstance(dtype, np.dtype):  # torch dtypes: the torch backend checks them
+        return array
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, integer or float, got dtype {dtype}")
+    if np.ma.isMaskedArray(array):  # masked cells are missing values: NaN
+        array = np.ma.filled(array.astype(dtype if dtype.kind == "f" else np.float64), np.nan)
+        dtype = array.dtype
+    native = dtype.newbyteorder("=")
+    if dtype.kind == "f" and dtype.itemsize not in (4, 8):
+        native = np.dtype(np.float32 if dtype.itemsize < 4 else np.float64)
+    if native == dtype or not hasattr(array, "astype"):
+        return array
+    return array.astype(native)
+
+
+def check_weights(weights: Any, how: str) -> Any:
+    """Weights of mean/std/var (and of quantiles and modes) must be non-negative.
+
+    A weighted mean or moment over weights of mixed signs has no meaning (the
+    weights can sum to zero: a division by zero, or a negative variance); sum,
+    min and max reduce ``weights · field`` and take any sign. numpy
+    weights are checked here; dask weights when computed; the other libraries'
+    arrays when they can be read (not under ``jax.jit``).
+    """
+    if how not in ("mean", "std", "var", "median", "percentile", "mode"):
+        return weights
+    from .backends import library_of
+
+    library = library_of(weights)
+    if library == "dask":
+        return weights.map_blocks(_non_negative, how, dtype=weights.dtype)
+    if library == "numpy":
+        return _non_negative(weights, how)
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(weights)
+    try:
+        negative = bool(xp.any(weights < 0))
+    except TypeError:  # a jax tracer: cannot be read
+        return weights
+    if negative:
+        _non_negative(np.array([-1.0]), how)
+    return weights
+
+
+def _non_negative(weights: Any, how: str) -> Any:
+    values = np.asarray(weights)
+    if values.dtype.kind in "if" and np.any(values < 0):
+        found = values[values < 0][:1].item()
+        raise ValueError(f"weights of how={how!r} must be non-negative (NaN allowed), found {found}")
+    return weights
+
+
 def numpy_op(
     op: str,
     network: RiverNetwork,
@@ -257,7 +360,8 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
 
     if how not in HOWS:
         raise ValueError(f"how must be one of {HOWS}, got {how!r}")
-    field = np.asarray(field)  # dispatch sent only numpy-compatible data here
+    field = supported_dtype(np.asarray(field))  # numpy-compatible data (torch CPU: float16 too)
+    weights = None if weights is None else supported_dtype(np.asarray(weights), "weights")
     network.check_grid(field.shape)
     grid_shape = network.shape
     batch_shape = field.shape[: field.ndim - len(grid_shape)]

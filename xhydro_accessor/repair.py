@@ -158,7 +158,7 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     cycles = find_cycles(down, in_degree) if (in_degree > 0).any() else np.array([], np.int64)
 
     pit = min(conv.pits)
-    gone = np.nan if values.dtype.kind == "f" else (extra[0] if extra else min(conv.missing))
+    gone = _missing_code(values.dtype, [*extra, *sorted(conv.missing)]) if invalid.size else 0
     changed = np.concatenate([off_grid, into_missing, cycles])
     out = values.copy()
     out.reshape(-1)[changed] = pit
@@ -167,3 +167,15 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     if hasattr(codes, "copy") and hasattr(codes, "dims"):
         return codes.copy(data=out), report
     return out, report
+
+
+def _missing_code(dtype: np.dtype, candidates: list) -> Any:
+    """The code written into invalid cells: NaN for floats, else the first nodata (then
+    missing) value the dtype holds exactly (NaN, 2.5 or -3.4e38 cannot mark an integer cell)."""
+    if dtype.kind == "f":
+        return np.nan
+    info = np.iinfo(dtype)
+    for value in candidates:
+        if np.isfinite(float(value)) and float(value).is_integer() and info.min <= value <= info.max:
+            return int(value)
+    raise ValueError(f"no nodata value among {candidates} fits dtype {dtype}: pass nodata= one that does")

@@ -30,7 +30,7 @@ import xarray as xr
 from . import operations
 from .errors import GridMismatchError
 from .layout import axis_of
-from .network import RiverNetwork, same_coordinates
+from .network import RiverNetwork, label_positions, same_coordinates
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -152,6 +152,44 @@ def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, .
             )
 
 
+def align_nodes(
+    obj: xr.DataArray | xr.Dataset, network: RiverNetwork, dims: tuple[Hashable, ...]
+) -> RiverNetwork:
+    """The network with its nodes in the order of the object's node labels.
+
+    A field on a vector network is matched to it by label, not position: when
+    the node dim's coordinate holds the network's labels (:attr:`RiverNetwork.ids`)
+    in another order, the network is reordered to it; other labels raise
+    :class:`GridMismatchError`. Grids and unlabelled networks are returned as given.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> net = RiverNetwork.from_downstream([20, 30, -1], ids=[10, 20, 30])
+    >>> field = xr.DataArray([3.0, 2.0, 1.0], dims="node", coords={"node": [30, 20, 10]})
+    >>> align_nodes(field, net, ("node",)).ids
+    array([30, 20, 10])
+    """
+    if len(dims) != 1 or network.ids is None or dims[0] not in obj.coords:
+        return network
+    labels = np.asarray(obj[dims[0]].values)
+    if labels.shape == network.ids.shape and np.array_equal(labels, network.ids):
+        return network
+    return network.in_order_of(labels)
+
+
+def align_weights(weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> Any:
+    """Weights (a DataArray) on the object's node labels, in its order (see :func:`align_nodes`)."""
+    if len(dims) != 1 or not isinstance(weights, xr.DataArray) or dims[0] not in obj.coords:
+        return weights
+    dim = dims[0]
+    if dim not in weights.coords or np.array_equal(weights[dim].values, obj[dim].values):
+        return weights
+    return weights.isel(
+        {dim: label_positions(weights[dim].values, obj[dim].values, "the weights'", "the field's")}
+    )
+
+
 # ---------------------------------------------------------------------- apply
 def apply(
     op: str,
@@ -192,6 +230,7 @@ def apply(
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
     if how not in operations.HOWS:
         raise ValueError(f"how must be one of {operations.HOWS}, got {how!r}")
+    network = align_nodes(da, network, dims)
     check_grid(da, network, dims)
     field, reg, units = dequantify(da)
     w_units = None
@@ -201,7 +240,7 @@ def apply(
         missing = [d for d in dims if d not in weights.dims]
         if missing:
             raise ValueError(f"weights lack the spatial dims {missing}")
-        weights, _, w_units = dequantify(weights)
+        weights, _, w_units = dequantify(align_weights(weights, da, dims))
         weights = weights.drop_vars([c for c in weights.coords if c not in weights.dims])
     if field.dtype.kind == "b":
         field = field.astype(np.int64)

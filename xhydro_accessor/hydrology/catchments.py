@@ -6,7 +6,7 @@ locations (see :mod:`xhydro_accessor.kernels.labels`); locations are anything
 
 Label maps
 ----------
-Labels are int32, ``1..n`` in the order of the locations (or the ``ids`` given);
+Labels are int32, ``1..n`` in the order of the locations (or the ``ids`` given, in their dtype);
 0 marks cells draining to no location and cells off the network (the convention
 of pyflwdir's ``basins`` and PCRaster's ``subcatchment``). Two locations on one cell
 share its catchment, labelled by the first of them.
@@ -32,7 +32,7 @@ from array_api_compat import array_namespace, device, is_jax_array, is_numpy_arr
 from ..backends import generic
 from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
-from ..operations import result_dtype
+from ..operations import check_bool, check_options, check_weights, result_dtype, supported_dtype
 from ._backend import library, native
 from .locations import Locations, locate
 
@@ -65,8 +65,10 @@ def catchments(
 
     Returns
     -------
-    ndarray of int32, shape network.shape
-        0 where no location drains (and off the network).
+    ndarray of shape network.shape
+        int32 labels ``1..n``, or the ``ids`` in their own dtype (HydroBASINS ids
+        such as 7120000010 keep their value); 0 where no location drains (and off
+        the network).
 
     Examples
     --------
@@ -78,6 +80,7 @@ def catchments(
     >>> catchments(net, [(0, 1), (0, 3)], nested=True)
     array([[1, 1, 2, 2]], dtype=int32)
     """
+    check_bool(nested, "nested")
     loc = locate(network, locations, snap=snap)
     labels, _, _, unique = _label(network, loc.index, nested)
     first = unique[1]
@@ -86,9 +89,12 @@ def catchments(
     else:
         ids = np.asarray(ids)
         if ids.shape != (len(loc),) or ids.dtype.kind not in "iu" or np.any(ids == 0):
-            raise ValueError(f"ids must be {len(loc)} non-zero integers, one per location")
-        names = ids[first].astype(np.int32)
-    lut = np.concatenate([np.zeros(1, np.int32), names])
+            raise ValueError(
+                f"ids must be {len(loc)} non-zero integers, one per location; got {ids.size} "
+                f"of dtype {ids.dtype}{' with a 0' if ids.dtype.kind in 'iu' and np.any(ids == 0) else ''}"
+            )
+        names = ids[first].astype(ids.dtype.newbyteorder("="))  # the ids' values and dtype: 2**40 stays
+    lut = np.concatenate([np.zeros(1, names.dtype), names])
     return lut[labels].reshape(network.shape)
 
 
@@ -218,12 +224,22 @@ def catchment_statistics(
     >>> catchment_statistics(net, field, [(0, 3)], "median", weights=np.array([[1.0, 1, 1, 5]]))
     array([4.])
     """
-    if how not in STATISTICS:
-        raise ValueError(f"how must be one of {STATISTICS}, got {how!r}")
+    check_options(how, skipna, STATISTICS)
+    check_bool(nested, "nested")
+    field = supported_dtype(field, "field")
+    if weights is not None:
+        weights = check_weights(supported_dtype(weights, "weights"), how)
+        kind = getattr(weights.dtype, "kind", "f")  # numpy dtypes (torch's: its backend converts)
+        if how in ("median", "percentile", "mode") and kind in "biu":
+            weights = weights.astype(np.float64)  # cumulative weights: no unsigned wrap-around
     if (q is None) != (how != "percentile"):
         raise ValueError("pass q=<percentile(s) in [0, 100]> with how='percentile', and only then")
-    if q is not None and np.any((np.asarray(q, np.float64) < 0) | (np.asarray(q, np.float64) > 100)):
-        raise ValueError(f"percentiles must lie in [0, 100], got {q}")
+    if q is not None:
+        qs = np.asarray(q)
+        if qs.dtype.kind not in "iuf" or qs.ndim > 1 or qs.size == 0:
+            raise ValueError(f"q must be a number or a 1-D sequence of numbers in [0, 100], got {q!r}")
+        if not np.all((qs >= 0) & (qs <= 100)):  # NaN fails too
+            raise ValueError(f"percentiles must lie in [0, 100], got {q}")
     loc = locate(network, locations, snap=snap)
     options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q}
     if library(field, weights) == "dask":
@@ -328,7 +344,7 @@ def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, ski
         out = np.full((members, m), start, dtype)
         kernels.group_extremes(cells, groups, x, w, skipna, how == "max", out)
         if not nested:
-            flag = np.full((1, 1), 1 if how == "max" else -1, dtype)
+            flag = np.full((1, 1), 1 if how == "max" else 0, dtype)  # unsigned: no -1
             kernels.merge_up(upstream_first, parent, 1, skipna, out, flag, out)
         return out
     if how in ("sum", "mean"):

@@ -30,6 +30,7 @@ from array_api_compat import array_namespace, is_numpy_array
 from .. import geometry
 from ..backends import generic
 from ..network import RiverNetwork
+from ..operations import check_bool, supported_dtype
 from ._backend import library, native
 from .catchments import _const
 from .locations import locate
@@ -163,6 +164,8 @@ def distance_from_points(
     """
     if how not in ("min", "max"):
         raise ValueError(f"how must be 'min' or 'max', got {how!r}")
+    check_bool(downstream, "downstream")
+    check_bool(upstream, "upstream")
     if not (upstream or downstream):
         raise ValueError("pass upstream=True and/or downstream=True")
     if upstream and downstream and how == "max":
@@ -183,6 +186,7 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
         if "step_lengths" not in network._cache:
             network._cache["step_lengths"] = step_lengths(network)
         weights = network._cache["step_lengths"]
+    weights = supported_dtype(weights, "weights")
     if tuple(weights.shape if hasattr(weights, "shape") else np.shape(weights)) != tuple(network.shape):
         raise ValueError(f"{operation}: weights must have the network's shape {network.shape}, "
                          f"got {np.shape(weights)}")  # fmt: skip

@@ -17,7 +17,7 @@ from array_api_compat import array_namespace, device
 
 from ..backends.generic import numpy_dtype
 from ..network import RiverNetwork
-from ..operations import fill_value
+from ..operations import check_bool, fill_value
 from ._backend import flat_grid, host, native
 from .catchments import _const, upstream_mask
 
@@ -111,6 +111,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     """
     from ..network import _index_dtype
 
+    check_bool(crop, "crop")
     mask = host(mask).astype(bool)  # topology: the index arrays are built in numpy
     if mask.shape != tuple(network.shape):
         raise ValueError(f"mask must have the network's shape {network.shape}, got {mask.shape}")

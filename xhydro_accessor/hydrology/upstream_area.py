@@ -9,7 +9,7 @@ from array_api_compat import array_namespace
 
 from .. import geometry
 from ..network import RiverNetwork
-from ..operations import accumulate
+from ..operations import accumulate, check_bool, supported_dtype
 from ._backend import native
 
 _FACTOR = {"m2": 1.0, "km2": 1e-6}
@@ -96,10 +96,12 @@ def upstream_area(
     """
     if units not in _FACTOR:
         raise ValueError(f"units must be one of {tuple(_FACTOR)}, got {units!r}")
+    if latlon is not None:
+        check_bool(latlon, "latlon")
     if cell_area is None:
         area = cell_areas(network, crs, latlon=latlon)
     else:
-        area = native(_floating, cell_area)
+        area = native(_floating, supported_dtype(cell_area, "cell_area"))
         if tuple(area.shape) != tuple(network.shape):
             raise ValueError(f"cell_area must have the network's shape {network.shape}, got {area.shape}")
     return accumulate(network, area * _FACTOR[units])

@@ -21,7 +21,7 @@ import xarray as xr
 from ..network import RiverNetwork
 from ..operations import fill_value
 from ..units import dequantify, result_units
-from ..xarray_ops import check_grid, grid_dims, on_grid, weights_like
+from ..xarray_ops import align_nodes, align_weights, check_grid, grid_dims, on_grid, weights_like
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -40,6 +40,7 @@ def _resolve(obj, network, x_dim=None, y_dim=None, crs=None) -> tuple[RiverNetwo
     if network is None:
         network = obj.hydro.network
     dims = grid_dims(obj, network, x_dim, y_dim)
+    network = align_nodes(obj, network, dims)
     check_grid(obj, network, dims)
     return on_grid(obj, network, tuple(dims), crs), tuple(dims)
 
@@ -76,9 +77,12 @@ def flag_words(names: Any) -> list[str]:
     return words
 
 
-def _data(array: Any, dims) -> Any:
-    """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``."""
-    return array.transpose(*dims).data if isinstance(array, xr.DataArray) else array
+def _data(array: Any, dims, obj) -> Any:
+    """The data of a DataArray over ``dims`` (kept in its library: dask, torch, …), else ``array``;
+    on a vector network in the order of ``obj``'s node labels."""
+    if not isinstance(array, xr.DataArray):
+        return array
+    return align_weights(array, obj, tuple(dims)).transpose(*dims).data
 
 
 # --------------------------------------------------------------- catchments
@@ -269,7 +273,7 @@ def catchment_statistics(
     if isinstance(weights, xr.DataArray):
         weights, _, w_units = dequantify(weights)
         weights = weights_like(weights, field.dtype)
-    weights = _data(weights, dims)
+    weights = _data(weights, dims, obj)
     qs = np.atleast_1d(np.asarray(q, np.float64)) if q is not None and np.ndim(q) == 1 else None
     extra = ["quantile"] if qs is not None else []
 
@@ -354,7 +358,7 @@ def _distance_weights(obj, network, dims, weights, per) -> tuple[Any, str | None
     from .distances import step_lengths
 
     if weights is not None:
-        return _data(weights, dims), getattr(weights, "attrs", {}).get("units")
+        return _data(weights, dims, obj), getattr(weights, "attrs", {}).get("units")
     if per == "cell" or len(dims) == 1:
         return None, None
     return step_lengths(network), "m" if all(d in obj.coords for d in dims) else "1"
@@ -506,7 +510,7 @@ def upstream_area(
         from ..units import convert_units
 
         area = convert_units(area, "m2")
-    area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid)
+    area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid, obj)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
 

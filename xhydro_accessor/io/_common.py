@@ -53,6 +53,17 @@ def header_count(value: float, path: Path, key: str) -> int:
     return int(value)
 
 
+def check_georeference(path: Path, origin: dict[str, float], cell_size: dict[str, float]) -> None:
+    """Raise ``ValueError`` naming the file and the header field for a NaN or infinite
+    origin or a cell size that is NaN, infinite, zero or negative."""
+    for key, value in origin.items():
+        if not np.isfinite(value):
+            raise ValueError(f"{path}: corrupt header: {key} = {value!r} is not a finite coordinate")
+    for key, value in cell_size.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{path}: corrupt header: cell size {key} = {value!r} is not a positive number")
+
+
 def as_nodata(value: float, dtype: np.dtype) -> int | float:
     """A declared nodata value as a Python scalar matching the data's kind."""
     if np.issubdtype(dtype, np.integer) and float(value).is_integer():

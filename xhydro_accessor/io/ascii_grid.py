@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._common import as_nodata, header_count, header_number, make_dataarray
+from ._common import as_nodata, check_georeference, header_count, header_number, make_dataarray
 
 # --------------------------------------------------------------------------- #
 # ESRI ASCII grid (.asc)
@@ -72,6 +72,11 @@ def read_ascii_grid(path: Path) -> xr.DataArray:
         raise ValueError(f"{path}: ESRI ASCII grid header lacks cellsize")
     x0 = _lower_left_centre(header, "x", dx, path)
     y0 = _lower_left_centre(header, "y", dy, path)
+    check_georeference(
+        path,
+        {k: v for k, v in header.items() if k[1:] in ("llcorner", "llcenter")},
+        {k: v for k, v in header.items() if k in ("cellsize", "dx", "dy")},
+    )
 
     tokens = text[pos:].split()
     if len(tokens) != nrows * ncols:

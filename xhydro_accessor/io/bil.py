@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._common import as_nodata, header_count, header_number, make_dataarray, read_bytes
+from ._common import (
+    as_nodata,
+    check_georeference,
+    header_count,
+    header_number,
+    make_dataarray,
+    read_bytes,
+)
 
 # --------------------------------------------------------------------------- #
 # raw BIL with an ESRI or ENVI header (.bin, .bil)
@@ -81,6 +88,10 @@ def _parse_envi_header(path: Path, hdr: Path, text: str) -> dict[str, Any]:
         info["x_ul_centre"] = easting + (1.5 - ref_col) * dx
         info["y_ul_centre"] = northing - (1.5 - ref_row) * dy
         info["dx"], info["dy"] = dx, dy
+        check_georeference(
+            path, {"map info easting": easting, "map info northing": northing},
+            {"map info x pixel size": dx, "map info y pixel size": dy},
+        )  # fmt: skip
     if "data ignore value" in fields:
         info["nodata"] = header_number(fields["data ignore value"], path, "data ignore value")
     info["crs_wkt"] = _envi_crs(fields)
@@ -110,9 +121,9 @@ def _parse_esri_bil_header(path: Path, hdr: Path, text: str) -> dict[str, Any]:
     fields: dict[str, str] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) >= 2:
+        if len(parts) == 2:
             fields[parts[0].upper()] = parts[1]
-        elif parts:
+        elif parts:  # one keyword, one value: "NCOLS 4 776" is a lie, not 4 columns
             raise ValueError(f"{path}: cannot parse header line {line!r} in {hdr.name}")
 
     def num(key: str, default: float | None = None) -> float:
@@ -138,17 +149,25 @@ def _parse_esri_bil_header(path: Path, hdr: Path, text: str) -> dict[str, Any]:
     if layout not in ("BIL", "BIP", "BSQ") or (nbands > 1 and layout != "BIL"):
         raise ValueError(f"{path}: unsupported LAYOUT {layout} with {nbands} band(s)")
     band_row_bytes = int(num("BANDROWBYTES", ncols * dtype.itemsize))
-    if band_row_bytes < ncols * dtype.itemsize:
-        raise ValueError(f"{path}: BANDROWBYTES {band_row_bytes} is smaller than one row of cells")
+    row_bytes = int(num("TOTALROWBYTES", band_row_bytes * nbands))
+    for key, value, cells in (("BANDROWBYTES", band_row_bytes, ncols * dtype.itemsize),
+                              ("TOTALROWBYTES", row_bytes, band_row_bytes * nbands)):  # fmt: skip
+        if value != cells:  # rows padded (legal, never seen) or NCOLS/NBITS/NBANDS lie: refuse
+            raise ValueError(
+                f"{path}: corrupt header {hdr.name}: {key} {value} does not fit {ncols} columns "
+                f"of {dtype.itemsize} byte(s) in {nbands} band(s) (NCOLS, NBITS, NBANDS)"
+            )
     dx = num("XDIM", 1.0)
     dy = num("YDIM", 1.0)
+    origin = {key: num(key, 0.0) for key in ("ULXMAP", "ULYMAP")}
+    check_georeference(path, origin, {"XDIM": dx, "YDIM": dy})
     return {
         "dtype": dtype,
         "nrows": nrows,
         "ncols": ncols,
         "nbands": nbands,
         "skip": int(num("SKIPBYTES", 0)),
-        "row_bytes": int(num("TOTALROWBYTES", band_row_bytes * nbands)),
+        "row_bytes": row_bytes,
         # ULXMAP/ULYMAP are the centre of the upper-left cell
         "x_ul_centre": num("ULXMAP", 0.0),
         "y_ul_centre": num("ULYMAP", nrows - 1.0),
@@ -170,13 +189,21 @@ def read_bil(path: Path) -> xr.DataArray:
     dtype: np.dtype = info["dtype"]
     nrows, ncols = info["nrows"], info["ncols"]
     row_bytes = max(info["row_bytes"], ncols * dtype.itemsize)
+    if info["skip"] < 0:
+        raise ValueError(f"{path}: corrupt header {hdr.name}: negative offset {info['skip']} to the cells")
     needed = info["skip"] + (nrows - 1) * row_bytes + ncols * dtype.itemsize
-    data = read_bytes(path)
-    if len(data) < needed:
+    size = path.stat().st_size  # checked before reading: an absurd header allocates nothing
+    if size < needed:
         raise ValueError(
             f"{path}: truncated raster: {nrows}x{ncols} cells of {dtype.itemsize} byte(s) "
-            f"(header {hdr.name}) need {needed} bytes, found {len(data)}"
+            f"(header {hdr.name}) need {needed} bytes, found {size}"
         )
+    if size > info["skip"] + nrows * row_bytes:  # more cells than rows x columns: a wrong header
+        raise ValueError(
+            f"{path}: corrupt header {hdr.name}: {nrows} rows x {ncols} columns of {dtype.itemsize} "
+            f"byte(s) need {needed} bytes, but the file holds {size}"
+        )
+    data = read_bytes(path)
     raw = np.frombuffer(data, dtype=np.uint8, count=needed - info["skip"], offset=info["skip"])
     raw = np.concatenate([raw, np.zeros(row_bytes * nrows - raw.size, np.uint8)])
     rows = raw.reshape(nrows, row_bytes)[:, : ncols * dtype.itemsize]

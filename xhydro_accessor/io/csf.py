@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._common import make_dataarray, read_bytes
+from ._common import check_georeference, make_dataarray, read_bytes
 
 # --------------------------------------------------------------------------- #
 # PCRaster CSF (.map)
@@ -58,7 +58,7 @@ def read_csf(path: Path) -> xr.DataArray:
         bo = ">"
     else:
         raise ValueError(f"{path}: corrupt PCRaster CSF header (invalid byte-order field)")
-    version, _gis_id, projection = struct.unpack_from(bo + "HIH", data, 32)
+    version, _gis_id, projection, attr_table = struct.unpack_from(bo + "HIHI", data, 32)
     value_scale, cell_repr = struct.unpack_from(bo + "HH", data, 64)
     x_ul, y_ul, nrows, ncols, cell_x, cell_y = struct.unpack_from(bo + "ddIIdd", data, 84)
     angle = struct.unpack_from(bo + "d", data, 124)[0] if version >= 2 else 0.0
@@ -70,9 +70,8 @@ def read_csf(path: Path) -> xr.DataArray:
     if value_scale not in _CSF_VALUE_SCALE:
         raise ValueError(f"{path}: corrupt PCRaster CSF header (unknown value scale 0x{value_scale:02X})")
     if nrows == 0 or ncols == 0:
-        raise ValueError(f"{path}: corrupt PCRaster CSF header ({nrows} rows, {ncols} columns)")
-    if not (np.isfinite(cell_x) and np.isfinite(cell_y) and cell_x > 0 and cell_y > 0):
-        raise ValueError(f"{path}: corrupt PCRaster CSF header (cell size {cell_x}, {cell_y})")
+        raise ValueError(f"{path}: corrupt PCRaster CSF header (nrRows {nrows}, nrCols {ncols})")
+    check_georeference(path, {"xUL": x_ul, "yUL": y_ul}, {"cellSizeX": cell_x, "cellSizeY": cell_y})
     if angle != 0.0:
         raise ValueError(f"{path}: rotated PCRaster map (angle {angle}) cannot be given 1-D coordinates")
     code, missing = _CSF_CELL_REPR[cell_repr]
@@ -83,6 +82,18 @@ def read_csf(path: Path) -> xr.DataArray:
             f"{path}: truncated PCRaster CSF file: {nrows}x{ncols} cells of "
             f"{dtype.itemsize} byte(s) need {_CSF_HEADER_SIZE + nbytes} bytes, "
             f"found {len(data)}"
+        )
+    # the cells end the file, or the attribute table (its offset in the header) follows them
+    end = _CSF_HEADER_SIZE + nbytes
+    if attr_table not in (0, end) or (attr_table == 0 and len(data) != end):
+        where = (
+            f"the attribute table starts at byte {attr_table}"
+            if attr_table
+            else f"the file holds {len(data)}"
+        )
+        raise ValueError(
+            f"{path}: corrupt PCRaster CSF header: nrRows x nrCols = {nrows}x{ncols} cells of "
+            f"{dtype.itemsize} byte(s) end at byte {end}, but {where}"
         )
     values = np.frombuffer(data, dtype=dtype, count=nrows * ncols, offset=_CSF_HEADER_SIZE)
     values = values.reshape(nrows, ncols).astype(dtype.newbyteorder("="))

@@ -19,6 +19,9 @@ from ._common import as_nodata
 
 NETCDF_SUFFIXES = (".nc", ".nc4")
 _NETCDF3_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+#: What the engines raise on a corrupt file (a lying size: MemoryError, OverflowError).
+READ_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, MemoryError,
+               OverflowError, struct.error)  # fmt: skip
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 _FLOW_DIRECTION_NAMES = re.compile(r"(^|_)(ldd|fdir|flwdir|flowdir|d8|flow_?dir(ection)?s?)($|_)")
@@ -48,7 +51,9 @@ def netcdf_engine(path: Path, magic: bytes) -> str:
     def have(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
 
-    if magic.startswith(_NETCDF3_MAGIC):
+    if magic.startswith(b"CDF\x05"):  # CDF5 (64-bit data): scipy cannot read it
+        candidates = [("netcdf4", "netCDF4")]
+    elif magic.startswith(_NETCDF3_MAGIC):
         candidates = [("scipy", "scipy"), ("netcdf4", "netCDF4")]
     elif magic.startswith(_HDF5_MAGIC):
         candidates = [("netcdf4", "netCDF4"), ("h5netcdf", "h5py")]
@@ -59,6 +64,76 @@ def netcdf_engine(path: Path, magic: bytes) -> str:
             return engine
     needs = " or ".join(module if module != "h5py" else "h5netcdf and h5py" for _, module in candidates)
     raise ImportError(f"reading {path} needs {needs}: install it with pip")
+
+
+#: netCDF3 (classic, 64-bit offset, CDF5) type codes -> bytes per value
+_NC3_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
+
+
+def check_netcdf3_header(path: Path) -> None:
+    """Raise ``ValueError`` naming the file when a netCDF3 header contradicts itself.
+
+    Each fixed-size variable's header records its size in bytes (``vsize``); a
+    dimension length changed by corruption no longer matches it, and the engines
+    would silently read a smaller grid. Counts are checked against the file size
+    before anything is read, so a lying header allocates nothing.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        version = f.read(4)[3]
+        wide = version == 5  # CDF5: 64-bit counts
+
+        def read(fmt: str) -> tuple:
+            chunk = f.read(struct.calcsize(fmt))
+            if len(chunk) < struct.calcsize(fmt):
+                raise ValueError(f"{path}: truncated netCDF3 header")
+            return struct.unpack(fmt, chunk)
+
+        def count() -> int:
+            n = read(">Q" if wide else ">I")[0]
+            if n > size:
+                raise ValueError(f"{path}: corrupt netCDF3 header (a count of {n} in a file of {size} bytes)")
+            return n
+
+        def skip(nbytes: int) -> None:  # values padded to 4 bytes
+            f.seek((nbytes + 3) // 4 * 4, 1)
+
+        def name() -> str:
+            n = count()
+            text = f.read(n).decode("utf-8", "replace")
+            f.seek((4 - n % 4) % 4, 1)
+            return text
+
+        def attributes() -> None:
+            read(">I")  # NC_ATTRIBUTE or ABSENT
+            for _ in range(count()):
+                name()
+                nc_type = read(">I")[0]
+                skip(count() * _NC3_TYPE_SIZES.get(nc_type, 1))
+
+        count()  # numrecs
+        read(">I")  # NC_DIMENSION or ABSENT
+        dims = [(name(), count()) for _ in range(count())]
+        attributes()
+        read(">I")  # NC_VARIABLE or ABSENT
+        for _ in range(count()):
+            var = name()
+            dimids = [count() for _ in range(count())]
+            attributes()
+            nc_type = read(">I")[0]
+            vsize = read(">Q" if wide else ">I")[0]
+            f.seek(8 if version > 1 else 4, 1)  # begin
+            if any(i >= len(dims) for i in dimids):
+                raise ValueError(f"{path}: corrupt netCDF3 header (variable {var!r}: unknown dimension)")
+            lengths = [dims[i][1] for i in dimids]
+            if lengths[:1] == [0]:  # a record variable: one record's size
+                lengths = lengths[1:]
+            expected = int(np.prod(lengths, dtype=object)) * _NC3_TYPE_SIZES.get(nc_type, 1)
+            if vsize not in ((expected + 3) // 4 * 4, expected, 2**32 - 1):
+                raise ValueError(
+                    f"{path}: corrupt netCDF3 header: variable {var!r} is {vsize} bytes, but its "
+                    f"dimensions {dict((dims[i][0], dims[i][1]) for i in dimids)} give {expected}"
+                )
 
 
 def _is_integer_valued(da: xr.DataArray) -> bool:
@@ -120,15 +195,17 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     with open(path, "rb") as f:
         magic = f.read(8)
     engine = netcdf_engine(path, magic)
+    if magic.startswith(_NETCDF3_MAGIC):
+        check_netcdf3_header(path)
     try:
         ds = xr.open_dataset(path, engine=engine, mask_and_scale=False, decode_times=False)
-    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+    except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
     try:
         name = _select_variable(path, ds, variable)
         try:
             da = ds[name].load()
-        except (OSError, ValueError, TypeError, IndexError, RuntimeError) as err:
+        except READ_ERRORS as err:
             raise ValueError(f"{path}: cannot read variable {name!r} ({err})") from err
         crs_wkt = _crs_wkt(path, ds, da)
     finally:

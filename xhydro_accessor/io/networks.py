@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ from ..errors import NetworkError
 from ..layout import layout_of_network
 from ..network import RiverNetwork
 from ..network_index import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
-from ._common import PathLike, header_count, read_bytes
-from .netcdf import NETCDF_SUFFIXES, netcdf_engine, read_netcdf
+from ._common import PathLike, check_georeference, header_count, read_bytes
+from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
 from .safe_write import write_netcdf
 
@@ -93,8 +92,12 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     ...
     ValueError: dir.asc: the codes [1, 2, 4, 8] fit several conventions (ldd, esri, taudem); pass ...
     """
-    values = _distinct_codes(np.asarray(codes), source)
-    values -= {int(v) for v in np.atleast_1d(nodata if nodata is not None else []) if np.isfinite(v)}
+    codes = np.asarray(codes)
+    declared = [float(v) for v in np.atleast_1d(nodata if nodata is not None else [])]
+    if codes.dtype.kind == "f" and declared:  # a float nodata (2.5, -3.4e38) is no code
+        codes = codes[~np.isin(codes, declared)]
+    values = _distinct_codes(codes, source)
+    values -= {int(v) for v in declared if np.isfinite(v) and v.is_integer()}
     shown = sorted(values)[:12]
     fits = [name for name, allowed in _DETECTABLE.items() if values <= allowed]
     ask = "pass convention='ldd', 'esri', 'merit' or 'taudem'"
@@ -258,7 +261,7 @@ def _has_nextxy(path: Path, variable: str | None) -> bool:
     try:
         with xr.open_dataset(path, engine=engine, decode_cf=False) as ds:
             return {"nextx", "nexty"} <= set(map(str, ds.variables))
-    except (OSError, ValueError, TypeError, KeyError, IndexError, struct.error) as err:
+    except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read netCDF file ({err})") from err
 
 
@@ -295,12 +298,14 @@ def _read_cama_binary(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict[str,
     except ValueError:
         raise ValueError(f"{params}: not a CaMa-Flood params.txt (8 numbers, one a line)") from None
     nx, ny = header_count(nx, params, "nx"), header_count(ny, params, "ny")
-    data = read_bytes(path)
-    if len(data) < 8 * nx * ny:
+    check_georeference(params, {"west": west, "north": north}, {"gsize": size})
+    found = path.stat().st_size  # checked before reading: a lying params.txt allocates nothing
+    if found != 8 * nx * ny:
         raise ValueError(
-            f"{path}: truncated CaMa-Flood nextxy: {ny}x{nx} cells need {8 * nx * ny} bytes, "
-            f"found {len(data)}"
+            f"{path}: {'truncated' if found < 8 * nx * ny else 'corrupt'} CaMa-Flood nextxy: {ny}x{nx} "
+            f"cells (nx, ny in {params.name}) need {8 * nx * ny} bytes, found {found}"
         )
+    data = read_bytes(path)
     values = np.frombuffer(data, "<i4", count=2 * nx * ny).reshape(2, ny, nx)
     if not ((values[0] <= nx) & (values[0] >= _CAMA_MISSING)).all():  # not little-endian
         values = values.byteswap()

@@ -50,7 +50,10 @@ def read_flow_directions(path: PathLike, variable: str | None = None) -> xr.Data
     ------
     ValueError
         The suffix is unknown, or the file is truncated, corrupt, or not in
-        the format its suffix announces. The message names the file.
+        the format its suffix announces; its header contradicts the file
+        (rows × columns that do not match the bytes the file holds, checked
+        before any cell is read) or holds a NaN, infinite, zero or negative cell
+        size or a non-finite origin. The message names the file and the field.
     ImportError
         A GeoTIFF is read without ``rioxarray`` installed, or a netCDF file
         without a suitable xarray engine.
