@@ -286,3 +286,14 @@ def test_cli_accumulate_area_needs_and_takes_a_crs(tmp_path, capsys):
     q = xr.open_dataset(tmp_path / "q.nc")["runoff"]
     expected = xa.upstream_area(_open("efas_europe_nc")) * 1e-3 / 86_400  # 1 mm/day
     np.testing.assert_allclose(q.values, expected, rtol=1e-6)
+    # the output carries the CRS as a CF grid mapping too: GDAL/rioxarray and cf-xarray read it
+    rioxarray = pytest.importorskip("rioxarray")
+    with xr.open_dataset(tmp_path / "q.nc", decode_coords="all") as written:
+        assert written["runoff"].attrs.get("grid_mapping") == "spatial_ref" or (
+            written["runoff"].encoding.get("grid_mapping") == "spatial_ref"
+        )
+        assert written["runoff"].rio.crs.to_epsg() == 3035
+    with rioxarray.open_rasterio(tmp_path / "q.nc", variable="runoff") as raster:
+        crs = raster["runoff"].rio.crs if hasattr(raster, "data_vars") else raster.rio.crs
+        assert crs.to_epsg() == 3035
+    assert xa.open_dataset(tmp_path / "q.nc").hydro.network.crs.to_epsg() == 3035

@@ -459,6 +459,39 @@ def _read_only(values: np.ndarray) -> np.ndarray:
 
 
 # -------------------------------------------------- unindexed network coordinates
+def with_grid_mapping(dataset: xr.Dataset, name: str = "spatial_ref") -> xr.Dataset:
+    """``dataset`` with a CF grid-mapping variable for the CRS its network coordinate carries.
+
+    The ``flow_direction`` coordinate keeps its ``crs_wkt`` (from which the
+    network is decoded); the grid-mapping variable ``name`` (``crs_wkt`` and
+    GDAL's ``spatial_ref``), named by a ``grid_mapping`` attribute of every data
+    variable on the grid, is what GDAL, rioxarray and cf-xarray read. A dataset
+    without such a coordinate, or with a variable ``name`` already, is returned
+    as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]), crs="EPSG:3035")
+    >>> ds = xr.Dataset({"q": (("y", "x"), [[1.0, 2.0]])}).hydro.assign_network(net)
+    >>> out = with_grid_mapping(ds)
+    >>> out["q"].attrs["grid_mapping"], int(out["spatial_ref"].attrs["crs_wkt"].count("LAEA"))
+    ('spatial_ref', 1)
+    """
+    found = [c for c in dataset.coords.values() if is_network_coordinate(c.variable) and "crs_wkt" in c.attrs]
+    if not found or name in dataset.variables:
+        return dataset
+    from .geometry import as_crs, crs_to_cf
+
+    grid, crs = set(found[0].dims), as_crs(found[0].attrs["crs_wkt"])
+    out = dataset.assign_coords({name: xr.Variable((), np.int32(0), crs_to_cf(crs))})
+    for key, variable in dataset.data_vars.items():
+        if grid <= set(variable.dims):
+            out[key] = out[key].assign_attrs(grid_mapping=name)
+    return out
+
+
 def is_network_coordinate(variable: xr.Variable) -> bool:
     """Whether ``variable`` holds a river network (``hydro_role: flow_direction``)."""
     return variable.attrs.get("hydro_role") == HYDRO_ROLE

@@ -117,6 +117,9 @@ def write_netcdf(
 ) -> Path:
     """``dataset.to_netcdf`` through :func:`safe_output`, with :func:`netcdf_write_engine`.
 
+    A network coordinate's CRS is written as a CF grid mapping too
+    (:func:`~xhydro_accessor.network_index.with_grid_mapping`).
+
     Parameters
     ----------
     dataset : xarray.Dataset
@@ -141,6 +144,8 @@ def write_netcdf(
     >>> xr.open_dataset(out).codes.dtype
     dtype('uint8')
     """
+    from ..network_index import with_grid_mapping
+
     with safe_output(path, inputs, overwrite) as temporary:
-        dataset.to_netcdf(temporary, engine=netcdf_write_engine())
+        with_grid_mapping(dataset).to_netcdf(temporary, engine=netcdf_write_engine())
     return Path(path)
