@@ -22,7 +22,6 @@ import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from xhydro_accessor import RiverNetwork
 from xhydro_accessor.io import read_flow_directions
 from xhydro_accessor.samples import sample_path
-from xhydro_accessor.units import convert_units
 
 
 def write_runoff(path: Path, codes: xr.DataArray, members: int = 4, days: int = 3) -> None:
@@ -54,8 +53,7 @@ def main(directory: str | Path) -> Path:
     with xr.open_dataset(runoff_path, chunks={"member": 1, "time": -1}) as ds:
         ds = ds.hydro.assign_network(network)
         area = ds.hydro.cell_area()  # m2; exact here: ETRS89-LAEA is an equal-area projection
-        volume_flux = ds["runoff"].hydro.accumulate(weights=area)  # units: m2 mm d-1
-        discharge = convert_units(volume_flux, "m3 s-1")
+        discharge = ds["runoff"].hydro.accumulate(weights=area)  # a volume flux: in m3 s-1
         print(discharge)  # lazy: nothing computed yet
         discharge.to_dataset(name="discharge").to_netcdf(discharge_path)  # computes, one task per member
 
