@@ -65,4 +65,14 @@ __all__ = [
     "repair",
     "write_network",
 ]
-__version__ = "0.1.0"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xhydro-accessor")  # one source: pyproject.toml
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
