@@ -22,7 +22,7 @@ import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from xhydro_accessor import RiverNetwork
 from xhydro_accessor.io import read_flow_directions
 from xhydro_accessor.samples import sample_path
-from xhydro_accessor.units import convert_units
+from xhydro_accessor.xarray_ops import convert_units
 
 
 def write_runoff(path: Path, codes: xr.DataArray, members: int = 4, days: int = 3) -> None:
