@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import xhydro_accessor
-from xhydro_accessor.accessor import HydroAccessor
+from xhydro_accessor.accessor import CATALOGUE, HydroAccessor
 
 PACKAGE = Path(xhydro_accessor.__file__).parent
 
@@ -105,3 +105,18 @@ def test_every_accessor_method_has_its_signature_and_an_example(name: str) -> No
     doc = inspect.getdoc(method) or ""
     assert "Examples\n--------\n>>> " in doc, name
     assert f".hydro.{name}(" in doc, name  # the example calls the method
+
+
+def test_one_convention_for_the_spatial_dims() -> None:
+    """Every method working on the grid takes ``x_dim=``/``y_dim=``, keyword-only (so do the
+    xarray-layer functions): no ``**dims``, no positional dims."""
+    from xhydro_accessor import xarray_ops
+    from xhydro_accessor.hydrology import xarray_layer
+
+    on_grid = [n for n in METHODS if n != "drop_network" and not n.startswith("plot_")]
+    functions = [getattr(HydroAccessor, n) for n in on_grid]
+    functions += [getattr(xarray_layer, n) for n in CATALOGUE] + [xarray_ops.apply, xarray_ops.cell_area]
+    for function in functions:
+        params = inspect.signature(function).parameters
+        for dim in ("x_dim", "y_dim"):
+            assert params[dim].kind is inspect.Parameter.KEYWORD_ONLY, (function.__qualname__, dim)

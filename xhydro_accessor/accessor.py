@@ -86,6 +86,13 @@ class HydroAccessor(Generic[T]):
         ------
         ValueError
             No network is attached.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> xr.DataArray([[1.0, 2.0]], dims=("lat", "lon")).hydro.assign_network(net).hydro.network.dims
+        ('lat', 'lon')
         """
         return attached_network(self._obj)
 
@@ -156,6 +163,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
@@ -218,6 +226,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
@@ -251,6 +260,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
     ) -> T:
@@ -271,6 +281,7 @@ class HydroAccessor(Generic[T]):
     def move_upstream(
         self,
         network: RiverNetwork | None = None,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
     ) -> T:
@@ -286,7 +297,7 @@ class HydroAccessor(Generic[T]):
         return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim)
 
     def cell_area(
-        self, x_dim: Hashable | None = None, y_dim: Hashable | None = None, *, crs: Any = None
+        self, *, x_dim: Hashable | None = None, y_dim: Hashable | None = None, crs: Any = None
     ) -> xr.DataArray:
         """Area of each grid cell in m², from 1-D cell-centre coordinates and the CRS.
 
@@ -302,7 +313,7 @@ class HydroAccessor(Generic[T]):
         array([[1000000., 1000000.],
                [1000000., 1000000.]])
         """
-        return cell_area(self._obj, x_dim, y_dim, crs=crs)
+        return cell_area(self._obj, x_dim=x_dim, y_dim=y_dim, crs=crs)
 
     def plot_network(
         self,
@@ -390,6 +401,35 @@ class HydroAccessor(Generic[T]):
         ``station_col``, ``station_snap_distance`` (cells), ``station_snap_distance_m``
         and ``station_upstream_area`` (km²) report where each location was placed.
 
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        nested : bool, default False
+            False: each location's whole upstream area; True: only the area between
+            it and the locations upstream of it.
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        area : float or array-like of float, optional
+            The reported upstream area of each location in km², to snap to (see
+            :func:`~xhydro_accessor.locate`).
+        locations_crs : pyproj.CRS, str or int, optional
+            The CRS of the locations' coordinates; default the grid's.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``catchment`` labels (int32) on the object's grid.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -426,6 +466,21 @@ class HydroAccessor(Generic[T]):
 
         0 off the network (the ``_FillValue``); ``valid_min``/``valid_max`` give the label range.
 
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``basin`` labels (int32) on the object's grid.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -449,6 +504,27 @@ class HydroAccessor(Generic[T]):
         """True where cells drain to one of the locations.
 
         See :func:`xhydro_accessor.hydrology.catchments.upstream_mask`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            Booleans on the object's grid.
 
         Examples
         --------
@@ -475,6 +551,27 @@ class HydroAccessor(Generic[T]):
         """True on the flow paths from the locations.
 
         See :func:`xhydro_accessor.hydrology.catchments.downstream_mask`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            Booleans on the object's grid.
 
         Examples
         --------
@@ -509,6 +606,30 @@ class HydroAccessor(Generic[T]):
         (see it for ``how``, ``nested``, NaN policy and dtypes). Batch dims (member,
         time) are kept and stay lazy on dask (one task per chunk); several
         percentiles add a leading ``quantile`` dim.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        nested : bool, default False
+            Only the area between a location and the locations upstream of it.
+        weights : DataArray, array or str, optional
+            As in :meth:`accumulate` (a string names a coordinate, or ``"area"``).
+        skipna : bool, default False
+        q : float or 1-D array-like, optional
+            Percentile(s) in [0, 100] for ``how="percentile"``.
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
 
         Returns
         -------
@@ -560,6 +681,21 @@ class HydroAccessor(Generic[T]):
         ``_FillValue`` encoding (written to files as missing); ``valid_min``/``valid_max``
         give the range of the orders, for plots and readers.
 
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``strahler_order`` (integers) on the object's grid.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -582,6 +718,21 @@ class HydroAccessor(Generic[T]):
         """Shreve magnitude on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.shreve`).
 
         Fill value and ``valid_min``/``valid_max`` as in :meth:`strahler`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``shreve_magnitude`` (integers) on the object's grid.
 
         Examples
         --------
@@ -611,6 +762,26 @@ class HydroAccessor(Generic[T]):
         (geodesic on geographic grids; :func:`~xhydro_accessor.hydrology.distances.step_lengths`),
         in cells (``units: "1"``) on a grid without coordinates.
 
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        per : {"edge", "cell"}, default "edge"
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance_to_outlet`` on the object's grid, in metres (``units: "m"``),
+            cells (``"1"``) or the weights' units.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -639,6 +810,27 @@ class HydroAccessor(Generic[T]):
         """Distance up to the farthest or nearest source.
 
         See :func:`xhydro_accessor.hydrology.distances.distance_to_source`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        per : {"edge", "cell"}, default "edge"
+        path : {"longest", "shortest"}, default "longest"
+            To the farthest or the nearest source.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance_to_source`` on the object's grid (units as in :meth:`distance_to_outlet`).
 
         Examples
         --------
@@ -670,6 +862,35 @@ class HydroAccessor(Generic[T]):
         """Distance along the network from or to the locations.
 
         See :func:`xhydro_accessor.hydrology.distances.distance_from_points`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        downstream, upstream : bool, default True, False
+            Measure down the flow paths from the locations, up them, or both.
+        how : {"min", "max"}, default "min"
+            Where several locations reach a cell: the nearest or the farthest.
+        per : {"edge", "cell"}, default "edge"
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance`` on the object's grid, NaN where no location reaches.
 
         Examples
         --------
@@ -713,6 +934,23 @@ class HydroAccessor(Generic[T]):
         :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
         :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
 
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        units : str, default "m2"
+            The units of the result, e.g. ``"km2"``.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``upstream_area`` on the object's grid.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -742,6 +980,27 @@ class HydroAccessor(Generic[T]):
     ) -> T:
         """The object cropped to the area draining to the locations, with that subnetwork attached.
 
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        T
+            The same kind of object as ``obj``, cropped, with the subnetwork attached.
+
         Examples
         --------
         >>> import numpy as np, xarray as xr
@@ -768,6 +1027,23 @@ class HydroAccessor(Generic[T]):
         """The object cropped to the cells of ``mask``, with their subnetwork attached.
 
         Flow leaving the selection makes outlets; sources are recomputed.
+
+        Parameters
+        ----------
+        mask : DataArray or array of booleans of the grid's shape
+            The cells to keep.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        T
+            The same kind of object as ``obj``, cropped, with the subnetwork attached.
 
         Examples
         --------

@@ -383,7 +383,7 @@ def weights_of(
         if found is not None:
             return found
         y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
-        return cell_area(da, x_dim, y_dim, crs=crs)
+        return cell_area(da, x_dim=x_dim, y_dim=y_dim, crs=crs)
     raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
 
 
@@ -431,9 +431,9 @@ def dequantify(da: xr.DataArray) -> tuple[xr.DataArray, Any, str | None]:
 
 def cell_area(
     obj: xr.DataArray | xr.Dataset,
+    *,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
-    *,
     crs: Any = None,
 ) -> xr.DataArray:
     """Area of each grid cell in m², from 1-D cell-centre coordinates and the CRS.
