@@ -1,5 +1,14 @@
 """The xarray layer: array-level operations on DataArrays, lazily on dask.
 
+The one place that resolves, for every ``.hydro`` method, the network (given, or
+attached as a coordinate: :func:`find_network`, :func:`assign_network`), the
+spatial dims (:func:`grid_dims`), the node order and the grid checks
+(:func:`resolve`) and the weights (:func:`weights_of`); the DataArray side of
+units (:func:`dequantify`, :func:`convert_units`) and cell areas
+(:func:`cell_area`). Below it everything is array level (no xarray import):
+:mod:`~xhydro_accessor.operations`, the hydrology catalogue,
+:mod:`~xhydro_accessor.geometry`, :mod:`~xhydro_accessor.units`.
+
 :func:`apply` moves the spatial dims last, runs an operation of
 :mod:`xhydro_accessor.operations` through :func:`xarray.apply_ufunc` with
 ``dask="allowed"`` and moves them back; coordinates and attributes are kept,

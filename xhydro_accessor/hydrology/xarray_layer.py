@@ -1,8 +1,9 @@
 """The xarray face of the catalogue: catchments, statistics, orders, distances, areas.
 
-Each function takes the xarray object first, as a ``.hydro`` method would, and
-resolves the network (given, or attached with ``obj.hydro.assign_network``) and
-the spatial dims; the work is done by the array-level modules
+Each function is a ``.hydro`` method taking the xarray object first (documented
+once, as the method: :class:`~xhydro_accessor.accessor.HydroAccessor`); the
+network, the spatial dims and the grid checks come from
+:func:`xhydro_accessor.xarray_ops.resolve`, the work from the array-level modules
 (:mod:`~xhydro_accessor.hydrology.catchments`, :mod:`~xhydro_accessor.hydrology.stream_order`,
 :mod:`~xhydro_accessor.hydrology.distances`, :mod:`~xhydro_accessor.hydrology.upstream_area`).
 Outputs on locations have a ``station`` dim carrying the station names and the
