@@ -91,7 +91,7 @@ def test_rhine_basin_area_and_discharge():
     runoff = xr.DataArray(np.ones(net.shape), dims=net.dims, coords=net.coords, attrs={"units": "mm d-1"})
     q = runoff.hydro.assign_network(net).hydro.accumulate(weights="area")
     outlet = np.unravel_index(net.outlets[0], net.shape)
-    discharge = xa.units.convert_units(q, "m3 s-1").values[outlet]
+    discharge = xa.xarray_ops.convert_units(q, "m3 s-1").values[outlet]
     np.testing.assert_allclose(discharge, 195_450e6 * 1e-3 / 86_400, rtol=0.01)
 
 

@@ -11,7 +11,7 @@ import xarray as xr
 
 import xhydro_accessor as xa
 from xhydro_accessor import RiverNetwork
-from xhydro_accessor.units import convert_units
+from xhydro_accessor.xarray_ops import convert_units
 
 NET = RiverNetwork.from_ldd(np.array([[3, 2, 1, 255], [6, 5, 4, 8], [9, 8, 7, 8]]))
 HOWS = ["sum", "mean", "min", "max", "std", "var"]

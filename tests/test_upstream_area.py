@@ -28,7 +28,7 @@ def test_upstream_area_equals_brute_force(seed, ny, nx):
         ref.encode(steps, missing, "ldd"), dims=("lat", "lon"), coords={"lat": lat, "lon": lon}
     )
     net = xa.RiverNetwork.from_ldd(codes)
-    area = xa.units.cell_area(codes).values.reshape(-1)
+    area = xa.xarray_ops.cell_area(codes).values.reshape(-1)
     got = upstream_area(net, units="km2").reshape(-1)
     for cell, upstream in ref.upstream_sets(ref.down_of_steps(steps, missing)).items():
         np.testing.assert_allclose(got[cell], area[upstream].sum() / 1e6, rtol=1e-12)

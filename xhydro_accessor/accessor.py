@@ -1,8 +1,11 @@
 """The ``.hydro`` accessor on :class:`xarray.DataArray` and :class:`xarray.Dataset`.
 
-Importing this module registers it. Each method resolves the network (given, or
-attached as a coordinate), the spatial dims and the weights, then calls
-:func:`xhydro_accessor.xarray_ops.apply`.
+Importing this module registers it. The accessor is thin: each method calls the
+xarray layer (:mod:`xhydro_accessor.xarray_ops`, which resolves the network —
+given, or attached as a coordinate —, the spatial dims, the weights and the grid
+checks once, and :mod:`xhydro_accessor.hydrology.xarray_layer` for the catalogue).
+Every method takes the spatial dims as ``x_dim=``/``y_dim=`` (found from CF axes
+or names when not given; ``x_dim`` names the node dim of a vector network).
 
 Examples
 --------
@@ -20,30 +23,40 @@ array([[1., 1., 1.],
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import xarray as xr
 
 from .hydrology import xarray_layer
-from .layout import layout_of
+from .hydrology.catchments import Statistic
 from .network import RiverNetwork
-from .network_index import (
-    DOWNSTREAM_ID,
-    FLOW_DIRECTION,
-    NetworkIndex,
-    decode_network,
-    encode_network,
-    is_network_coordinate,
-)
+from .network_index import is_network_coordinate
 from .operations import How
-from .units import cell_area, find_cell_area
-from .xarray_ops import align_nodes, apply, check_grid, grid_dims, on_grid
+from .xarray_ops import apply, assign_network, attached_network, cell_area, drop_network
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import LineCollection
+    from matplotlib.image import AxesImage
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
-_NO_NETWORK = (
-    "no river network given and none attached: pass network=RiverNetwork.from_ldd(...) "
-    "or attach one with obj = obj.hydro.assign_network(network)"
+#: The catalogue methods (:mod:`xhydro_accessor.hydrology.xarray_layer`): ``obj.hydro.<name>(...)``
+#: is ``xarray_layer.<name>(obj, ...)``.
+CATALOGUE = (
+    "catchments",
+    "basins",
+    "upstream_mask",
+    "downstream_mask",
+    "catchment_statistics",
+    "strahler",
+    "shreve",
+    "distance_to_outlet",
+    "distance_to_source",
+    "distance_from_points",
+    "upstream_area",
+    "upstream_subnetwork",
+    "subnetwork",
 )
 
 
@@ -73,11 +86,15 @@ class HydroAccessor(Generic[T]):
         ------
         ValueError
             No network is attached.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> xr.DataArray([[1.0, 2.0]], dims=("lat", "lon")).hydro.assign_network(net).hydro.network.dims
+        ('lat', 'lon')
         """
-        found = self._find()
-        if found is None:
-            raise ValueError(_NO_NETWORK)
-        return found[0]
+        return attached_network(self._obj)
 
     def assign_network(
         self,
@@ -124,69 +141,20 @@ class HydroAccessor(Generic[T]):
         >>> type(reopened.hydro.assign_network().xindexes["flow_direction"]).__name__
         'NetworkIndex'
         """
-        if network is None:
-            obj = self._index_coordinate()
-            return obj if crs is None else obj.hydro.assign_network(obj.hydro.network, crs=crs)
-        obj = self.drop_network() if self._find(check=False) is not None else self._obj
-        dims = grid_dims(obj, network, x_dim, y_dim)
-        network = align_nodes(obj, network, dims)
-        check_grid(obj, network, dims)
-        if len(dims) == 2:
-            network = on_grid(obj, network, dims, crs)
-        if name is None:
-            name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
-        ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
-        layout = layout_of(obj, dims)
-        coord = xr.Coordinates({name: encode_network(network, dims, ids, layout)}, indexes={})
-        obj = obj.assign_coords(coord)
-        obj = obj.set_xindex(name, NetworkIndex, network=_bare(network, ids), layout=layout)
-        return _name_in_encoding(obj, name, dims)
-
-    def _index_coordinate(self) -> T:
-        obj = self._obj
-        names = [n for n, c in obj.coords.items() if is_network_coordinate(c.variable)]
-        names += [n for n, i in obj.xindexes.items() if isinstance(i, NetworkIndex) and n not in names]
-        if not names:
-            raise ValueError(
-                "no river network coordinate (attrs hydro_role: flow_direction) to index: "
-                "pass the network, obj.hydro.assign_network(network)"
-            )
-        for name in names:
-            coord = obj[name]
-            ids = _node_ids(obj, coord.dims)
-            if name in obj.xindexes:
-                obj = obj.drop_indexes(name)
-            options = {"layout": layout_of(obj, coord.dims)} | ({} if ids is None else {"ids": ids})
-            obj = obj.set_xindex(name, NetworkIndex, **options)
-        return obj
+        return assign_network(self._obj, network, x_dim=x_dim, y_dim=y_dim, name=name, crs=crs)
 
     def drop_network(self) -> T:
-        """The object without the network coordinate (and its index)."""
-        found = self._find(check=False)
-        return self._obj if found is None else self._obj.drop_vars(found[1])
+        """The object without the network coordinate (and its index).
 
-    def _find(self, check: bool = True) -> tuple[RiverNetwork, Hashable, tuple[Hashable, ...]] | None:
-        obj = self._obj
-        xindexes = obj.xindexes
-        for name, index in xindexes.items():
-            if isinstance(index, NetworkIndex):
-                if check:
-                    _check_fresh(obj, name, index, xindexes.variables[name])
-                return self._with_grid(index.network, name, index.dims), name, index.dims
-        for name, coord in obj.coords.items():
-            if is_network_coordinate(coord.variable):
-                ids = _node_ids(obj, coord.dims)
-                return (
-                    self._with_grid(
-                        decode_network(coord.variable, ids, layout_of(obj, coord.dims)), name, coord.dims
-                    ),
-                    name,
-                    coord.dims,
-                )
-        return None
-
-    def _with_grid(self, network: RiverNetwork, name, dims) -> RiverNetwork:
-        return on_grid(self._obj, network, tuple(dims))
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> da = xr.DataArray([[1.0, 2.0]], dims=("y", "x")).hydro.assign_network(net)
+        >>> list(da.coords), list(da.hydro.drop_network().coords)
+        (['flow_direction'], [])
+        """
+        return drop_network(self._obj)
 
     # ------------------------------------------------------------- operations
     def accumulate(
@@ -195,6 +163,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
@@ -214,7 +183,7 @@ class HydroAccessor(Generic[T]):
             variable (of a Dataset: that variable is not accumulated itself), and
             ``"area"``, where no coordinate or variable has that name, the CF
             ``cell_measures`` area variable or else
-            :func:`~xhydro_accessor.units.cell_area` of the grid.
+            :meth:`cell_area` of the grid.
         skipna : bool, default False
         x_dim, y_dim : hashable, optional
             The spatial dims, if they cannot be found from CF axes or their names.
@@ -239,7 +208,17 @@ class HydroAccessor(Generic[T]):
         >>> q.values, q.attrs["standard_name"]
         (array([[ 1.,  3.,  6., 10.]]), 'water_volume_transport_in_river_channel')
         """
-        return self._apply("accumulate", network, how, weights, skipna, x_dim, y_dim, warn_nan)
+        return apply(
+            "accumulate",
+            self._obj,
+            network,
+            how,
+            weights,
+            skipna,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            warn_nan=warn_nan,
+        )
 
     def accumulate_downstream(
         self,
@@ -247,6 +226,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
@@ -262,7 +242,17 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.accumulate_downstream(net).values
         array([[6., 5., 3., 4.]])
         """
-        return self._apply("accumulate_downstream", network, how, weights, skipna, x_dim, y_dim, warn_nan)
+        return apply(
+            "accumulate_downstream",
+            self._obj,
+            network,
+            how,
+            weights,
+            skipna,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            warn_nan=warn_nan,
+        )
 
     def move_downstream(
         self,
@@ -270,6 +260,7 @@ class HydroAccessor(Generic[T]):
         how: How = "sum",
         weights: Any = None,
         skipna: bool = False,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
     ) -> T:
@@ -285,11 +276,12 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_downstream(net).values
         array([[0., 1., 2., 3.]])
         """
-        return self._apply("move_downstream", network, how, weights, skipna, x_dim, y_dim)
+        return apply("move_downstream", self._obj, network, how, weights, skipna, x_dim=x_dim, y_dim=y_dim)
 
     def move_upstream(
         self,
         network: RiverNetwork | None = None,
+        *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
     ) -> T:
@@ -302,143 +294,768 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_upstream(net).values
         array([[ 2.,  3., nan, nan]])
         """
-        return self._apply("move_upstream", network, "sum", None, False, x_dim, y_dim)
+        return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim)
 
     def cell_area(
-        self, x_dim: Hashable | None = None, y_dim: Hashable | None = None, *, crs: Any = None
+        self, *, x_dim: Hashable | None = None, y_dim: Hashable | None = None, crs: Any = None
     ) -> xr.DataArray:
-        """Cell areas in m² of the object's grid (see :func:`xhydro_accessor.units.cell_area`).
+        """Area of each grid cell in m², from 1-D cell-centre coordinates and the CRS.
 
-        ``crs`` defaults to the object's, else the attached network's.
+        ``crs`` defaults to the object's (:func:`xhydro_accessor.geometry.crs_of`),
+        else the attached network's. See :func:`xhydro_accessor.xarray_ops.cell_area`
+        for the earth model and the grids without a CRS.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> coords = {"y": [1000.0, 0.0], "x": [0.0, 1000.0]}
+        >>> xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords=coords).hydro.cell_area(crs=3035).values
+        array([[1000000., 1000000.],
+               [1000000., 1000000.]])
         """
-        if crs is None:
-            found = self._find(check=False)
-            crs = found[0].crs if found is not None else None
-        return cell_area(self._obj, x_dim, y_dim, crs=crs)
+        return cell_area(self._obj, x_dim=x_dim, y_dim=y_dim, crs=crs)
 
-    def plot_network(self, **kwargs: Any) -> Any:
+    def plot_network(
+        self,
+        upstream_area: Any = None,
+        *,
+        ax: Axes | None = None,
+        min_area: float | None = None,
+        max_width: float = 3.0,
+        color: Any = "#1f5fa8",
+        **kwargs: Any,
+    ) -> LineCollection:
         """Draw the attached river network, line width by upstream area (the object's values).
 
-        See :func:`xhydro_accessor.plot.plot_network` for the options (matplotlib needed).
+        See :func:`xhydro_accessor.plot.plot_network` for the options (matplotlib
+        needed); ``**kwargs`` go to :class:`matplotlib.collections.LineCollection`.
+
+        Examples
+        --------
+        >>> import numpy as np, pytest, xarray as xr
+        >>> _ = pytest.importorskip("matplotlib")
+        >>> from xhydro_accessor import accumulate
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+        >>> area = xr.DataArray(accumulate(net, np.ones((2, 3))), dims=("y", "x")).hydro.assign_network(net)
+        >>> len(area.hydro.plot_network(min_area=0).get_segments())  # one segment per cell with a downstream
+        5
         """
         from .plot import plot_network
 
-        return plot_network(self._obj, **kwargs)
+        return plot_network(
+            self._obj, upstream_area, ax=ax, min_area=min_area, max_width=max_width, color=color, **kwargs
+        )
 
-    def plot_catchments(self, **kwargs: Any) -> Any:
-        """Colour the object's catchment labels (e.g. from ``.hydro.catchments``), 0 left blank.
+    def plot_catchments(
+        self,
+        network: Any = None,
+        *,
+        gauges: Any = None,
+        ax: Axes | None = None,
+        cmap: str = "tab20",
+        **kwargs: Any,
+    ) -> AxesImage:
+        """Colour the object's catchment labels (e.g. from :meth:`catchments`), 0 left blank.
 
-        See :func:`xhydro_accessor.plot.plot_catchments` for the options (``gauges=``, ``ax=`` …).
+        See :func:`xhydro_accessor.plot.plot_catchments` for the options (``gauges=``,
+        ``ax=`` …; matplotlib needed); ``**kwargs`` go to :meth:`matplotlib.axes.Axes.imshow`.
+
+        Examples
+        --------
+        >>> import numpy as np, pytest, xarray as xr
+        >>> _ = pytest.importorskip("matplotlib")
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5, 4, 5]]))
+        >>> labels = xr.DataArray(np.zeros((1, 4)), dims=("y", "x")).hydro.basins(net)
+        >>> labels.hydro.plot_catchments(net).get_array().count()  # every cell is in a basin
+        4
         """
         from .plot import plot_catchments
 
-        return plot_catchments(self._obj, **kwargs)
+        return plot_catchments(self._obj, network, gauges=gauges, ax=ax, cmap=cmap, **kwargs)
 
-    # --------------------------------------------------------------- plumbing
-    def _apply(self, op, network, how, weights, skipna, x_dim, y_dim, warn_nan=True) -> T:
-        obj = self._obj
-        found = self._find()
-        coord_dims = found[2] if found is not None else None
-        if network is None:
-            if found is None:
-                raise ValueError(_NO_NETWORK)
-            network = found[0]
-        dims = grid_dims(obj, network, x_dim, y_dim, coord_dims)
-        crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
-        if isinstance(obj, xr.DataArray):
-            w = _weights(weights, obj, None, dims, crs)
-            return apply(op, obj, network, dims, how, w, skipna, warn_nan)
-        out = obj.copy()
-        for name, var in obj.data_vars.items():
-            if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
-                w = _weights(weights, var, obj, dims, crs)
-                out[name] = apply(op, var, network, dims, how, w, skipna, warn_nan)
-        return out
+    # -------------------------------------------------------------- catalogue
+    def catchments(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        nested: bool = False,
+        snap: float | str = 0,
+        area: Any = None,
+        locations_crs: Any = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Catchment labels of ``locations`` (see :func:`xhydro_accessor.hydrology.catchments.catchments`).
 
+        Label ``k`` is the k-th location (1-based; 0 none, the ``_FillValue``); the
+        CF attributes ``flag_values``/``flag_meanings`` name the stations whose
+        label is on the map (a station inside another's cell may have none), their
+        names made CF words (letters, digits and ``_-.+@``; other characters
+        become ``_``). ``valid_min``/``valid_max`` give the label range. ``snap``,
+        ``area`` and ``locations_crs`` (the CRS of the locations' coordinates) are
+        :func:`~xhydro_accessor.hydrology.locations.locate`'s ``snap``, ``area``
+        and ``crs``; ``crs`` is the grid's. Per station, in the order of the
+        locations (label ``k`` is entry ``k - 1``), the attributes ``station_row``,
+        ``station_col``, ``station_snap_distance`` (cells), ``station_snap_distance_m``
+        and ``station_upstream_area`` (km²) report where each location was placed.
 
-#: Catalogue operations (see :mod:`xhydro_accessor.hydrology.xarray_layer`), each a method
-#: ``obj.hydro.<name>(...)`` calling ``xarray_layer.<name>(obj, ...)``.
-CATALOGUE = (
-    "catchments",
-    "basins",
-    "upstream_mask",
-    "downstream_mask",
-    "catchment_statistics",
-    "strahler",
-    "shreve",
-    "distance_to_outlet",
-    "distance_to_source",
-    "distance_from_points",
-    "upstream_area",
-    "upstream_subnetwork",
-    "subnetwork",
-)
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        nested : bool, default False
+            False: each location's whole upstream area; True: only the area between
+            it and the locations upstream of it.
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        area : float or array-like of float, optional
+            The reported upstream area of each location in km², to snap to (see
+            :func:`~xhydro_accessor.locate`).
+        locations_crs : pyproj.CRS, str or int, optional
+            The CRS of the locations' coordinates; default the grid's.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
 
+        Returns
+        -------
+        DataArray
+            ``catchment`` labels (int32) on the object's grid.
 
-def _delegate(function):
-    def method(self, *args, **kwargs):
-        return function(self._obj, *args, **kwargs)
-
-    name = function.__name__
-    summary = function.__doc__.strip().split("\n\n")[0]
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"{summary}\n\nSee :func:`xhydro_accessor.hydrology.xarray_layer.{name}`."
-    return method
-
-
-for _name in CATALOGUE:
-    setattr(HydroAccessor, _name, _delegate(getattr(xarray_layer, _name)))
-
-
-def _weights(weights, da: xr.DataArray, dataset: xr.Dataset | None, dims, crs: Any = None) -> Any:
-    if not isinstance(weights, str):
-        return weights
-    if weights in da.coords:
-        return da.coords[weights]
-    if dataset is not None and weights in dataset.variables:
-        return dataset[weights]
-    if weights == "area":
-        found = find_cell_area(da, dataset)
-        if found is not None:
-            return found
-        y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
-        return cell_area(da, x_dim, y_dim, crs=crs)
-    raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
-
-
-def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
-    obj = obj.copy(deep=False)  # new Variable objects: the caller's encodings stay untouched
-    variables = [obj.variable] if isinstance(obj, xr.DataArray) else [obj[k].variable for k in obj.data_vars]
-    for var in variables:
-        if set(dims) <= set(var.dims):
-            names = str(var.encoding.get("coordinates", "")).split()
-            others = [str(c) for c in obj.coords if c not in obj.dims and set(obj[c].dims) <= set(var.dims)]
-            var.encoding["coordinates"] = " ".join(dict.fromkeys([*names, *others, str(name)]))
-    return obj
-
-
-def _bare(network: RiverNetwork, ids) -> RiverNetwork:
-    return network.with_grid(network.dims, {}, ids)
-
-
-def _node_ids(obj, dims) -> Any:
-    return obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else None
-
-
-def _check_fresh(obj, name: Hashable, index: NetworkIndex, variable: xr.Variable) -> None:
-    """Raise if the coordinate no longer encodes the network its index caches.
-
-    The index's codes are read-only, so the coordinate it made is checked in O(1);
-    a copy costs one comparison of the codes (well under 1 ms for a million cells);
-    a dask coordinate (``.chunk()`` chunks it) is not computed for the check.
-    """
-    if index.matches(variable, _node_ids(obj, variable.dims), compute=False) is False:
-        raise ValueError(
-            f"the {name!r} coordinate no longer encodes the river network cached by its index "
-            "(its values were changed after the network was attached); attach the network "
-            "again: obj.hydro.assign_network() rebuilds it from the coordinate, "
-            "obj.hydro.assign_network(network) replaces both"
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> coords = {"y": [0.5], "x": [0.5, 1.5, 2.5, 3.5]}
+        >>> da = xr.DataArray(np.zeros((1, 4)), dims=("y", "x"), coords=coords)
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> labels = da.hydro.catchments({"up": (0.5, 1.5), "mouth": (0.5, 3.5)}, net, nested=True)
+        >>> labels.values, labels.attrs["flag_meanings"]
+        (array([[1, 1, 2, 2]], dtype=int32), 'up mouth')
+        """
+        return xarray_layer.catchments(
+            self._obj,
+            locations,
+            network,
+            nested=nested,
+            snap=snap,
+            area=area,
+            locations_crs=locations_crs,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            crs=crs,
         )
+
+    def basins(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Basin labels, one per outlet (see :func:`xhydro_accessor.hydrology.catchments.basins`).
+
+        0 off the network (the ``_FillValue``); ``valid_min``/``valid_max`` give the label range.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``basin`` labels (int32) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[5, 4, 6, 5]]))
+        >>> xr.DataArray(np.zeros((1, 4)), dims=("y", "x")).hydro.basins(net).values
+        array([[1, 1, 2, 2]], dtype=int32)
+        """
+        return xarray_layer.basins(self._obj, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    def upstream_mask(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        snap: float | str = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """True where cells drain to one of the locations.
+
+        See :func:`xhydro_accessor.hydrology.catchments.upstream_mask`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            Booleans on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((1, 4)), dims=("y", "x")).hydro.upstream_mask([(0, 1)], net).values
+        array([[ True,  True, False, False]])
+        """
+        return xarray_layer.upstream_mask(
+            self._obj, locations, network, snap=snap, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def downstream_mask(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        snap: float | str = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """True on the flow paths from the locations.
+
+        See :func:`xhydro_accessor.hydrology.catchments.downstream_mask`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            Booleans on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((1, 4)), dims=("y", "x")).hydro.downstream_mask([(0, 1)], net).values
+        array([[False,  True,  True,  True]])
+        """
+        return xarray_layer.downstream_mask(
+            self._obj, locations, network, snap=snap, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def catchment_statistics(
+        self,
+        locations: Any,
+        how: Statistic = "mean",
+        network: RiverNetwork | None = None,
+        *,
+        nested: bool = False,
+        weights: Any = None,
+        skipna: bool = False,
+        q: Any = None,
+        snap: float | str = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Reduce a field over the catchment of each location: spatial dims → ``station``.
+
+        The xarray face of :func:`xhydro_accessor.hydrology.catchments.catchment_statistics`
+        (see it for ``how``, ``nested``, NaN policy and dtypes). Batch dims (member,
+        time) are kept and stay lazy on dask (one task per chunk); several
+        percentiles add a leading ``quantile`` dim.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        nested : bool, default False
+            Only the area between a location and the locations upstream of it.
+        weights : DataArray, array or str, optional
+            As in :meth:`accumulate` (a string names a coordinate, or ``"area"``).
+        skipna : bool, default False
+        q : float or 1-D array-like, optional
+            Percentile(s) in [0, 100] for ``how="percentile"``.
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            Dims ``(..., station)``; coordinates ``station`` (names), the grid
+            coordinates of each station's cell (e.g. ``y``, ``x``), ``row``/``col``,
+            and ``snap_distance`` after snapping. ``units`` follow the field's (squared
+            for ``var``, times the weights' for ``sum``).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> rain = xr.DataArray(
+        ...     [[[1.0, 2.0, 3.0, 4.0]]], dims=("time", "y", "x"),
+        ...     coords={"x": [10.0, 20.0, 30.0, 40.0], "y": [5.0]}, attrs={"units": "mm"},
+        ... )
+        >>> out = rain.hydro.catchment_statistics({"A": (5.0, 20.0), "B": (5.0, 40.0)}, "max", net)
+        >>> out.dims, out.station.values.tolist(), out.x.values.tolist(), out.values
+        (('time', 'station'), ['A', 'B'], [20.0, 40.0], array([[2., 4.]]))
+        """
+        return xarray_layer.catchment_statistics(
+            self._obj,
+            locations,
+            how,
+            network,
+            nested=nested,
+            weights=weights,
+            skipna=skipna,
+            q=q,
+            snap=snap,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            crs=crs,
+        )
+
+    def strahler(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Strahler order on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.strahler`).
+
+        Off the network :func:`~xhydro_accessor.fill_value` of the dtype, declared as the
+        ``_FillValue`` encoding (written to files as missing); ``valid_min``/``valid_max``
+        give the range of the orders, for plots and readers.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``strahler_order`` (integers) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.strahler(net).values
+        array([[1, 1, 1],
+               [1, 2, 1]], dtype=int32)
+        """
+        return xarray_layer.strahler(self._obj, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    def shreve(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Shreve magnitude on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.shreve`).
+
+        Fill value and ``valid_min``/``valid_max`` as in :meth:`strahler`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``shreve_magnitude`` (integers) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.shreve(net).values[1]
+        array([1, 5, 1])
+        """
+        return xarray_layer.shreve(self._obj, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    def distance_to_outlet(
+        self,
+        network: RiverNetwork | None = None,
+        weights: Any = None,
+        *,
+        per: str = "edge",
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Distance along the network to the outlet.
+
+        See :func:`xhydro_accessor.hydrology.distances.distance_to_outlet`.
+
+        The default weights are step lengths in metres from the grid's CRS
+        (geodesic on geographic grids; :func:`~xhydro_accessor.hydrology.distances.step_lengths`),
+        in cells (``units: "1"``) on a grid without coordinates.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        per : {"edge", "cell"}, default "edge"
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance_to_outlet`` on the object's grid, in metres (``units: "m"``),
+            cells (``"1"``) or the weights' units.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> coords = {"lat": [0.0], "lon": [0.0, 1, 2]}
+        >>> da = xr.DataArray(np.zeros((1, 3)), dims=("lat", "lon"), coords=coords)
+        >>> d = da.hydro.distance_to_outlet(RiverNetwork.from_ldd(np.array([[6, 6, 5]])))
+        >>> (d.values / 1000).round(1), d.attrs["units"]
+        (array([[222.6, 111.3,   0. ]]), 'm')
+        """
+        return xarray_layer.distance_to_outlet(
+            self._obj, network, weights, per=per, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def distance_to_source(
+        self,
+        network: RiverNetwork | None = None,
+        weights: Any = None,
+        *,
+        path: str = "longest",
+        per: str = "edge",
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Distance up to the farthest or nearest source.
+
+        See :func:`xhydro_accessor.hydrology.distances.distance_to_source`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        per : {"edge", "cell"}, default "edge"
+        path : {"longest", "shortest"}, default "longest"
+            To the farthest or the nearest source.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance_to_source`` on the object's grid (units as in :meth:`distance_to_outlet`).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((1, 3)), dims=("y", "x")).hydro.distance_to_source(net).values
+        array([[0., 1., 2.]])
+        """
+        return xarray_layer.distance_to_source(
+            self._obj, network, weights, path=path, per=per, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def distance_from_points(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        weights: Any = None,
+        *,
+        downstream: bool = True,
+        upstream: bool = False,
+        how: str = "min",
+        per: str = "edge",
+        snap: float | str = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Distance along the network from or to the locations.
+
+        See :func:`xhydro_accessor.hydrology.distances.distance_from_points`.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        weights : DataArray or array of the grid's shape, optional
+            Length of each step (``per="edge"``) or of the river in each cell
+            (``per="cell"``); default the step lengths.
+        downstream, upstream : bool, default True, False
+            Measure down the flow paths from the locations, up them, or both.
+        how : {"min", "max"}, default "min"
+            Where several locations reach a cell: the nearest or the farthest.
+        per : {"edge", "cell"}, default "edge"
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``distance`` on the object's grid, NaN where no location reaches.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((1, 3)), dims=("y", "x")).hydro.distance_from_points([(0, 1)], net).values
+        array([[nan,  0.,  1.]])
+        """
+        return xarray_layer.distance_from_points(
+            self._obj,
+            locations,
+            network,
+            weights,
+            downstream=downstream,
+            upstream=upstream,
+            how=how,
+            per=per,
+            snap=snap,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            crs=crs,
+        )
+
+    def upstream_area(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        units: str = "m2",
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Upstream area from the grid's cell areas.
+
+        See :func:`xhydro_accessor.hydrology.upstream_area.upstream_area`.
+
+        Cell areas: the CF ``cell_measures`` area variable when named (its ``units``
+        converted to m²; a variable without units raises rather than being read as m²), else
+        :meth:`cell_area` of the grid from its CRS (see
+        :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
+        :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        units : str, default "m2"
+            The units of the result, e.g. ``"km2"``.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``upstream_area`` on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> grid = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords={"y": [1e3, 0.0], "x": [0.0, 1e3]})
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5], [9, 8]]))
+        >>> grid.hydro.upstream_area(net, units="km2", crs=3035).values
+        array([[1., 4.],
+               [1., 1.]])
+        >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
+        >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1.0), {"units": "km2"}))
+        >>> da.attrs["cell_measures"] = "area: area"
+        >>> da.hydro.upstream_area(RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values
+        array([[1., 2.]])
+        """
+        return xarray_layer.upstream_area(self._obj, network, units=units, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    def upstream_subnetwork(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        snap: float | str = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> T:
+        """The object cropped to the area draining to the locations, with that subnetwork attached.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
+            ``{name: (y, x)}`` in the grid's coordinates.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius (cells, or a length such as ``"5 km"``): each location moves
+            to the network cell of largest upstream area within it.
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        T
+            The same kind of object as ``obj``, cropped, with the subnetwork attached.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5], [255, 9, 8, 7]]))
+        >>> da = xr.DataArray(np.arange(8.0).reshape(2, 4), dims=("y", "x")).hydro.assign_network(net)
+        >>> sub = da.hydro.upstream_subnetwork([(0, 1)])
+        >>> sub.values, sub.hydro.network.outlets
+        (array([[0., 1.]]), array([1]))
+        """
+        return xarray_layer.upstream_subnetwork(
+            self._obj, locations, network, snap=snap, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def subnetwork(
+        self,
+        mask: Any,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> T:
+        """The object cropped to the cells of ``mask``, with their subnetwork attached.
+
+        Flow leaving the selection makes outlets; sources are recomputed.
+
+        Parameters
+        ----------
+        mask : DataArray or array of booleans of the grid's shape
+            The cells to keep.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        T
+            The same kind of object as ``obj``, cropped, with the subnetwork attached.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5], [255, 9, 8, 7]]))
+        >>> da = xr.DataArray(np.arange(8.0).reshape(2, 4), dims=("y", "x")).hydro.assign_network(net)
+        >>> sub = da.hydro.subnetwork(da > 4)  # the bottom row: each cell drained north, now an outlet
+        >>> sub.values, sub.hydro.network.outlets
+        (array([[5., 6., 7.]]), array([0, 1, 2]))
+        """
+        return xarray_layer.subnetwork(self._obj, mask, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
 
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:

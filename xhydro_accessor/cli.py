@@ -352,7 +352,7 @@ def _on_network_grid(ds: xr.Dataset, network: RiverNetwork, path: Path) -> tuple
 
 
 def _convert_units(result: xr.DataArray, units: str, weights: str | None) -> xr.DataArray:
-    from .units import convert_units
+    from .xarray_ops import convert_units
 
     try:
         return convert_units(result, units)

@@ -49,7 +49,9 @@ def _pyplot() -> Any:
 def _network_of(obj: Any) -> RiverNetwork:
     if isinstance(obj, RiverNetwork):
         return obj
-    return obj.hydro.network
+    from .xarray_ops import attached_network
+
+    return attached_network(obj)
 
 
 def _centres(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray]:

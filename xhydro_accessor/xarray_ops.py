@@ -1,5 +1,14 @@
 """The xarray layer: array-level operations on DataArrays, lazily on dask.
 
+The one place that resolves, for every ``.hydro`` method, the network (given, or
+attached as a coordinate: :func:`find_network`, :func:`assign_network`), the
+spatial dims (:func:`grid_dims`), the node order and the grid checks
+(:func:`resolve`) and the weights (:func:`weights_of`); the DataArray side of
+units (:func:`dequantify`, :func:`convert_units`) and cell areas
+(:func:`cell_area`). Below it everything is array level (no xarray import):
+:mod:`~xhydro_accessor.operations`, the hydrology catalogue,
+:mod:`~xhydro_accessor.geometry`, :mod:`~xhydro_accessor.units`.
+
 :func:`apply` moves the spatial dims last, runs an operation of
 :mod:`xhydro_accessor.operations` through :func:`xarray.apply_ufunc` with
 ``dask="allowed"`` and moves them back; coordinates and attributes are kept,
@@ -22,24 +31,35 @@ chunk along members or time instead.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import xarray as xr
 
 from . import operations
 from .errors import GridMismatchError
-from .layout import axis_of
-from .network import RiverNetwork, label_positions, same_coordinates
+from .layout import axis_of, layout_of
+from .network import RiverNetwork, label_positions
+from .network_index import (
+    DOWNSTREAM_ID,
+    FLOW_DIRECTION,
+    NetworkIndex,
+    decode_network,
+    encode_network,
+    is_network_coordinate,
+)
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
     DISCHARGE_UNITS,
-    convert_units,
-    dequantify,
+    format_units,
     is_discharge,
+    is_quantity,
+    registry,
     result_units,
 )
+
+T = TypeVar("T", xr.DataArray, xr.Dataset)
 
 OPERATIONS = {
     "accumulate": operations.accumulate,
@@ -135,7 +155,8 @@ def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, .
     """Raise :class:`GridMismatchError` unless ``obj``'s grid matches ``network``'s.
 
     The sizes of ``dims`` must be the network's shape, and the dimension
-    coordinates the network knows (built from a DataArray) must equal the field's.
+    coordinates the network knows (built from a DataArray) must equal the field's
+    (:meth:`RiverNetwork.check_grid`: one rule for both levels).
     """
     shape = tuple(obj.sizes[d] for d in dims)
     if shape != tuple(network.shape):
@@ -143,13 +164,8 @@ def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, .
             f"the field's grid {dict(zip(dims, shape, strict=True))} does not match the network's "
             f"{network.shape}"
         )
-    net_dims = network.dims or dims
-    for mine, theirs in zip(net_dims, dims, strict=True):
-        values = network.coords.get(mine)
-        if values is not None and theirs in obj.coords and not same_coordinates(obj[theirs].values, values):
-            raise GridMismatchError(
-                f"coordinate {theirs!r} of the field differs from the network's: same shape, other grid"
-            )
+    coords = zip(network.dims or dims, dims, strict=True)
+    network.check_grid(shape, {mine: obj[theirs].values for mine, theirs in coords if theirs in obj.coords})
 
 
 def align_nodes(
@@ -190,31 +206,323 @@ def align_weights(weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hash
     )
 
 
+# -------------------------------------------------------------------- network
+NO_NETWORK = (
+    "no river network given and none attached: pass network=RiverNetwork.from_ldd(...) "
+    "or attach one with obj = obj.hydro.assign_network(network)"
+)
+
+
+def resolve(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
+    """The network and the spatial dims of ``obj``, checked once for every operation.
+
+    The network: ``network``, else the attached one (:func:`attached_network`);
+    the dims by :func:`grid_dims`; a vector network put in the order of the
+    object's node labels (:func:`align_nodes`); the grid checked
+    (:func:`check_grid`); the network given the object's dims, coordinates and
+    CRS (:func:`on_grid`, ``crs`` the grid's when neither declares one).
+
+    Raises
+    ------
+    ValueError
+        No network given and none attached, or an attached network coordinate
+        changed after it was attached.
+    GridMismatchError
+        The object's grid differs from the network's.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+    >>> resolve(xr.DataArray(np.zeros((3, 1, 2)), dims=("time", "lat", "lon")), net)[1]
+    ('lat', 'lon')
+    """
+    network, dims = _checked(obj, network, x_dim, y_dim)
+    return on_grid(obj, network, dims, crs), dims
+
+
+def _checked(obj, network, x_dim, y_dim) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
+    """:func:`resolve` but for :func:`on_grid`: a network given is kept as it is on a grid."""
+    found = find_network(obj)
+    if network is None:
+        if found is None:
+            raise ValueError(NO_NETWORK)
+        network = found[0]
+    dims = grid_dims(obj, network, x_dim, y_dim, found[2] if found is not None else None)
+    network = align_nodes(obj, network, dims)
+    check_grid(obj, network, dims)
+    return network, dims
+
+
+def attached_network(obj: xr.DataArray | xr.Dataset) -> RiverNetwork:
+    """The attached network, with the object's dims and coordinates (see :attr:`HydroAccessor.network
+    <xhydro_accessor.accessor.HydroAccessor.network>`)."""
+    found = find_network(obj)
+    if found is None:
+        raise ValueError(NO_NETWORK)
+    return found[0]
+
+
+def find_network(
+    obj: xr.DataArray | xr.Dataset, check: bool = True
+) -> tuple[RiverNetwork, Hashable, tuple[Hashable, ...]] | None:
+    """``(network on the object's grid, coordinate name, its dims)`` of the attached network, or None.
+
+    Taken from the :class:`~xhydro_accessor.network_index.NetworkIndex` when present
+    (``check``: raise if the coordinate no longer encodes it), else decoded from the
+    network coordinate (e.g. after reopening a file).
+    """
+    xindexes = obj.xindexes
+    for name, index in xindexes.items():
+        if isinstance(index, NetworkIndex):
+            if check:
+                _check_fresh(obj, name, index, xindexes.variables[name])
+            return on_grid(obj, index.network, tuple(index.dims)), name, index.dims
+    for name, coord in obj.coords.items():
+        if is_network_coordinate(coord.variable):
+            network = decode_network(coord.variable, _node_ids(obj, coord.dims), layout_of(obj, coord.dims))
+            return on_grid(obj, network, tuple(coord.dims)), name, coord.dims
+    return None
+
+
+def assign_network(
+    obj: T,
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    name: Hashable | None = None,
+    crs: Any = None,
+) -> T:
+    """See :meth:`HydroAccessor.assign_network <xhydro_accessor.accessor.HydroAccessor.assign_network>`."""
+    if network is None:
+        obj = _index_coordinate(obj)
+        return obj if crs is None else assign_network(obj, attached_network(obj), crs=crs)
+    obj = drop_network(obj)
+    dims = grid_dims(obj, network, x_dim, y_dim)
+    network = align_nodes(obj, network, dims)
+    check_grid(obj, network, dims)
+    if len(dims) == 2:
+        network = on_grid(obj, network, dims, crs)
+    if name is None:
+        name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
+    ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
+    layout = layout_of(obj, dims)
+    coord = xr.Coordinates({name: encode_network(network, dims, ids, layout)}, indexes={})
+    obj = obj.assign_coords(coord)
+    obj = obj.set_xindex(name, NetworkIndex, network=network.with_grid(network.dims, {}, ids), layout=layout)
+    return _name_in_encoding(obj, name, dims)
+
+
+def drop_network(obj: T) -> T:
+    """The object without the network coordinate (and its index)."""
+    found = find_network(obj, check=False)
+    return obj if found is None else obj.drop_vars(found[1])
+
+
+def _index_coordinate(obj: T) -> T:
+    names = [n for n, c in obj.coords.items() if is_network_coordinate(c.variable)]
+    names += [n for n, i in obj.xindexes.items() if isinstance(i, NetworkIndex) and n not in names]
+    if not names:
+        raise ValueError(
+            "no river network coordinate (attrs hydro_role: flow_direction) to index: "
+            "pass the network, obj.hydro.assign_network(network)"
+        )
+    for name in names:
+        coord = obj[name]
+        ids = _node_ids(obj, coord.dims)
+        if name in obj.xindexes:
+            obj = obj.drop_indexes(name)
+        options = {"layout": layout_of(obj, coord.dims)} | ({} if ids is None else {"ids": ids})
+        obj = obj.set_xindex(name, NetworkIndex, **options)
+    return obj
+
+
+def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
+    obj = obj.copy(deep=False)  # new Variable objects: the caller's encodings stay untouched
+    variables = [obj.variable] if isinstance(obj, xr.DataArray) else [obj[k].variable for k in obj.data_vars]
+    for var in variables:
+        if set(dims) <= set(var.dims):
+            names = str(var.encoding.get("coordinates", "")).split()
+            others = [str(c) for c in obj.coords if c not in obj.dims and set(obj[c].dims) <= set(var.dims)]
+            var.encoding["coordinates"] = " ".join(dict.fromkeys([*names, *others, str(name)]))
+    return obj
+
+
+def _node_ids(obj, dims) -> Any:
+    return obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else None
+
+
+def _check_fresh(obj, name: Hashable, index: NetworkIndex, variable: xr.Variable) -> None:
+    """Raise if the coordinate no longer encodes the network its index caches.
+
+    The index's codes are read-only, so the coordinate it made is checked in O(1);
+    a copy costs one comparison of the codes (well under 1 ms for a million cells);
+    a dask coordinate (``.chunk()`` chunks it) is not computed for the check.
+    """
+    if index.matches(variable, _node_ids(obj, variable.dims), compute=False) is False:
+        raise ValueError(
+            f"the {name!r} coordinate no longer encodes the river network cached by its index "
+            "(its values were changed after the network was attached); attach the network "
+            "again: obj.hydro.assign_network() rebuilds it from the coordinate, "
+            "obj.hydro.assign_network(network) replaces both"
+        )
+
+
+# ------------------------------------------------------- weights, units, areas
+def weights_of(
+    weights: Any, da: xr.DataArray, dataset: xr.Dataset | None, dims: tuple[Hashable, ...], crs: Any = None
+) -> Any:
+    """The weights a ``weights=`` argument names (see :meth:`HydroAccessor.accumulate
+    <xhydro_accessor.accessor.HydroAccessor.accumulate>`); other values as given."""
+    if not isinstance(weights, str):
+        return weights
+    if weights in da.coords:
+        return da.coords[weights]
+    if dataset is not None and weights in dataset.variables:
+        return dataset[weights]
+    if weights == "area":
+        found = find_cell_area(da, dataset)
+        if found is not None:
+            return found
+        y_dim, x_dim = dims[::-1] if len(dims) == 2 and layout_of(da, dims).transposed else dims
+        return cell_area(da, x_dim=x_dim, y_dim=y_dim, crs=crs)
+    raise KeyError(f"weights={weights!r} names no coordinate or variable of the object")
+
+
+def convert_units(da: xr.DataArray, units: str) -> xr.DataArray:
+    """Convert a DataArray with ``attrs["units"]`` to ``units`` (lazily for dask).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> q = convert_units(xr.DataArray([86.4], attrs={"units": "m2 mm d-1"}), "m3 s-1")
+    >>> q.values.round(12), q.attrs["units"]
+    (array([1.e-06]), 'm3 s-1')
+    >>> convert_units(xr.DataArray([1.0], attrs={"units": "mm d-1"}, name="q"), "m3 s-1")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot convert 'q' from 'mm d-1' to 'm3 s-1': Cannot convert from ...
+    """
+    if "units" not in da.attrs:
+        raise ValueError(f"{da.name!r} has no units attribute to convert from")
+    import pint
+
+    ureg = registry()
+    try:
+        factor = ureg.Quantity(1.0, str(da.attrs["units"])).to(units).magnitude
+    except (pint.errors.DimensionalityError, pint.errors.UndefinedUnitError) as err:
+        source = da.attrs["units"]
+        raise ValueError(f"cannot convert {da.name!r} from {source!r} to {units!r}: {err}") from None
+    if da.dtype.kind == "f":
+        factor = da.dtype.type(factor)  # float32 stays float32
+    return (da * factor).assign_attrs(da.attrs | {"units": format(ureg.Unit(units), "cf")})
+
+
+def dequantify(da: xr.DataArray) -> tuple[xr.DataArray, Any, str | None]:
+    """``(plain DataArray, pint registry or None, units string or None)``."""
+    if is_quantity(da.data):
+        reg = da.data._REGISTRY
+        units = format(da.data.units, "cf") if reg is registry() else str(da.data.units)
+        plain = da.copy(data=da.data.magnitude)
+        plain.attrs["units"] = units
+        return plain, reg, units
+    units = da.attrs.get("units")
+    return da, None, (str(units) if units is not None else None)
+
+
+def cell_area(
+    obj: xr.DataArray | xr.Dataset,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """Area of each grid cell in m², from 1-D cell-centre coordinates and the CRS.
+
+    ``crs`` defaults to the one the object declares (rioxarray ``spatial_ref``,
+    a CF ``grid_mapping``, ``crs_wkt``: :func:`xhydro_accessor.geometry.crs_of`),
+    else the attached network's.
+    Geographic CRS: exact areas on its ellipsoid; projected CRS: ``|Δx Δy|`` in
+    metres (exact on equal-area projections such as ETRS89-LAEA); no CRS:
+    WGS84 areas when the coordinates say degrees (CF units, or dims named
+    lat/lon), else :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
+    See :mod:`xhydro_accessor.geometry` for the earth model.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.zeros((180, 360)), dims=("lat", "lon"),
+    ...                   coords={"lat": np.arange(89.5, -90, -1.0), "lon": np.arange(0.5, 360)})
+    >>> area = cell_area(da)
+    >>> area.attrs["units"], round(float(area.sum()) / 5.10065622e14, 6)  # the WGS84 ellipsoid's area
+    ('m2', 1.0)
+    """
+    from .geometry import as_crs, cell_areas, crs_of, says_degrees
+
+    y_dim, x_dim = grid_dims(obj, None, x_dim, y_dim)
+    x, y = obj[x_dim], obj[y_dim]
+    crs = as_crs(crs) if crs is not None else crs_of(obj)
+    if crs is None:
+        found = find_network(obj, check=False)
+        crs = found[0].crs if found is not None else None
+    degrees = says_degrees(x_dim, x.attrs, "x") and says_degrees(y_dim, y.attrs, "y")
+    values = cell_areas(y.values, x.values, crs, degrees=degrees)
+    attrs = {"units": "m2", "standard_name": "cell_area", "long_name": "area of the grid cell"}
+    return xr.DataArray(
+        values, dims=(y_dim, x_dim), coords={y_dim: y, x_dim: x}, attrs=attrs, name="cell_area"
+    )
+
+
+def find_cell_area(obj: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray | None:
+    """The cell area named by CF ``cell_measures: "area: NAME"``, or None.
+
+    ``NAME`` is looked up in the DataArray's coordinates, then in ``dataset``.
+    """
+    measures = str(obj.attrs.get("cell_measures", ""))
+    parts = measures.replace(":", " : ").split()
+    for i in range(len(parts) - 2):
+        if parts[i] == "area" and parts[i + 1] == ":":
+            name = parts[i + 2]
+            if name in obj.coords:
+                return obj.coords[name]
+            if dataset is not None and name in dataset.variables:
+                return dataset[name]
+    return None
+
+
 # ---------------------------------------------------------------------- apply
 def apply(
     op: str,
-    da: xr.DataArray,
-    network: RiverNetwork,
-    dims: tuple[Hashable, ...],
+    obj: T,
+    network: RiverNetwork | None = None,
     how: str = "sum",
     weights: Any = None,
     skipna: bool = False,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
     warn_nan: bool = True,
-) -> xr.DataArray:
-    """Run the array-level operation ``op`` on ``da`` over its spatial ``dims``.
+) -> T:
+    """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
+
+    ``obj.hydro.<op>(...)`` as a function: see :meth:`HydroAccessor.accumulate
+    <xhydro_accessor.accessor.HydroAccessor.accumulate>` for the arguments; the
+    network, dims and grid are checked once (:func:`resolve`), ``weights`` named
+    by a string found by :func:`weights_of`. On a Dataset every data variable
+    having the spatial dims is run, the others (and a variable used as weights)
+    pass through unchanged.
 
     Parameters
     ----------
     op : {"accumulate", "accumulate_downstream", "move_downstream", "move_upstream"}
-    da : DataArray
-        numpy-, dask- or pint-backed; ``dims`` may sit anywhere.
-    network : RiverNetwork
-    dims : tuple
-        The spatial dims in grid order (see :func:`grid_dims`).
-    how, weights, skipna, warn_nan
-        As in :func:`xhydro_accessor.accumulate` (``warn_nan`` for the accumulations
-        only); ``weights`` a DataArray (broadcast against ``da``) or an array of the
-        grid's shape.
 
     Examples
     --------
@@ -222,7 +530,7 @@ def apply(
     >>> from xhydro_accessor import RiverNetwork
     >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
     >>> da = xr.DataArray(np.ones((3, 2)), dims=("x", "y"), attrs={"units": "mm"})
-    >>> out = apply("accumulate", da, net, ("y", "x"))
+    >>> out = apply("accumulate", da, net)
     >>> out.dims, out.values[1], out.attrs
     (('x', 'y'), array([1., 6.]), {'units': 'mm'})
     """
@@ -230,8 +538,23 @@ def apply(
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
     if how not in operations.HOWS:
         raise ValueError(f"how must be one of {operations.HOWS}, got {how!r}")
-    network = align_nodes(da, network, dims)
-    check_grid(da, network, dims)
+    network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
+    crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
+    if isinstance(obj, xr.DataArray):
+        return _apply(
+            op, obj, network, dims, how, weights_of(weights, obj, None, dims, crs), skipna, warn_nan
+        )
+    out = obj.copy()
+    for name, var in obj.data_vars.items():
+        if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
+            w = weights_of(weights, var, obj, dims, crs)
+            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan)
+    return out
+
+
+def _apply(op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan) -> xr.DataArray:
+    """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
+    DataArray (broadcast against ``da``) or an array of the grid's shape."""
     field, reg, units = dequantify(da)
     w_units = None
     if weights is not None:
@@ -320,12 +643,6 @@ def _set_metadata(out: xr.DataArray, op: str, how: str, units, out_units) -> Non
         out.attrs["long_name"] = DISCHARGE_LONG_NAME
     elif units is None or out_units != format_units(units):
         out.attrs.pop("standard_name", None)  # another quantity now
-
-
-def format_units(units) -> str:
-    from .units import registry
-
-    return format(registry().Unit(str(units)), "cf")
 
 
 def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, nan_check):

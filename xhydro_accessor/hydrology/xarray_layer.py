@@ -1,8 +1,9 @@
 """The xarray face of the catalogue: catchments, statistics, orders, distances, areas.
 
-Each function takes the xarray object first, as a ``.hydro`` method would, and
-resolves the network (given, or attached with ``obj.hydro.assign_network``) and
-the spatial dims; the work is done by the array-level modules
+Each function is a ``.hydro`` method taking the xarray object first (documented
+once, as the method: :class:`~xhydro_accessor.accessor.HydroAccessor`); the
+network, the spatial dims and the grid checks come from
+:func:`xhydro_accessor.xarray_ops.resolve`, the work from the array-level modules
 (:mod:`~xhydro_accessor.hydrology.catchments`, :mod:`~xhydro_accessor.hydrology.stream_order`,
 :mod:`~xhydro_accessor.hydrology.distances`, :mod:`~xhydro_accessor.hydrology.upstream_area`).
 Outputs on locations have a ``station`` dim carrying the station names and the
@@ -20,8 +21,17 @@ import xarray as xr
 
 from ..network import RiverNetwork
 from ..operations import fill_value
-from ..units import dequantify, result_units
-from ..xarray_ops import align_nodes, align_weights, check_grid, grid_dims, on_grid, weights_like
+from ..units import result_units
+from ..xarray_ops import (
+    align_weights,
+    assign_network,
+    convert_units,
+    dequantify,
+    drop_network,
+    resolve,
+    weights_like,
+    weights_of,
+)
 from .catchments import Statistic, _move
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
@@ -29,20 +39,6 @@ from .catchments import catchments as _catchments
 from .catchments import downstream_mask as _downstream_mask
 from .catchments import upstream_mask as _upstream_mask
 from .locations import STATION, locate
-
-
-def _resolve(obj, network, x_dim=None, y_dim=None, crs=None) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
-    """The network (on the object's grid coordinates and CRS, see :func:`on_grid`) and the spatial dims.
-
-    Every function here takes ``x_dim``, ``y_dim`` and ``crs`` (the grid's CRS when
-    neither the object nor the network declares it) as keywords.
-    """
-    if network is None:
-        network = obj.hydro.network
-    dims = grid_dims(obj, network, x_dim, y_dim)
-    network = align_nodes(obj, network, dims)
-    check_grid(obj, network, dims)
-    return on_grid(obj, network, tuple(dims), crs), tuple(dims)
 
 
 def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
@@ -99,31 +95,9 @@ def catchments(
     y_dim: Hashable | None = None,
     crs: Any = None,
 ) -> xr.DataArray:
-    """Catchment labels of ``locations`` (see :func:`xhydro_accessor.hydrology.catchments.catchments`).
-
-    Label ``k`` is the k-th location (1-based; 0 none, the ``_FillValue``); the
-    CF attributes ``flag_values``/``flag_meanings`` name the stations whose
-    label is on the map (a station inside another's cell may have none), their
-    names made CF words (letters, digits and ``_-.+@``; other characters
-    become ``_``). ``valid_min``/``valid_max`` give the label range. ``snap``,
-    ``area`` and ``locations_crs`` (the CRS of the locations' coordinates) are
-    :func:`~xhydro_accessor.hydrology.locations.locate`'s ``snap``, ``area``
-    and ``crs``; ``crs`` is the grid's. Per station, in the order of the
-    locations (label ``k`` is entry ``k - 1``), the attributes ``station_row``,
-    ``station_col``, ``station_snap_distance`` (cells), ``station_snap_distance_m``
-    and ``station_upstream_area`` (km²) report where each location was placed.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> da = xr.DataArray(np.zeros((1, 4)), dims=("y", "x"), coords={"y": [0.5], "x": [0.5, 1.5, 2.5, 3.5]})
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
-    >>> labels = catchments(da, {"up": (0.5, 1.5), "mouth": (0.5, 3.5)}, net, nested=True)
-    >>> labels.values, labels.attrs["flag_meanings"]
-    (array([[1, 1, 2, 2]], dtype=int32), 'up mouth')
-    """
-    network, dims = _resolve(obj, network, x_dim, y_dim, crs)
+    """``obj.hydro.catchments(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.catchments`."""
+    network, dims = resolve(obj, network, x_dim, y_dim, crs)
     loc = locate(network, locations, snap=snap, area=area, crs=locations_crs)
     labels = _catchments(network, loc, nested=nested)
     present = np.flatnonzero(np.bincount(labels.reshape(-1), minlength=len(loc) + 1)[1:]) + 1
@@ -150,20 +124,11 @@ def basins(
     *,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Basin labels, one per outlet (see :func:`xhydro_accessor.hydrology.catchments.basins`).
-
-    0 off the network (the ``_FillValue``); ``valid_min``/``valid_max`` give the label range.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[5, 4, 6, 5]]))
-    >>> basins(xr.DataArray(np.zeros((1, 4)), dims=("y", "x")), net).values
-    array([[1, 1, 2, 2]], dtype=int32)
-    """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
+    """``obj.hydro.basins(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.basins`."""
+    network, dims = resolve(obj, network, x_dim, y_dim, crs)
     labels = _grid(_basins(network), obj, dims, "basin", {"long_name": "basin (one per outlet)"})
     return _labelled(labels, 0)
 
@@ -176,20 +141,11 @@ def upstream_mask(
     snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """True where cells drain to one of the locations.
-
-    See :func:`xhydro_accessor.hydrology.catchments.upstream_mask`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
-    >>> upstream_mask(xr.DataArray(np.zeros((1, 4)), dims=("y", "x")), [(0, 1)], net).values
-    array([[ True,  True, False, False]])
-    """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
+    """``obj.hydro.upstream_mask(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.upstream_mask`."""
+    network, dims = resolve(obj, network, x_dim, y_dim, crs)
     values = _upstream_mask(network, locate(network, locations, snap=snap))
     return _grid(values, obj, dims, "upstream_mask", {"long_name": "upstream of the locations"})
 
@@ -202,20 +158,11 @@ def downstream_mask(
     snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """True on the flow paths from the locations.
-
-    See :func:`xhydro_accessor.hydrology.catchments.downstream_mask`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
-    >>> downstream_mask(xr.DataArray(np.zeros((1, 4)), dims=("y", "x")), [(0, 1)], net).values
-    array([[False,  True,  True,  True]])
-    """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
+    """``obj.hydro.downstream_mask(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.downstream_mask`."""
+    network, dims = resolve(obj, network, x_dim, y_dim, crs)
     values = _downstream_mask(network, locate(network, locations, snap=snap))
     return _grid(values, obj, dims, "downstream_mask", {"long_name": "downstream of the locations"})
 
@@ -233,43 +180,16 @@ def catchment_statistics(
     snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Reduce a field over the catchment of each location: spatial dims → ``station``.
-
-    The xarray face of :func:`xhydro_accessor.hydrology.catchments.catchment_statistics`
-    (see it for ``how``, ``nested``, NaN policy and dtypes). Batch dims (member,
-    time) are kept and stay lazy on dask (one task per chunk); several
-    percentiles add a leading ``quantile`` dim.
-
-    Returns
-    -------
-    DataArray
-        Dims ``(..., station)``; coordinates ``station`` (names), the grid
-        coordinates of each station's cell (e.g. ``y``, ``x``), ``row``/``col``,
-        and ``snap_distance`` after snapping. ``units`` follow the field's (squared
-        for ``var``, times the weights' for ``sum``).
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
-    >>> rain = xr.DataArray(
-    ...     [[[1.0, 2.0, 3.0, 4.0]]], dims=("time", "y", "x"),
-    ...     coords={"x": [10.0, 20.0, 30.0, 40.0], "y": [5.0]}, attrs={"units": "mm"},
-    ... )
-    >>> out = catchment_statistics(rain, {"A": (5.0, 20.0), "B": (5.0, 40.0)}, "max", net)
-    >>> out.dims, out.station.values.tolist(), out.x.values.tolist(), out.values
-    (('time', 'station'), ['A', 'B'], [20.0, 40.0], array([[2., 4.]]))
-    """
-    network, dims = _resolve(obj, network, x_dim, y_dim)
+    """``obj.hydro.catchment_statistics(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.catchment_statistics`."""
+    network, dims = resolve(obj, network, x_dim, y_dim, crs)
     loc = locate(network, locations, snap=snap)
     field, reg, units = dequantify(obj)
     w_units = None
     if isinstance(weights, str):
-        from ..accessor import _weights
-
-        weights = _weights(weights, obj, None, dims)
+        weights = weights_of(weights, obj, None, dims, network.crs)
     if isinstance(weights, xr.DataArray):
         weights, _, w_units = dequantify(weights)
         weights = weights_like(weights, field.dtype)
@@ -306,46 +226,35 @@ def catchment_statistics(
 
 # ------------------------------------------------------------- stream order
 def strahler(
-    obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, **dims: Any
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Strahler order on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.strahler`).
-
-    Off the network :func:`~xhydro_accessor.fill_value` of the dtype, declared as the
-    ``_FillValue`` encoding (written to files as missing); ``valid_min``/``valid_max``
-    give the range of the orders, for plots and readers.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
-    >>> strahler(xr.DataArray(np.zeros((2, 3)), dims=("y", "x")), net).values
-    array([[1, 1, 1],
-           [1, 2, 1]], dtype=int32)
-    """
+    """``obj.hydro.strahler(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.strahler`."""
     from .stream_order import strahler as _strahler
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     order = _grid(_strahler(network), obj, grid, "strahler_order", {"long_name": "Strahler stream order"})
     return _labelled(order, fill_value(order.dtype))
 
 
-def shreve(obj: xr.DataArray | xr.Dataset, network: RiverNetwork | None = None, **dims: Any) -> xr.DataArray:
-    """Shreve magnitude on the object's grid (see :func:`xhydro_accessor.hydrology.stream_order.shreve`).
-
-    Fill value and ``valid_min``/``valid_max`` as in :func:`strahler`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
-    >>> shreve(xr.DataArray(np.zeros((2, 3)), dims=("y", "x")), net).values[1]
-    array([1, 5, 1])
-    """
+def shreve(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """``obj.hydro.shreve(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.shreve`."""
     from .stream_order import shreve as _shreve
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     magnitude = _grid(
         _shreve(network), obj, grid, "shreve_magnitude", {"long_name": "Shreve stream magnitude"}
     )
@@ -370,28 +279,15 @@ def distance_to_outlet(
     weights: Any = None,
     *,
     per: str = "edge",
-    **dims: Any,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Distance along the network to the outlet.
-
-    See :func:`xhydro_accessor.hydrology.distances.distance_to_outlet`.
-
-    The default weights are step lengths in metres from the grid's CRS
-    (geodesic on geographic grids; :func:`~xhydro_accessor.hydrology.distances.step_lengths`),
-    in cells (``units: "1"``) on a grid without coordinates.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> da = xr.DataArray(np.zeros((1, 3)), dims=("lat", "lon"), coords={"lat": [0.0], "lon": [0.0, 1, 2]})
-    >>> d = distance_to_outlet(da, RiverNetwork.from_ldd(np.array([[6, 6, 5]])))
-    >>> (d.values / 1000).round(1), d.attrs["units"]
-    (array([[222.6, 111.3,   0. ]]), 'm')
-    """
+    """``obj.hydro.distance_to_outlet(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.distance_to_outlet`."""
     from .distances import distance_to_outlet as _to_outlet
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     w, units = _distance_weights(obj, network, grid, weights, per)
     out = _grid(_to_outlet(network, w, per=per), obj, grid, "distance_to_outlet", {})
     return out.assign_attrs(units=units) if units else out
@@ -404,23 +300,15 @@ def distance_to_source(
     *,
     path: str = "longest",
     per: str = "edge",
-    **dims: Any,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Distance up to the farthest or nearest source.
-
-    See :func:`xhydro_accessor.hydrology.distances.distance_to_source`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 5]]))
-    >>> distance_to_source(xr.DataArray(np.zeros((1, 3)), dims=("y", "x")), net).values
-    array([[0., 1., 2.]])
-    """
+    """``obj.hydro.distance_to_source(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.distance_to_source`."""
     from .distances import distance_to_source as _to_source
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     w, units = _distance_weights(obj, network, grid, weights, per)
     out = _grid(_to_source(network, w, path=path, per=per), obj, grid, "distance_to_source", {})  # type: ignore[arg-type]
     return out.assign_attrs(units=units) if units else out
@@ -437,23 +325,15 @@ def distance_from_points(
     how: str = "min",
     per: str = "edge",
     snap: float | str = 0,
-    **dims: Any,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Distance along the network from or to the locations.
-
-    See :func:`xhydro_accessor.hydrology.distances.distance_from_points`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 5]]))
-    >>> distance_from_points(xr.DataArray(np.zeros((1, 3)), dims=("y", "x")), [(0, 1)], net).values
-    array([[nan,  0.,  1.]])
-    """
+    """``obj.hydro.distance_from_points(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.distance_from_points`."""
     from .distances import distance_from_points as _from_points
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     w, units = _distance_weights(obj, network, grid, weights, per)
     values = _from_points(
         network, locate(network, locations, snap=snap), w,
@@ -469,46 +349,23 @@ def upstream_area(
     network: RiverNetwork | None = None,
     *,
     units: str = "m2",
-    **dims: Any,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ) -> xr.DataArray:
-    """Upstream area from the grid's cell areas.
-
-    See :func:`xhydro_accessor.hydrology.upstream_area.upstream_area`.
-
-    Cell areas: the CF ``cell_measures`` area variable when named (its ``units``
-    converted to m²; a variable without units raises rather than being read as m²), else
-    :func:`xhydro_accessor.units.cell_area` of the grid from its CRS (see
-    :mod:`xhydro_accessor.geometry`); a grid with neither CRS nor degrees raises
-    :class:`~xhydro_accessor.geometry.UnknownGeometryError`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> grid = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords={"y": [1e3, 0.0], "x": [0.0, 1e3]})
-    >>> upstream_area(grid, RiverNetwork.from_ldd(np.array([[6, 5], [9, 8]])), units="km2", crs=3035).values
-    array([[1., 4.],
-           [1., 1.]])
-    >>> da = xr.DataArray(np.zeros((1, 2)), dims=("y", "x"), coords={"y": [0.0], "x": [0.0, 1000.0]})
-    >>> da = da.assign_coords(area=(("y", "x"), np.full((1, 2), 1.0), {"units": "km2"}))
-    >>> da.attrs["cell_measures"] = "area: area"
-    >>> upstream_area(da, RiverNetwork.from_ldd(np.array([[6, 5]])), units="km2").values
-    array([[1., 2.]])
-    """
-    from ..accessor import _weights
+    """``obj.hydro.upstream_area(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.upstream_area`."""
     from .upstream_area import upstream_area as _upstream_area
 
-    network, grid = _resolve(obj, network, **dims)
-    area = _weights("area", obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]], None, grid,
-                    network.crs)  # fmt: skip
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    da = obj if isinstance(obj, xr.DataArray) else obj[list(obj.data_vars)[0]]
+    area = weights_of("area", da, None, grid, network.crs)
     if isinstance(area, xr.DataArray):  # a cell_measures variable: its units, converted to m2
         if "units" not in area.attrs:
             raise ValueError(
                 f"the cell area variable {area.name!r} (cell_measures) has no units attribute: "
                 "set attrs['units'] (e.g. 'm2' or 'km2')"
             )
-        from ..units import convert_units
-
         area = convert_units(area, "m2")
     area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid, obj)
     values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
@@ -522,44 +379,32 @@ def upstream_subnetwork(
     network: RiverNetwork | None = None,
     *,
     snap: float | str = 0,
-    **dims: Any,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
 ):
-    """The object cropped to the area draining to the locations, with that subnetwork attached.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5], [255, 9, 8, 7]]))
-    >>> da = xr.DataArray(np.arange(8.0).reshape(2, 4), dims=("y", "x")).hydro.assign_network(net)
-    >>> sub = upstream_subnetwork(da, [(0, 1)])
-    >>> sub.values, sub.hydro.network.outlets
-    (array([[0., 1.]]), array([1]))
-    """
+    """``obj.hydro.upstream_subnetwork(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.upstream_subnetwork`."""
     from .subnetwork import upstream_subnetwork as _upstream_subnetwork
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     return _cut(obj, grid, _upstream_subnetwork(network, locate(network, locations, snap=snap)))
 
 
-def subnetwork(obj: xr.DataArray | xr.Dataset, mask: Any, network: RiverNetwork | None = None, **dims: Any):
-    """The object cropped to the cells of ``mask``, with their subnetwork attached.
-
-    Flow leaving the selection makes outlets; sources are recomputed.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from xhydro_accessor import RiverNetwork
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5], [255, 9, 8, 7]]))
-    >>> da = xr.DataArray(np.arange(8.0).reshape(2, 4), dims=("y", "x")).hydro.assign_network(net)
-    >>> sub = subnetwork(da, da > 4)  # the bottom row: each cell drained north, now an outlet
-    >>> sub.values, sub.hydro.network.outlets
-    (array([[5., 6., 7.]]), array([0, 1, 2]))
-    """
+def subnetwork(
+    obj: xr.DataArray | xr.Dataset,
+    mask: Any,
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+):
+    """``obj.hydro.subnetwork(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.subnetwork`."""
     from .subnetwork import subnetwork as _subnetwork
 
-    network, grid = _resolve(obj, network, **dims)
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
     if isinstance(mask, xr.DataArray):
         mask = mask.transpose(*grid).values
     return _cut(obj, grid, _subnetwork(network, mask))
@@ -568,8 +413,7 @@ def subnetwork(obj: xr.DataArray | xr.Dataset, mask: Any, network: RiverNetwork 
 def _cut(obj, grid, sub):
     """``obj`` on the subnetwork's grid (a crop or a node selection), the subnetwork attached."""
     if len(grid) == 1:
-        return obj.hydro.drop_network().isel({grid[0]: sub.index}).hydro.assign_network(sub.network)
+        return assign_network(drop_network(obj).isel({grid[0]: sub.index}), sub.network)
     rows, cols = np.divmod(sub.index[[0, -1]], sub.parent_shape[-1])
     window = {grid[0]: slice(rows[0], rows[1] + 1), grid[1]: slice(cols[0], cols[1] + 1)}
-    cropped = obj.hydro.drop_network().isel(window)
-    return cropped.hydro.assign_network(sub.network, y_dim=grid[0], x_dim=grid[1])
+    return assign_network(drop_network(obj).isel(window), sub.network, y_dim=grid[0], x_dim=grid[1])
