@@ -184,10 +184,12 @@ def open_network(
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
         extra.append(codes.attrs["nodata"])
-    if convention is None:
-        convention = CONVENTIONS.get(codes.attrs.get("convention")) or get_convention(
-            detect_convention(codes.values, extra, str(path))
-        )
+    if convention is None:  # the file's own (an unknown one raises: never guessed over), else detected
+        said = codes.attrs.get("convention") or detect_convention(codes.values, extra, str(path))
+        try:
+            convention = get_convention(said)
+        except ValueError as err:
+            raise ValueError(f"{path}: the file's convention attribute: {err}") from None
     extra += convention.file_missing
     # rows as stored; the orientation from the file's own coordinates (none: row 0 is north)
     # (a CSF map with y growing downwards: its codes name steps on the grid, row 0 up)
