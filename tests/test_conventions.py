@@ -72,7 +72,7 @@ def test_detection_of_each(values: np.ndarray, expected: str) -> None:
 
 def test_ambiguous_detection_lists_the_fits() -> None:
     # powers of two with Whitebox's fill declared: ESRI and Whitebox read 1 differently
-    with pytest.raises(ValueError, match=r"\(esri, merit, whitebox\).*convention='whitebox'"):
+    with pytest.raises(ValueError, match=r"\(esri, whitebox\).*convention='whitebox'"):
         detect_convention(np.array([[1, 16, 0]], np.int16), nodata=-32768)
     with pytest.raises(ValueError, match=r"\(ldd, taudem, grass\)"):
         detect_convention(np.array([[1, 2, 3]]))

@@ -225,10 +225,8 @@ class RiverNetwork:
             )
         down[outlet] = -1
         down[missing] = -2
-        into_missing = flows.copy()
-        into_missing[flows] = missing[down[flows]]
-        down[into_missing | (down == np.arange(down.size))] = -1
-        return cls._from_down(down, (ny, nx), dims, coords).with_grid(dims, coords, crs=crs, degrees=degrees)
+        net = cls.from_downstream_index(down, (ny, nx))  # into a missing cell or itself: an outlet
+        return net.with_grid(dims, coords, crs=crs, degrees=degrees)
 
     @classmethod
     def from_downstream_index(
@@ -274,7 +272,7 @@ class RiverNetwork:
         >>> net.downstream_grid()
         array([[ 1,  3,  3],
                [-1, -2,  3]])
-        >>> RiverNetwork.from_downstream_index([1, 6], (2,))
+        >>> RiverNetwork.from_downstream_index([1, 6], (2,))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         xhydro_accessor.errors.InvalidCodeError: 1 downstream indices are not flat indices of the 2 cells ...

@@ -83,8 +83,11 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     if not fits:
         named = " or ".join(f"convention={n!r}" for n, c in CONVENTIONS.items() if c.kind == "d8")
         raise ValueError(f"{source}: the codes {shown} fit no flow-direction convention; pass {named}")
-    readings = {tuple(c.meaning(v) for v in sorted(values)) for c in fits}
+    readings: dict[tuple, Convention] = {}  # the first fit of each reading of the values
+    for conv in fits:
+        readings.setdefault(tuple(conv.meaning(v) for v in sorted(values)), conv)
     if len(readings) > 1:  # the fits read some value differently
+        fits = list(readings.values())
         raise ValueError(
             f"{source}: the codes {shown} fit several conventions ({', '.join(c.name for c in fits)}) "
             f"that read them differently; pass {' or '.join(f'convention={c.name!r}' for c in fits)}"
