@@ -227,12 +227,12 @@ def test_written_networks_name_geographic_directions(tmp_path: Path, convention,
 def test_cama_indices_on_an_x_first_grid():
     steps, missing = ref.random_grid_network(np.random.default_rng(5), 4, 6)
     net = RiverNetwork.from_ldd(LAYOUTS["x_first"](north_up(ref.encode(steps, missing, "ldd"))))
-    ds = net.to_dataset("cama")
+    ds = xa.network_to_dataset(net, "cama")
     assert ds.nextx.dims == ("x", "y")
     rebuilt = RiverNetwork.from_cama(ds.nextx, ds.nexty)
     assert rebuilt == net
     # nextx counts columns of the north-up map: the same as on the north-up network's file
-    north = RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd")).to_dataset("cama")
+    north = xa.network_to_dataset(RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd")), "cama")
     np.testing.assert_array_equal(ds.nextx.transpose("y", "x").values, north.nextx.values)
 
 

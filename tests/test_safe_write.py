@@ -63,15 +63,15 @@ def test_write_through_a_link_replaces_its_target(tmp_path: Path) -> None:
     assert (tmp_path / "link.nc").is_symlink() and target.read_bytes() == b"new"
 
 
-def test_write_network_and_to_netcdf_refuse_to_overwrite(tmp_path: Path) -> None:
+def test_write_network_refuses_to_overwrite(tmp_path: Path) -> None:
     path = write_network(NET, tmp_path / "net.nc")
     before = path.read_bytes()
     with pytest.raises(FileExistsError, match="net.nc: exists"):
         write_network(NET, path, "esri")
     with pytest.raises(FileExistsError, match="net.nc: exists"):
-        NET.to_netcdf(path)
+        write_network(NET, path)
     assert path.read_bytes() == before
-    NET.to_netcdf(path, "esri", overwrite=True)
+    write_network(NET, path, "esri", overwrite=True)
     with xr.open_dataset(path) as ds:
         assert ds.flow_direction.attrs["convention"] == "esri"
     assert open_network(path) == NET.with_grid(("y", "x"), {})

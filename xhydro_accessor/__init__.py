@@ -2,6 +2,7 @@
 
 from . import accessor  # noqa: F401  (registers .hydro on DataArray and Dataset)
 from .accessor import open_dataarray, open_dataset
+from .conventions import Convention, register_convention
 from .errors import (
     CycleError,
     GridMismatchError,
@@ -16,7 +17,7 @@ from .hydrology.locations import LocationError, Locations, locate
 from .hydrology.stream_order import shreve, strahler
 from .hydrology.subnetwork import Subnetwork, subnetwork, upstream_subnetwork
 from .hydrology.upstream_area import cell_areas, upstream_area
-from .io import open_network, write_network
+from .io import network_to_dataset, open_network, write_network
 from .network import RiverNetwork
 from .operations import (
     accumulate,
@@ -28,6 +29,7 @@ from .operations import (
 from .repair import repair
 
 __all__ = [
+    "Convention",
     "CycleError",
     "GridMismatchError",
     "InvalidCodeError",
@@ -61,7 +63,9 @@ __all__ = [
     "move_upstream",
     "open_dataarray",
     "open_dataset",
+    "network_to_dataset",
     "open_network",
+    "register_convention",
     "repair",
     "write_network",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from . import accessor  # noqa: F401  (registers .hydro)
+from .conventions import CONVENTIONS
 from .errors import GridMismatchError
 from .io import open_network
 from .io.safe_write import check_output, write_netcdf
@@ -107,11 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acc.add_argument("field", type=Path, help="netCDF file holding the field on the network's grid")
     acc.add_argument("-o", "--output", type=Path, required=True, help="netCDF file to write")
-    acc.add_argument(
-        "--convention",
-        choices=["ldd", "esri", "merit", "taudem", "cama"],
-        help="flow-direction convention of NETWORK (default: from its attributes or values)",
-    )
+    acc.add_argument("--convention", choices=_file_conventions(), help=_CONVENTION_HELP)
     acc.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
     acc.add_argument(
         "--crs", help="the grid's CRS when neither file holds one (for --weights area), e.g. EPSG:3035"
@@ -157,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV with a header: name,y,x (coordinates of the network's grid) or name,row,col",
     )
     cat.add_argument("-o", "--output", type=Path, required=True, help="netCDF file to write")
-    cat.add_argument("--convention", choices=["ldd", "esri", "merit", "taudem", "cama"])
+    cat.add_argument("--convention", choices=_file_conventions(), help=_CONVENTION_HELP)
     cat.add_argument("--network-variable", help="netCDF NETWORK only: the flow-direction variable")
     cat.add_argument(
         "--nested",
@@ -176,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("--quiet", action="store_true", help="no summary")
     _overwrite_option(cat)
     return parser
+
+
+_CONVENTION_HELP = "flow-direction convention of NETWORK (default: from its attributes or values)"
+
+
+def _file_conventions() -> list[str]:
+    """The registered conventions a file can hold (read when the parser is built: registered
+    conventions of your own are choices too)."""
+    return [name for name, conv in CONVENTIONS.items() if conv.kind != "downstream_id"]
 
 
 def _overwrite_option(command: argparse.ArgumentParser) -> None:

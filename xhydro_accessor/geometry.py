@@ -403,7 +403,7 @@ def network_grid(network: Any, crs: Any = None, latlon: bool | None = None) -> N
         return None
     crs = as_crs(crs) if crs is not None else network.crs
     if latlon is None:
-        latlon = network._degrees or names_say_degrees(dims)
+        latlon = network.degrees or names_say_degrees(dims)
     transposed = layout_of_network(network).transposed
     y, x = (coords[dims[1]], coords[dims[0]]) if transposed else (coords[dims[0]], coords[dims[1]])
     return NetworkGrid(np.asarray(y), np.asarray(x), crs, bool(latlon), transposed)

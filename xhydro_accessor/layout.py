@@ -107,8 +107,7 @@ class Layout:
         """``convention`` with its steps on the stored axes."""
         if self == NORTH_UP:
             return convention
-        steps = {code: self.to_storage(*step) for code, step in convention.directions.items()}
-        return Convention(convention.name, steps, convention.pits, convention.missing)
+        return convention.with_steps({code: self.to_storage(*s) for code, s in convention.directions.items()})
 
 
 NORTH_UP = Layout()

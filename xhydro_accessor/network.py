@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Hashable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
-from .conventions import INVALID, MISSING, PIT, STEPS, get_convention
+from .conventions import INVALID, MISSING, PIT, STEPS, Convention, get_convention
 from .errors import CycleError, GridMismatchError, InvalidCodeError
 from .layout import NORTH_UP, layout_of
 from .threads import CORES
 
-if TYPE_CHECKING:
-    import xarray as xr
-
+_T = TypeVar("_T")
 _KEEP: Any = object()  # with_grid: keep the network's CRS
 
 
 class RiverNetwork:
     """A river network: every cell drains to at most one downstream cell.
 
-    Build one with :meth:`from_ldd`, :meth:`from_d8`, :meth:`from_cama` or
-    :meth:`from_downstream`; never call the constructor directly. The topology is
+    Build one with :meth:`from_ldd`, :meth:`from_d8`, :meth:`from_cama`,
+    :meth:`from_downstream` or :meth:`from_downstream_index` (which every
+    convention parses to); never call the constructor directly. The topology is
     stored compactly: the flat grid index of every network cell in topological
     order (upstream cells first, consecutive cells mostly neighbours along a
     river) and the flat index of its downstream cell, both int32 where the grid
@@ -79,7 +76,7 @@ class RiverNetwork:
         self._to = to
         self._heads = heads
         self._n_levels = int(n_levels)
-        self._cache: dict = {}  # derived arrays (sources, ...), computed once
+        self._cache: dict = {}  # derived arrays, computed once: see cached()
         self._mask = mask
         self._dims = dims
         self._coords = dict(coords or {})
@@ -152,7 +149,7 @@ class RiverNetwork:
     def from_d8(
         cls,
         codes: Any,
-        convention: str = "esri",
+        convention: str | Convention = "esri",
         *,
         nodata: Any = None,
         wrap_x: bool = False,
@@ -160,17 +157,25 @@ class RiverNetwork:
     ) -> RiverNetwork:
         """Build a network from D8 flow directions.
 
-        Conventions: ``"esri"`` — 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE,
-        0 pit, 247 and 255 missing; ``"merit"`` (MERIT Hydro) — the ESRI codes with
-        0 and 255 (inland pit) as outlets and 247 missing; ``"taudem"`` — 1 E, 2 NE,
-        3 N, 4 NW, 5 W, 6 SW, 7 S, 8 SE, with 0, 255 and -32768 missing. NaN is
-        always missing. Other parameters as in :meth:`from_ldd`.
+        ``convention`` names a code table of the registry
+        (:mod:`xhydro_accessor.conventions`): ``"esri"`` — 1 E, 2 SE, 4 S, 8 SW,
+        16 W, 32 NW, 64 N, 128 NE, 0 pit, 247 and 255 missing; ``"merit"`` (MERIT
+        Hydro) — the ESRI codes with 0 and 255 (inland pit) as outlets and 247
+        missing; ``"taudem"`` — 1 E, 2 NE, 3 N, 4 NW, 5 W, 6 SW, 7 S, 8 SE, with 0,
+        255 and -32768 missing; ``"grass"`` (``r.watershed`` drainage) — 1 NE,
+        2 N … 8 E, negative codes outlets, 0 missing; ``"whitebox"`` (D8 pointer)
+        — 1 NE, 2 E, 4 SE … 128 N, 0 pit, −32768 missing; ``"ldd"``; or a
+        :class:`~xhydro_accessor.Convention` of your own. NaN is always missing.
+        Other parameters as in :meth:`from_ldd`.
 
         Examples
         --------
         >>> import numpy as np
         >>> RiverNetwork.from_d8(np.array([[1, 4], [247, 0]])).outlets
         array([3])
+        >>> RiverNetwork.from_d8(np.array([[8, 6], [0, -1]]), "grass").downstream_grid()
+        array([[ 1,  3],
+               [-2, -1]])
         """
         return cls._from_directions(codes, convention, nodata, wrap_x, crs)
 
@@ -220,10 +225,86 @@ class RiverNetwork:
             )
         down[outlet] = -1
         down[missing] = -2
-        into_missing = flows.copy()
-        into_missing[flows] = missing[down[flows]]
-        down[into_missing | (down == np.arange(down.size))] = -1
-        return cls._from_down(down, (ny, nx), dims, coords).with_grid(dims, coords, crs=crs, degrees=degrees)
+        net = cls.from_downstream_index(down, (ny, nx))  # into a missing cell or itself: an outlet
+        return net.with_grid(dims, coords, crs=crs, degrees=degrees)
+
+    @classmethod
+    def from_downstream_index(
+        cls,
+        down: Any,
+        shape: tuple[int, ...],
+        *,
+        dims: tuple[Hashable, ...] | None = None,
+        coords: Mapping[Hashable, Any] | None = None,
+        crs: Any = None,
+    ) -> RiverNetwork:
+        """Build a network from the flat index of each cell's downstream cell.
+
+        Every convention parses to this (pyflwdir's design): a grid network from
+        ``downstream_grid()``-style indices, a vector network from positions.
+
+        Parameters
+        ----------
+        down : array-like of int
+            One value per cell of ``shape`` (flat, row-major, or of shape
+            ``shape``): ``0 <= down[i] < size`` the flat index of the cell ``i``
+            drains to; ``-1`` an outlet; any other negative value a cell off the
+            network. A cell draining into itself or into a cell off the network
+            is an outlet.
+        shape : tuple of int
+            ``(ny, nx)`` for a grid, ``(n,)`` for a vector network.
+        dims, coords, crs : optional
+            The grid's dims, dimension coordinates and CRS (as in :meth:`from_ldd`).
+
+        Raises
+        ------
+        InvalidCodeError
+            Non-integer values or indices ``>= size``, naming the first cell.
+        GridMismatchError
+            ``down`` has not ``prod(shape)`` values.
+        CycleError
+            The indices contain a cycle.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = RiverNetwork.from_downstream_index([1, 3, 3, -1, -2, 3], (2, 3))
+        >>> net.downstream_grid()
+        array([[ 1,  3,  3],
+               [-1, -2,  3]])
+        >>> RiverNetwork.from_downstream_index([1, 6], (2,))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        xhydro_accessor.errors.InvalidCodeError: 1 downstream indices are not flat indices of the 2 cells ...
+        """
+        shape = tuple(int(n) for n in np.atleast_1d(shape))
+        if len(shape) not in (1, 2) or min(shape, default=0) < 0:
+            raise GridMismatchError(f"shape must be (ny, nx) or (n,), got {shape}")
+        values = np.asarray(getattr(down, "values", down))
+        if values.dtype.kind == "f":
+            _check_integral(values, "downstream indices")
+        elif values.dtype.kind not in "iu":
+            raise InvalidCodeError(f"downstream indices must be integers, got dtype {values.dtype}")
+        size = int(np.prod(shape))
+        if values.size != size:
+            raise GridMismatchError(f"{values.size} downstream indices for a grid of {size} cells {shape}")
+        values = values.reshape(-1).astype(np.int64)
+        bad = np.flatnonzero(values >= size)
+        if bad.size:
+            where = _rowcol(bad[0], shape[-1]) if len(shape) == 2 else int(bad[0])
+            raise InvalidCodeError(
+                f"{bad.size} downstream indices are not flat indices of the {size} cells nor negative "
+                f"(outlet -1, off the network < -1): values {np.unique(values[bad])[:10].tolist()}, "
+                f"first at {'(row, col) ' if len(shape) == 2 else 'cell '}{where}"
+            )
+        off = values < -1
+        flows = values >= 0
+        outlet = flows.copy()
+        outlet[flows] = off[values[flows]] | (values[flows] == np.flatnonzero(flows))
+        result = np.where(off, -2, np.where(outlet, -1, values)).astype(_index_dtype(size))
+        coords = {d: np.asarray(v) for d, v in (coords or {}).items()}
+        net = cls._from_down(result, shape, dims, coords)
+        return net if crs is None else net.with_grid(dims, coords, crs=crs)
 
     @classmethod
     def from_downstream(cls, downstream_ids: Any, ids: Any = None, *, outlet: Any = -1) -> RiverNetwork:
@@ -308,7 +389,7 @@ class RiverNetwork:
         dims, coords, crs, degrees = _grid_of(codes, crs)
         if layout is None:
             layout = layout_of(codes) if dims is not None and len(dims) == 2 else NORTH_UP
-        conv = layout.orient(get_convention(convention))
+        conv = layout.orient(d8_convention(convention))
         if not isinstance(wrap_x, bool | np.bool_):
             raise TypeError(f"wrap_x must be True or False, got {wrap_x!r}")
         if nodata is None:
@@ -352,6 +433,28 @@ class RiverNetwork:
         nodes, to, heads = split_for_threads(nodes, to, down.size, CORES, _MIN_SPLIT)
         return cls(shape, nodes, to, n_levels, mask.reshape(shape), dims, coords, heads=heads)
 
+    # ------------------------------------------------------------------- cache
+    def cached(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """A value derived from the network, computed by ``compute()`` once and kept.
+
+        The network is immutable, so anything computed from it alone (outlets,
+        level orders, step lengths, arrays converted to a device) stays valid
+        as long as the network lives. ``key`` names the value: a string or a
+        tuple (module name first, then e.g. library and device), unique to
+        what ``compute`` returns. Copies made by :meth:`with_grid` start empty.
+
+        Examples
+        --------
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 5]]))
+        >>> net.cached("n_sources", lambda: net.sources.size)
+        1
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
+
     # -------------------------------------------------------------- properties
     @property
     def shape(self) -> tuple[int, ...]:
@@ -394,22 +497,18 @@ class RiverNetwork:
     @property
     def outlets(self) -> np.ndarray:
         """Flat grid indices of the outlets, ascending."""
-        if "outlets" not in self._cache:
-            outlets = np.sort(self._nodes[self._to < 0]).astype(np.intp)
-            outlets.setflags(write=False)
-            self._cache["outlets"] = outlets
-        return self._cache["outlets"]
+        return self.cached("outlets", lambda: _read_only(np.sort(self._nodes[self._to < 0]).astype(np.intp)))
 
     @property
     def sources(self) -> np.ndarray:
         """Flat grid indices of the sources (cells without upstream cells), ascending."""
-        if "sources" not in self._cache:
+
+        def sources() -> np.ndarray:
             has_upstream = np.zeros(self._mask.size, bool)
             has_upstream[self._to[self._to >= 0]] = True
-            sources = np.flatnonzero(self._mask.reshape(-1) & ~has_upstream)
-            sources.setflags(write=False)
-            self._cache["sources"] = sources
-        return self._cache["sources"]
+            return _read_only(np.flatnonzero(self._mask.reshape(-1) & ~has_upstream))
+
+        return self.cached("sources", sources)
 
     @property
     def dims(self) -> tuple[Hashable, ...] | None:
@@ -429,6 +528,11 @@ class RiverNetwork:
         files) and decides the geometry: see :mod:`xhydro_accessor.geometry`.
         """
         return self._crs
+
+    @property
+    def degrees(self) -> bool:
+        """Whether the grid's coordinates are latitude/longitude degrees without a CRS (CF units)."""
+        return self._degrees
 
     @property
     def ids(self) -> np.ndarray | None:
@@ -488,20 +592,6 @@ class RiverNetwork:
         net._ids = ids
         return net
 
-    def to_dataset(self, convention: str | None = None) -> xr.Dataset:
-        """The network as a CF Dataset (see :func:`xhydro_accessor.io.network_to_dataset`)."""
-        from .io import network_to_dataset
-
-        return network_to_dataset(self, convention)
-
-    def to_netcdf(
-        self, path: str | os.PathLike, convention: str | None = None, *, overwrite: bool = False
-    ) -> Path:
-        """Write the network to netCDF (see :func:`xhydro_accessor.io.write_network`)."""
-        from .io import write_network
-
-        return write_network(self, path, convention, overwrite=overwrite)
-
     def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
         """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""
         if tuple(shape[len(shape) - len(self._shape) :]) != self._shape or len(shape) < len(self._shape):
@@ -537,12 +627,14 @@ class RiverNetwork:
 
     def __dask_tokenize__(self):
         """A content hash of the topology, computed once: dask never hashes the arrays again."""
-        if "dask_token" not in self._cache:
+
+        def token() -> str:
             digest = hashlib.sha1(repr(self._shape).encode())
             for array in (self._nodes, self._to):
                 digest.update(np.ascontiguousarray(array).view(np.uint8))
-            self._cache["dask_token"] = digest.hexdigest()
-        return ("RiverNetwork", self._cache["dask_token"])
+            return digest.hexdigest()
+
+        return ("RiverNetwork", self.cached("dask_token", token))
 
     def __reduce__(self):
         return (
@@ -595,6 +687,20 @@ def _rebuild(*args):
 #: The smallest network whose topological order gets heads (one per core): under
 #: it, handing work to threads costs more than it saves.
 _MIN_SPLIT = 1 << 16
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def d8_convention(convention: str | Convention) -> Convention:
+    """The registered code-table convention (or ``convention`` itself); ValueError otherwise."""
+    conv = get_convention(convention)
+    if conv.kind != "d8":
+        use = "RiverNetwork.from_cama" if conv.kind == "nextxy" else "open_network or decode_network"
+        raise ValueError(f"{conv.name!r} is not a table of direction codes ({conv.kind}): use {use}")
+    return conv
 
 
 def _index_dtype(size: int):

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .conventions import get_convention
 from .errors import GridMismatchError
 from .layout import NORTH_UP, Layout, grid_layout, layout_of, layout_of_network
 from .network import RiverNetwork
@@ -59,18 +60,9 @@ FLOW_DIRECTION = "flow_direction"
 DOWNSTREAM_ID = "downstream_id"
 HYDRO_ROLE = "flow_direction"
 
-_LDD_OF_STEP = {
-    (1, -1): 1,
-    (1, 0): 2,
-    (1, 1): 3,
-    (0, -1): 4,
-    (0, 0): 5,
-    (0, 1): 6,
-    (-1, -1): 7,
-    (-1, 0): 8,
-    (-1, 1): 9,
-}
-_LDD_MEANINGS = "south_west south south_east west pit east north_west north north_east"
+_LDD = get_convention("ldd")  # the registry's table; a pit is the step (0, 0)
+_LDD_OF_STEP = {**{step: code for code, step in _LDD.directions.items()}, (0, 0): _LDD.pits[0]}
+_LDD_MEANINGS = " ".join(meaning for _, meaning in sorted(zip(*_LDD.flags(), strict=True)))
 _OFFSET_BASE = 2**32
 _OFFSET_MISSING = np.iinfo(np.int64).min
 
@@ -113,7 +105,7 @@ def encode_network(
     size = down.size
     attrs: dict[str, Any] = {"hydro_role": HYDRO_ROLE, "long_name": "river network flow direction"}
     if (np.abs(dy) <= 1).all() and (np.abs(dx) <= 1).all():
-        codes = np.full(size, 255, np.uint8)
+        codes = np.full(size, _LDD.fill, _LDD.dtype)
         for (sy, sx), code in _LDD_OF_STEP.items():
             codes[(down != -2) & (dy == sy) & (dx == sx)] = code
         attrs |= {

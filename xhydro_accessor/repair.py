@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from .conventions import STEPS, get_convention
+from .conventions import MISSING as _MISSING
+from .conventions import PIT as _PIT
+from .conventions import STEPS, Convention, get_convention
 from .layout import layout_of
 
 __all__ = ["RepairReport", "repair"]
-
-_MISSING, _PIT = 9, 8
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class RepairReport:
         return "\n".join(lines)
 
 
-def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: bool = False):
+def repair(codes: Any, convention: str | Convention = "ldd", *, nodata: Any = None, wrap_x: bool = False):
     """Repair flow-direction codes; return the repaired codes and a report.
 
     Parameters
@@ -81,8 +81,10 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
         Flow-direction codes on a 2-D grid: an array north up, a DataArray read
         by its coordinates as in :meth:`~xhydro_accessor.RiverNetwork.from_ldd`
         (south-up, east-to-west and x-first grids are repaired as stored).
-    convention : {"ldd", "esri", "merit"}
-        A convention with a pit code (TauDEM has none).
+    convention : str or Convention
+        A registered code table with a pit code (``"ldd"``, ``"esri"``,
+        ``"merit"``, ``"grass"``, ``"whitebox"``, your own; TauDEM has none) or
+        a :class:`~xhydro_accessor.Convention`.
     nodata : scalar or sequence, optional
         Further codes marking missing cells (default: a DataArray's
         ``attrs["nodata"]``).
@@ -116,8 +118,8 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
 
     layout = layout_of(codes)
     conv = layout.orient(get_convention(convention))
-    if not conv.pits:
-        raise ValueError(f"repair needs a convention with a pit code; {convention} has none")
+    if conv.kind != "d8" or not conv.pits:
+        raise ValueError(f"repair needs a table of direction codes with a pit code; {conv.name} has none")
     if nodata is None:
         nodata = getattr(codes, "attrs", {}).get("nodata")
     values = np.array(getattr(codes, "values", codes))
@@ -157,7 +159,7 @@ def repair(codes: Any, convention: str = "ldd", *, nodata: Any = None, wrap_x: b
     *_, in_degree = topological_order(down)
     cycles = find_cycles(down, in_degree) if (in_degree > 0).any() else np.array([], np.int64)
 
-    pit = min(conv.pits)
+    pit = conv.pits[0]
     gone = _missing_code(values.dtype, [*extra, *sorted(conv.missing)]) if invalid.size else 0
     changed = np.concatenate([off_grid, into_missing, cycles])
     out = values.copy()

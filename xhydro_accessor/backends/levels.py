@@ -4,7 +4,7 @@ The *level* of a cell is the length of the longest path reaching it from a
 source (sources are level 0), so every cell's upstream cells sit on lower levels.
 Level-synchronous kernels (GPU, jax, any Array API library) process one level at
 a time. Both the numpy level order and each library's copy of the index arrays
-are computed once and cached in ``network._cache``.
+are computed once and cached with ``network.cached``.
 """
 
 from __future__ import annotations
@@ -48,10 +48,7 @@ def level_order(network: RiverNetwork) -> Levels:
     >>> [(c.tolist(), p.tolist()) for c, p in level_order(net).levels]
     [([0], [1]), ([1], [2])]
     """
-    key = "xhydro_accessor.levels"
-    if key not in network._cache:
-        network._cache[key] = _level_order(network)
-    return network._cache[key]
+    return network.cached("xhydro_accessor.levels", lambda: _level_order(network))
 
 
 def _level_order(network: RiverNetwork) -> Levels:
@@ -96,11 +93,10 @@ def converted(network: RiverNetwork, ops: Any) -> Levels:
     and device in ``ops.key`` and converts index arrays with ``ops.index`` and
     masks with ``ops.asarray``.
     """
-    cache_key = ("xhydro_accessor.levels", *ops.key)
-    if cache_key not in network._cache:
+    def convert() -> Levels:
         lv = level_order(network)
         index = ops.index
-        network._cache[cache_key] = Levels(
+        return Levels(
             [(index(c), index(p)) for c, p in lv.levels],
             [index(p) for p in lv.parents],
             (index(lv.edges[0]), index(lv.edges[1])),
@@ -109,4 +105,5 @@ def converted(network: RiverNetwork, ops: Any) -> Levels:
             ops.asarray(lv.has_down),
             ops.asarray(lv.has_up),
         )
-    return network._cache[cache_key]
+
+    return network.cached(("xhydro_accessor.levels", *ops.key), convert)

@@ -129,11 +129,12 @@ class Flow(torch.autograd.Function):
 
 def _cell_count_scale(network: RiverNetwork, op: str, dtype: torch.dtype) -> torch.Tensor:
     """1 / the number of cells an unweighted mean of ``op`` averages, cached on the network."""
-    key = ("torch_mean_scale", op, dtype)
-    if key not in network._cache:
+
+    def scale() -> torch.Tensor:
         ones = torch.ones((1, network.mask.size), dtype=dtype)
-        network._cache[key] = _mean_scale(forward(network, op, ones, "sum", None, False))
-    return network._cache[key]
+        return _mean_scale(forward(network, op, ones, "sum", None, False))
+
+    return network.cached(("torch_mean_scale", op, dtype), scale)
 
 
 def _mean_scale(denominator: torch.Tensor) -> torch.Tensor:

@@ -183,9 +183,7 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
     if weights is None:
         if per == "cell":
             raise ValueError("per='cell' needs weights: the length of the river in each cell")
-        if "step_lengths" not in network._cache:
-            network._cache["step_lengths"] = step_lengths(network)
-        weights = network._cache["step_lengths"]
+        weights = network.cached("step_lengths", lambda: step_lengths(network))
     weights = supported_dtype(weights, "weights")
     if tuple(weights.shape if hasattr(weights, "shape") else np.shape(weights)) != tuple(network.shape):
         raise ValueError(f"{operation}: weights must have the network's shape {network.shape}, "

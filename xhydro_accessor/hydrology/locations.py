@@ -305,21 +305,21 @@ def _reported(area: Any, n: int) -> np.ndarray:
 def _upstream_cells(network: RiverNetwork) -> np.ndarray:
     from ..operations import accumulate
 
-    if "upstream_cells" not in network._cache:
-        network._cache["upstream_cells"] = accumulate(network, np.ones(network.shape, np.float32))
-    return np.asarray(network._cache["upstream_cells"], np.float64).reshape(-1)
+    cells = network.cached("upstream_cells", lambda: accumulate(network, np.ones(network.shape, np.float32)))
+    return np.asarray(cells, np.float64).reshape(-1)
 
 
 def _upstream_km2(network: RiverNetwork) -> np.ndarray | None:
     """Upstream area in km² of every cell, or None where the grid's geometry is unknown."""
     from .upstream_area import upstream_area
 
-    if "upstream_km2" not in network._cache:
+    def km2() -> np.ndarray | None:
         try:
-            network._cache["upstream_km2"] = upstream_area(network, units="km2").reshape(-1)
+            return upstream_area(network, units="km2").reshape(-1)
         except ValueError:  # no coordinates, or neither CRS nor degrees
-            network._cache["upstream_km2"] = None
-    return network._cache["upstream_km2"]
+            return None
+
+    return network.cached("upstream_km2", km2)
 
 
 def _geometry_or_raise(network: RiverNetwork) -> None:

@@ -138,9 +138,9 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     flows = selected[index] & (down[index] >= 0)
     sub_down[flows] = position[down[index][flows]]
     sub_down[flows & (position[np.maximum(down[index], 0)] < 0)] = -1
-    sub = RiverNetwork._from_down(sub_down, shape, dims, coords)
+    sub = RiverNetwork.from_downstream_index(sub_down, shape)
     ids = (network.ids[index] if network.ids is not None else index) if len(network.shape) == 1 else None
-    sub = sub.with_grid(dims, coords, ids, crs=network.crs, degrees=network._degrees)
+    sub = sub.with_grid(dims, coords, ids, crs=network.crs, degrees=network.degrees)
     return Subnetwork(sub, tuple(network.shape), index.astype(np.int64))
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..conventions import CONVENTIONS, get_convention
+from ..conventions import CONVENTIONS, Convention, get_convention
 from ..errors import NetworkError
 from ..layout import layout_of_network
-from ..network import RiverNetwork
+from ..network import RiverNetwork, d8_convention
 from ..network_index import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
@@ -22,43 +22,21 @@ from .safe_write import write_netcdf
 # networks: open (detecting the convention), convert to a Dataset, write
 # --------------------------------------------------------------------------- #
 
-#: codes each convention accepts when it is guessed from the values
-#: (directions, pits and missing codes); 0 counts as missing in an LDD
-_DETECTABLE: dict[str, frozenset[int]] = {
-    "ldd": frozenset(range(10)) | {255},
-    "esri": frozenset({0, 1, 2, 4, 8, 16, 32, 64, 128, 247, 255}),
-    "taudem": frozenset(range(9)) | {255, -32768},
-}
-
-#: convention -> (dtype, missing code) of written files
-_WRITTEN: dict[str, tuple[type, int]] = {
-    "ldd": (np.uint8, 255),
-    "esri": (np.uint8, 255),
-    "merit": (np.uint8, 247),
-    "taudem": (np.int16, -32768),
-}
-
-_STEP_NAMES = {
-    (0, 1): "east",
-    (1, 1): "south_east",
-    (1, 0): "south",
-    (1, -1): "south_west",
-    (0, -1): "west",
-    (-1, -1): "north_west",
-    (-1, 0): "north",
-    (-1, 1): "north_east",
-}
-
 _CAMA_OUTLET, _CAMA_MISSING = -9, -9999
 
 
 def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes") -> str:
     """Guess the flow-direction convention of ``codes`` from their values.
 
-    Only unambiguous values decide: codes 1–9 (with 0 or 255 as missing) are a
-    PCRaster ``"ldd"``; powers of two are ESRI D8 (``"esri"``, or ``"merit"``
-    when both 247 and 255 occur: MERIT Hydro's missing cells and inland pits);
-    1–8 with 0 or −32768 and no 9 are ``"taudem"``.
+    Each registered convention's detection rule (:mod:`xhydro_accessor.conventions`)
+    says whether the distinct values fit it: codes 1–9 (with 0 or 255 as missing)
+    are a PCRaster ``"ldd"``; powers of two are ESRI D8 (``"esri"``, or ``"merit"``
+    when both 247 and 255 occur: MERIT Hydro's missing cells and inland pits;
+    ``"whitebox"`` when WhiteboxTools' −32768 fill is found or declared); 1–8 with
+    0 or −32768 and no 9 are ``"taudem"``; −8…8 with a negative code ``"grass"``.
+    Several fitting conventions that read every present value the same (ESRI and
+    MERIT without a 255) give the first registered; otherwise the values are
+    ambiguous and the error lists the fits.
 
     Parameters
     ----------
@@ -72,7 +50,7 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     Returns
     -------
     str
-        ``"ldd"``, ``"esri"``, ``"merit"`` or ``"taudem"``.
+        The name of a registered convention.
 
     Raises
     ------
@@ -90,7 +68,7 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     >>> detect_convention(np.array([[1, 2], [4, 8]]), source="dir.asc")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: dir.asc: the codes [1, 2, 4, 8] fit several conventions (ldd, esri, taudem); pass ...
+    ValueError: dir.asc: the codes [1, 2, 4, 8] fit several conventions (ldd, esri, taudem, grass) ...
     """
     codes = np.asarray(codes)
     declared = [float(v) for v in np.atleast_1d(nodata if nodata is not None else [])]
@@ -99,20 +77,22 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
     values = _distinct_codes(codes, source)
     values -= {int(v) for v in declared if np.isfinite(v) and v.is_integer()}
     shown = sorted(values)[:12]
-    fits = [name for name, allowed in _DETECTABLE.items() if values <= allowed]
-    ask = "pass convention='ldd', 'esri', 'merit' or 'taudem'"
+    nodata_codes = frozenset(int(v) for v in declared if np.isfinite(v) and v.is_integer())
+    found = frozenset(values)
+    fits = [c for c in CONVENTIONS.values() if c.detect is not None and c.detect(found, nodata_codes)]
     if not fits:
-        raise ValueError(f"{source}: the codes {shown} fit no flow-direction convention; {ask}")
-    if len(fits) > 1:
-        raise ValueError(f"{source}: the codes {shown} fit several conventions ({', '.join(fits)}); {ask}")
-    if fits == ["esri"] and 255 in values:
-        if 247 not in values:
-            raise ValueError(
-                f"{source}: ESRI D8 codes with 255, which is missing in ESRI but an inland pit in "
-                "MERIT Hydro; pass convention='esri' or convention='merit'"
-            )
-        return "merit"
-    return fits[0]
+        named = " or ".join(f"convention={n!r}" for n, c in CONVENTIONS.items() if c.kind == "d8")
+        raise ValueError(f"{source}: the codes {shown} fit no flow-direction convention; pass {named}")
+    readings: dict[tuple, Convention] = {}  # the first fit of each reading of the values
+    for conv in fits:
+        readings.setdefault(tuple(conv.meaning(v) for v in sorted(values)), conv)
+    if len(readings) > 1:  # the fits read some value differently
+        fits = list(readings.values())
+        raise ValueError(
+            f"{source}: the codes {shown} fit several conventions ({', '.join(c.name for c in fits)}) "
+            f"that read them differently; pass {' or '.join(f'convention={c.name!r}' for c in fits)}"
+        )
+    return fits[0].name
 
 
 def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
@@ -147,8 +127,11 @@ def open_network(
         ``.bin`` + ``.hdr``, ``.asc``, ``.tif``), a netCDF file holding
         CaMa-Flood ``nextx`` and ``nexty``, or a CaMa-Flood ``nextxy.bin``
         with its ``params.txt`` beside it.
-    convention : {"ldd", "esri", "merit", "taudem", "cama"}, optional
-        Default: the file's own ``convention`` attribute (written by
+    convention : str or Convention, optional
+        A registered name (``"ldd"``, ``"esri"``, ``"merit"``, ``"taudem"``,
+        ``"grass"``, ``"whitebox"``, ``"cama"``, ``"offset"``, or your own) or a
+        :class:`~xhydro_accessor.Convention`. Default: the file's own
+        ``convention`` attribute (written by
         :func:`write_network` and ``obj.hydro.assign_network``; a CSF map with
         the LDD value scale), else :func:`detect_convention` on the values.
     variable : str, optional
@@ -156,7 +139,8 @@ def open_network(
         attributes or as the only 2-D integer variable).
     nodata : scalar or sequence, optional
         Further codes marking missing cells, beside the file's declared
-        nodata. In an LDD, 0 is always missing (LISFLOOD files use it as fill).
+        nodata. A convention's ``file_missing`` codes are too (an LDD's 0: the
+        LISFLOOD fill).
     wrap_x : bool, default False
         Flow leaving the east or west edge re-enters on the other side.
     crs : pyproj.CRS, str or int, optional
@@ -190,32 +174,37 @@ def open_network(
     <RiverNetwork: 950×1000 grid, 366989 cells, 21029 outlets, 551 levels, dims ('y', 'x')>
     """
     path = Path(path)
-    if convention == "cama" or _is_cama_binary(path) or _has_nextxy(path, variable):
+    if convention is not None:
+        try:
+            convention = get_convention(convention)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+    kind = None if convention is None else convention.kind
+    if kind == "nextxy" or _is_cama_binary(path) or _has_nextxy(path, variable):
         network = _open_cama(path, variable)
         return network if crs is None else network.with_grid(network.dims, network.coords, crs=crs)
     codes = read_flow_directions(path, variable)
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
         extra.append(codes.attrs["nodata"])
-    if convention is None:
-        convention = codes.attrs.get("convention")
-        if convention not in (*CONVENTIONS, "offset"):
-            convention = detect_convention(codes.values, extra, str(path))
-    if convention == "ldd":
-        extra.append(0)
+    if convention is None:  # the file's own (an unknown one raises: never guessed over), else detected
+        said = codes.attrs.get("convention") or detect_convention(codes.values, extra, str(path))
+        try:
+            convention = get_convention(said)
+        except ValueError as err:
+            raise ValueError(f"{path}: the file's convention attribute: {err}") from None
+    extra += convention.file_missing
     # rows as stored; the orientation from the file's own coordinates (none: row 0 is north)
     # (a CSF map with y growing downwards: its codes name steps on the grid, row 0 up)
     unused = codes.encoding.get("generated_coords", []) + (["y", "x"] if codes.encoding.get("y_down") else [])
     grid = codes.drop_vars(unused)
     try:
-        if convention == "offset":
+        if convention.kind == "offset":
             network = decode_network(grid.assign_attrs(convention="offset"))
-        elif convention == "ldd":
-            network = RiverNetwork.from_ldd(grid, nodata=extra, wrap_x=wrap_x)
         else:
             network = RiverNetwork.from_d8(grid, convention, nodata=extra, wrap_x=wrap_x)
     except NetworkError as err:
-        raise type(err)(f"{path}: as {convention} flow directions: {err}") from None
+        raise type(err)(f"{path}: as {convention.name} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
     dims, coords, crs, degrees = _grid_of_file(codes, crs)
@@ -318,16 +307,19 @@ def _read_cama_binary(path: Path) -> tuple[xr.DataArray, xr.DataArray, dict[str,
 # writing -------------------------------------------------------------------- #
 
 
-def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> xr.Dataset:
+def network_to_dataset(network: RiverNetwork, convention: str | Convention | None = None) -> xr.Dataset:
     """The network as a CF Dataset, the codes a ``flow_direction`` coordinate.
 
     Parameters
     ----------
     network : RiverNetwork
         A raster network.
-    convention : {"ldd", "esri", "merit", "taudem", "cama"}, optional
-        Default: PCRaster ``"ldd"`` codes when every cell drains into a
-        neighbour, else the ``"offset"`` encoding of
+    convention : str or Convention, optional
+        A registered code table (``"ldd"``, ``"esri"``, ``"merit"``,
+        ``"taudem"``, ``"grass"``, ``"whitebox"``, your own) or a
+        :class:`~xhydro_accessor.Convention`, written in its dtype with its
+        missing code. Default: PCRaster ``"ldd"`` codes when every cell drains
+        into a neighbour, else the ``"offset"`` encoding of
         :mod:`xhydro_accessor.network_index`. ``"cama"`` writes data variables
         ``nextx`` and ``nexty`` (1-based, −9 outlet, −9999 missing) instead.
 
@@ -373,15 +365,17 @@ def network_to_dataset(network: RiverNetwork, convention: str | None = None) -> 
         from ..geometry import crs_to_cf
 
         coords[_GRID_MAPPING] = xr.Variable((), np.int32(0), crs_to_cf(network.crs))
-    if convention == "cama":
+    kind = None if convention is None else _writable(convention).kind
+    if kind == "nextxy":
         variables = _cama_variables(network, dims, transposed)
         for variable in variables.values():
             _set_grid_mapping(network, variable)
         return xr.Dataset(variables, coords=coords)
-    if convention is None:
+    if kind is None:
         variable = encode_network(network, dims)
-        if variable.attrs["convention"] == "ldd":
-            variable.encoding["_FillValue"] = np.uint8(255)
+        written = get_convention(variable.attrs["convention"])
+        if written.fill is not None:
+            variable.encoding["_FillValue"] = written.dtype(written.fill)
     else:
         variable = _d8_variable(network, dims, convention)
     _set_grid_mapping(network, variable)
@@ -446,7 +440,7 @@ def _axis_attrs(network: RiverNetwork, name: str, axis: str) -> dict[str, str]:
 
     attrs = {"axis": axis}
     crs = network.crs
-    degrees = network._degrees or names_say_degrees(network.dims or ())
+    degrees = network.degrees or names_say_degrees(network.dims or ())
     geographic = crs.is_geographic if crs is not None else degrees
     if geographic:
         attrs["units"] = "degrees_north" if axis == "Y" else "degrees_east"
@@ -458,35 +452,39 @@ def _axis_attrs(network: RiverNetwork, name: str, axis: str) -> dict[str, str]:
     return attrs
 
 
-def _d8_variable(network: RiverNetwork, dims: tuple, convention: str) -> xr.Variable:
-    if convention not in _WRITTEN:
-        raise ValueError(f"unknown convention {convention!r}; choose one of {sorted(_WRITTEN)} or 'cama'")
-    conv = get_convention(convention)
+def _writable(convention: str | Convention) -> Convention:
+    try:
+        conv = get_convention(convention)
+    except ValueError:
+        raise ValueError(f"unknown convention {convention!r}; choose one of {list(CONVENTIONS)}") from None
+    if conv.kind in ("offset", "downstream_id"):
+        raise ValueError(f"{conv.name} is written when needed (convention=None); pass a code table or 'cama'")
+    return conv
+
+
+def _d8_variable(network: RiverNetwork, dims: tuple, convention: str | Convention) -> xr.Variable:
+    conv = d8_convention(convention)
     layout = layout_of_network(network, dims)
     down, dy, dx = geographic_steps(network, layout)
     far = (np.abs(dy) > 1) | (np.abs(dx) > 1)
     if far.any():
         raise ValueError(
             f"{int(far.sum())} cells drain to a cell that is not a neighbour (a CaMa-Flood or "
-            f"wrap_x network), which {convention} codes cannot express: use convention='cama'"
+            f"wrap_x network), which {conv.name} codes cannot express: use convention='cama'"
         )
-    dtype, missing = _WRITTEN[convention]
+    dtype, missing = conv.dtype, conv.fill
     codes = np.full(down.size, missing, dtype)
     for code, step in conv.directions.items():
         codes[(down >= 0) & (dy == step[0]) & (dx == step[1])] = code
     outlets = np.flatnonzero(down == -1)
     if conv.pits:
-        pit = min(conv.pits)
-        codes[outlets] = pit
-        values, meanings = [pit], ["pit"]
+        codes[outlets] = conv.pits[0]
     else:
         codes[outlets] = _codes_off_network(network, outlets, layout.orient(conv))
-        values, meanings = [], []
-    values += list(conv.directions)
-    meanings += [_STEP_NAMES[step] for step in conv.directions.values()]
+    values, meanings = conv.flags()
     attrs = {
         "hydro_role": "flow_direction",
-        "convention": convention,
+        "convention": conv.name,
         "long_name": "river network flow direction",
         "flag_values": np.array(values, dtype),
         "flag_meanings": " ".join(meanings),
