@@ -148,7 +148,7 @@ def on_grid(obj: Any, network: RiverNetwork, dims: tuple[Hashable, ...], crs: An
     degrees = len(dims) == 2 and all(
         d in obj.coords and says_degrees(d, obj[d].attrs, axis) for d, axis in zip(dims, "yx", strict=True)
     )
-    return network.with_grid(tuple(dims), coords, crs=crs, degrees=degrees or network._degrees)
+    return network.with_grid(tuple(dims), coords, crs=crs, degrees=degrees or network.degrees)
 
 
 def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, ...]) -> None:
