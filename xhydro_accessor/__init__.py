@@ -25,6 +25,7 @@ from .operations import (
     move_downstream,
     move_upstream,
 )
+from .options import get_options, set_options
 from .repair import repair
 
 __all__ = [
@@ -57,12 +58,14 @@ __all__ = [
     "upstream_mask",
     "upstream_subnetwork",
     "fill_value",
+    "get_options",
     "move_downstream",
     "move_upstream",
     "open_dataarray",
     "open_dataset",
     "open_network",
     "repair",
+    "set_options",
     "write_network",
 ]
 __version__ = "0.1.0"

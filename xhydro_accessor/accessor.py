@@ -27,14 +27,13 @@ import xarray as xr
 from .hydrology import xarray_layer
 from .layout import layout_of
 from .network import RiverNetwork
-from .network_index import (
+from .network_codec import (
     DOWNSTREAM_ID,
     FLOW_DIRECTION,
-    NetworkIndex,
     decode_network,
-    encode_network,
     is_network_coordinate,
 )
+from .network_index import NetworkIndex, network_coordinates
 from .operations import How
 from .units import cell_area, find_cell_area
 from .xarray_ops import align_nodes, apply, check_grid, grid_dims, on_grid
@@ -91,7 +90,7 @@ class HydroAccessor(Generic[T]):
         """Attach ``network`` as a coordinate over the spatial dims, with its index.
 
         The coordinate (``flow_direction(y, x)``, or ``downstream_id(node)`` for
-        vector networks; see :mod:`xhydro_accessor.network_index`) is named in the
+        vector networks; see :mod:`xhydro_accessor.network_codec`) is named in the
         ``coordinates`` encoding of every data variable on the grid, so it is
         written to files and kept by ``ds.cf[...]``.
 
@@ -137,9 +136,7 @@ class HydroAccessor(Generic[T]):
             name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
         ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
         layout = layout_of(obj, dims)
-        coord = xr.Coordinates({name: encode_network(network, dims, ids, layout)}, indexes={})
-        obj = obj.assign_coords(coord)
-        obj = obj.set_xindex(name, NetworkIndex, network=_bare(network, ids), layout=layout)
+        obj = obj.assign_coords(network_coordinates(_bare(network, ids), name, dims, layout))
         return _name_in_encoding(obj, name, dims)
 
     def _index_coordinate(self) -> T:
