@@ -161,7 +161,7 @@ def test_the_option_warns_when_xarray_internals_moved(monkeypatch, runoff, net, 
 
 # ------------------------------------------------------------- the hydro engine
 def write(ds, path):
-    ds.to_zarr(path, consolidated=False) if path.suffix == ".zarr" else ds.to_netcdf(path)
+    ds.chunk(time=1).to_zarr(path, consolidated=False) if path.suffix == ".zarr" else ds.to_netcdf(path)
     return {"consolidated": False} if path.suffix == ".zarr" else {}
 
 
@@ -194,6 +194,10 @@ def test_the_engine_picks_the_reader_by_signature_or_backend(tmp_path, runoff, n
     for path, backend in ((nc, "h5netcdf"), (nc, None), (zarr, None)):
         extra = {"consolidated": False} if path == zarr else {}
         with xr.open_dataset(path, engine=HydroBackendEntrypoint, backend=backend, **extra) as ds:
+            assert ds.hydro.network == original.hydro.network
+    with open(nc, "rb") as file:  # an open file object: netCDF4 reads only paths
+        assert delegate_engine(file) == "h5netcdf"
+        with xr.open_dataset(file, engine=HydroBackendEntrypoint) as ds:
             assert ds.hydro.network == original.hydro.network
     text = tmp_path / "a.txt"
     text.write_text("not a netCDF file")

@@ -25,8 +25,9 @@ _HDF5, _NETCDF3 = b"\x89HDF\r\n\x1a\n", b"CDF"
 
 
 def delegate_engine(filename_or_obj: Any) -> str:
-    """The engine that reads ``filename_or_obj``: ``"zarr"`` for a directory or ``*.zarr``,
-    ``"netcdf4"`` (else ``"h5netcdf"``) for a netCDF/HDF5 file.
+    """The engine that reads ``filename_or_obj``: ``"zarr"`` for a directory, ``*.zarr`` or a
+    store, ``"netcdf4"`` (else ``"h5netcdf"``) for a netCDF/HDF5 file; for an open file object
+    (which netCDF4 cannot read) ``"h5netcdf"`` if it is HDF5, else ``"scipy"`` (netCDF3).
 
     Examples
     --------
@@ -34,8 +35,12 @@ def delegate_engine(filename_or_obj: Any) -> str:
     >>> delegate_engine(pathlib.Path(tempfile.mkdtemp()))
     'zarr'
     """
+    if hasattr(filename_or_obj, "read") and hasattr(filename_or_obj, "seek"):
+        magic = filename_or_obj.read(8)
+        filename_or_obj.seek(0)
+        return "h5netcdf" if magic == _HDF5 else "scipy"
     if not isinstance(filename_or_obj, str | os.PathLike):
-        return "zarr"  # a store or mapping: what xarray's own engines take that is not a file
+        return "zarr"  # a store or mapping
     path = os.fspath(filename_or_obj)
     if os.path.isdir(path) or path.rstrip("/").endswith(".zarr"):
         return "zarr"
