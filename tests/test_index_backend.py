@@ -146,11 +146,12 @@ def test_the_option_warns_when_xarray_internals_moved(monkeypatch, runoff, net, 
         except (ImportError, AttributeError):
             pass
     update = xr.Dataset.update
-    with pytest.warns(alignment.StrictAlignmentWarning, match="Aligner.align was not found"):
+    with pytest.warns(alignment.StrictAlignmentWarning, match="Aligner.align was not found") as caught:
         with xa.set_options(strict_alignment=True):
             assert xr.Dataset.update is not update  # the public method is guarded all the same
             with pytest.raises(xr.AlignmentError, match="cannot assign 'q'"):
                 alignment.check_assignment(ds, {"q": q})  # what the guarded update runs
+    assert caught[0].filename == __file__  # the warning points at the caller of set_options
     assert xr.Dataset.update is update
     monkeypatch.undo()
     with warnings.catch_warnings():

@@ -248,7 +248,7 @@ def _guarded_update(update):
 
 def _targets() -> list[tuple[type, str, Any]]:
     aligner = _aligner()
-    targets = [(xr.Dataset, "update", _guarded_update)]
+    targets: list[tuple[type, str, Any]] = [(xr.Dataset, "update", _guarded_update)]
     return targets if aligner is None else [(aligner, "align", _guarded_align), *targets]
 
 
@@ -266,7 +266,7 @@ def install() -> None:
             "Dataset.update is guarded. Index them (xr.open_dataset(path, engine='hydro') or "
             "obj.hydro.assign_network()): indexed networks are compared by xarray itself",
             StrictAlignmentWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of set_options
         )
     for owner, name, wrap in _targets():
         method = getattr(owner, name)
@@ -278,7 +278,7 @@ def remove() -> None:
     """Put xarray's own ``Aligner.align`` and ``Dataset.update`` back (if :func:`install` wrapped them)."""
     for owner, name, _ in _targets():
         method = owner.__dict__.get(name)
-        if getattr(method, _GUARD, False):
+        if method is not None and getattr(method, _GUARD, False):
             setattr(owner, name, method.__wrapped__)
 
 

@@ -33,7 +33,8 @@ class set_options:  # lower case: used like a function, as xarray.set_options
         xarray's ``Aligner.align`` and ``Dataset.update`` while on (see
         :mod:`xhydro_accessor.alignment`) and puts them back when set to False or
         when the ``with`` block exits; it warns if xarray's internals moved. Two
-        *indexed* networks are always compared, without it.
+        *indexed* networks are always compared, without it. Like every option
+        here it holds for the whole process (all threads), also inside ``with``.
 
     Examples
     --------
