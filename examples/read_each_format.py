@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from xhydro_accessor.io import network_to_dataset, open_network, write_network
-from xhydro_accessor.network_index import subset_network
+from xhydro_accessor.network_codec import subset_network
 from xhydro_accessor.samples import sample_path
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -11,7 +11,8 @@ import xarray as xr
 import xhydro_accessor as xa
 import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from tests import reference as ref
-from xhydro_accessor.network_index import NetworkIndex, decode_network, encode_network
+from xhydro_accessor.network_codec import decode_network, encode_network
+from xhydro_accessor.network_index import NetworkIndex
 from xhydro_accessor.units import registry
 from xhydro_accessor.xarray_ops import cell_area, result_name
 

@@ -2,8 +2,10 @@
 
 xarray reopens the ``flow_direction`` coordinate without its NetworkIndex; combined
 with an object on another network (indexed or not) it must raise, not take the
-other's network or drop its own. The use-time guard: a coordinate that no longer
-encodes its index's network is never used.
+other's network or drop its own. That is the opt-in strict-alignment guard
+(``xa.set_options(strict_alignment=True)``, on for every test of this module; what
+happens without it: tests/test_alignment_default.py). The use-time guard: a
+coordinate that no longer encodes its index's network is never used.
 """
 
 import pickle
@@ -22,6 +24,12 @@ ASSIGN = (
     r"\(coordinate 'flow_direction'\)"
 )
 WINDOW = {"y": slice(1, 6), "x": slice(2, 8)}
+
+
+@pytest.fixture(autouse=True)
+def strict_alignment():
+    with xa.set_options(strict_alignment=True):
+        yield
 
 
 @pytest.fixture

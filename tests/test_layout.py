@@ -20,7 +20,7 @@ import xhydro_accessor as xa
 from tests.real_data import BY_NAME, skip_if_missing
 from xhydro_accessor import RiverNetwork
 from xhydro_accessor.layout import Layout, layout_of
-from xhydro_accessor.network_index import decode_network, encode_network
+from xhydro_accessor.network_codec import decode_network, encode_network
 
 #: name -> how a north-up DataArray (dims y, x; y descending, x ascending) is stored
 LAYOUTS = {

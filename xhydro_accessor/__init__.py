@@ -26,6 +26,7 @@ from .operations import (
     move_downstream,
     move_upstream,
 )
+from .options import get_options, set_options
 from .repair import repair
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "upstream_mask",
     "upstream_subnetwork",
     "fill_value",
+    "get_options",
     "move_downstream",
     "move_upstream",
     "open_dataarray",
@@ -67,6 +69,7 @@ __all__ = [
     "open_network",
     "register_convention",
     "repair",
+    "set_options",
     "write_network",
 ]
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import xarray as xr
 
+from .backend import HydroBackendEntrypoint
 from .hydrology import xarray_layer
 from .hydrology.catchments import Statistic
 from .network import RiverNetwork
-from .network_index import is_network_coordinate
 from .operations import How
 from .xarray_ops import apply, assign_network, attached_network, cell_area, drop_network
 
@@ -108,7 +108,7 @@ class HydroAccessor(Generic[T]):
         """Attach ``network`` as a coordinate over the spatial dims, with its index.
 
         The coordinate (``flow_direction(y, x)``, or ``downstream_id(node)`` for
-        vector networks; see :mod:`xhydro_accessor.network_index`) is named in the
+        vector networks; see :mod:`xhydro_accessor.network_codec`) is named in the
         ``coordinates`` encoding of every data variable on the grid, so it is
         written to files and kept by ``ds.cf[...]``.
 
@@ -1059,28 +1059,26 @@ class HydroAccessor(Generic[T]):
 
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:
-    """:func:`xarray.open_dataset` with the river network indexed again.
+    """``xr.open_dataset(..., engine="hydro")``: the river network indexed again.
 
     A file written with an attached network holds its codes as a coordinate;
-    xarray reads them back without the :class:`~xhydro_accessor.network_index.NetworkIndex`
-    (it cannot attach a custom index on open). ``.hydro`` works on such data all
-    the same (the network is decoded from the coordinate on each call), and
-    combining it with data on another network raises; this helper decodes the
-    network once, as ``xr.open_dataset(...).hydro.assign_network()`` would. Files
-    without a network coordinate are returned as opened. Same arguments as
-    :func:`xarray.open_dataset` (``engine="zarr"``, ``chunks=`` …).
+    xarray's own engines read them back without the
+    :class:`~xhydro_accessor.network_index.NetworkIndex`. The ``hydro`` engine
+    (:class:`~xhydro_accessor.backend.HydroBackendEntrypoint`) opens the file with
+    netCDF4, h5netcdf or zarr and decodes the network once, as
+    ``obj.hydro.assign_network()`` does. Files without a network coordinate are
+    returned as opened. Same arguments as :func:`xarray.open_dataset` (``chunks=``
+    …); ``engine=`` names the engine reading the file (the ``backend=`` option of
+    ``hydro``).
     """
-    return _indexed(xr.open_dataset(*args, **kwargs))
+    return xr.open_dataset(*args, **_hydro_engine(kwargs))
 
 
 def open_dataarray(*args: Any, **kwargs: Any) -> xr.DataArray:
-    """:func:`xarray.open_dataarray` with the river network indexed again (see :func:`open_dataset`)."""
-    return _indexed(xr.open_dataarray(*args, **kwargs))
+    """``xr.open_dataarray(..., engine="hydro")``: the network indexed again (see :func:`open_dataset`)."""
+    return xr.open_dataarray(*args, **_hydro_engine(kwargs))
 
 
-def _indexed(obj: T) -> T:
-    if not any(is_network_coordinate(c.variable) for c in obj.coords.values()):
-        return obj
-    out = obj.hydro.assign_network()
-    out.set_close(obj.close)  # closing (or leaving ``with``) the result closes the file
-    return out
+def _hydro_engine(kwargs: dict[str, Any]) -> dict[str, Any]:
+    engine = kwargs.pop("engine", None)
+    return kwargs | {"engine": HydroBackendEntrypoint} | ({} if engine is None else {"backend": engine})

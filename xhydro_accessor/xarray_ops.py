@@ -40,14 +40,8 @@ from . import operations
 from .errors import GridMismatchError
 from .layout import axis_of, layout_of
 from .network import RiverNetwork, label_positions
-from .network_index import (
-    DOWNSTREAM_ID,
-    FLOW_DIRECTION,
-    NetworkIndex,
-    decode_network,
-    encode_network,
-    is_network_coordinate,
-)
+from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate
+from .network_index import NetworkIndex, network_coordinates
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -314,9 +308,7 @@ def assign_network(
         name = DOWNSTREAM_ID if len(dims) == 1 else FLOW_DIRECTION
     ids = obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else network.ids
     layout = layout_of(obj, dims)
-    coord = xr.Coordinates({name: encode_network(network, dims, ids, layout)}, indexes={})
-    obj = obj.assign_coords(coord)
-    obj = obj.set_xindex(name, NetworkIndex, network=network.with_grid(network.dims, {}, ids), layout=layout)
+    obj = obj.assign_coords(network_coordinates(network.with_grid(network.dims, {}, ids), name, dims, layout))
     return _name_in_encoding(obj, name, dims)
 
 

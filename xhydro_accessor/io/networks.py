@@ -12,7 +12,7 @@ from ..conventions import CONVENTIONS, Convention, get_convention
 from ..errors import NetworkError
 from ..layout import layout_of_network
 from ..network import RiverNetwork, d8_convention
-from ..network_index import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
+from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
@@ -320,7 +320,7 @@ def network_to_dataset(network: RiverNetwork, convention: str | Convention | Non
         :class:`~xhydro_accessor.Convention`, written in its dtype with its
         missing code. Default: PCRaster ``"ldd"`` codes when every cell drains
         into a neighbour, else the ``"offset"`` encoding of
-        :mod:`xhydro_accessor.network_index`. ``"cama"`` writes data variables
+        :mod:`xhydro_accessor.network_codec`. ``"cama"`` writes data variables
         ``nextx`` and ``nexty`` (1-based, −9 outlet, −9999 missing) instead.
 
     Returns

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..network_codec import with_grid_mapping
 from ._common import PathLike
 
 
@@ -118,7 +119,7 @@ def write_netcdf(
     """``dataset.to_netcdf`` through :func:`safe_output`, with :func:`netcdf_write_engine`.
 
     A network coordinate's CRS is written as a CF grid mapping too
-    (:func:`~xhydro_accessor.network_index.with_grid_mapping`).
+    (:func:`~xhydro_accessor.network_codec.with_grid_mapping`).
 
     Parameters
     ----------
@@ -144,8 +145,6 @@ def write_netcdf(
     >>> xr.open_dataset(out).codes.dtype
     dtype('uint8')
     """
-    from ..network_index import with_grid_mapping
-
     with safe_output(path, inputs, overwrite) as temporary:
         with_grid_mapping(dataset).to_netcdf(temporary, engine=netcdf_write_engine())
     return Path(path)
