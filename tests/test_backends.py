@@ -9,12 +9,12 @@ import pytest
 import xhydro_accessor as xa
 from tests import backends
 from tests import reference as ref
+from tests.conftest import GRAD_HOWS, HOWS
 from xhydro_accessor import operations
 from xhydro_accessor.backends import generic, library_of
 from xhydro_accessor.backends.dask import SpatialChunksWarning
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
-HOWS = ["sum", "mean", "min", "max", "std", "var"]
 
 
 def grid_network(seed=3, ny=5, nx=6):
@@ -163,7 +163,6 @@ def test_dask_stays_lazy():
 
 
 # ------------------------------------------------------------------ gradients
-GRAD_HOWS = ["sum", "mean", "min", "max", "var"]
 
 
 @pytest.mark.parametrize("force_generic", [False, True], ids=["cpu", "generic"])

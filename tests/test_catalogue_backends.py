@@ -13,8 +13,9 @@ import xarray as xr
 import xhydro_accessor as xa
 from tests import backends
 from tests import reference as ref
+from tests.conftest import STATISTICS
 from xhydro_accessor.hydrology import catchments as catchment_module
-from xhydro_accessor.hydrology.catchments import STATISTICS, catchment_statistics
+from xhydro_accessor.hydrology.catchments import catchment_statistics
 from xhydro_accessor.hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source
 from xhydro_accessor.hydrology.subnetwork import subnetwork, upstream_subnetwork
 from xhydro_accessor.hydrology.upstream_area import upstream_area

@@ -50,31 +50,19 @@ from __future__ import annotations
 
 import warnings
 from math import prod
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from . import reductions
 from .errors import NaNPropagationWarning
 from .network import RiverNetwork
+from .reductions import REDUCTIONS, How, fill_value, result_dtype
 from .threads import CORES, in_blocks, in_parallel, last_level_cache_bytes, run_pass
 
-How = Literal["sum", "mean", "min", "max", "std", "var"]
-HOWS = ("sum", "mean", "min", "max", "std", "var")
+__all__ = ["HOWS", "How", "fill_value", "result_dtype"]  # re-exported from the registry
 
-
-def fill_value(dtype: Any) -> Any:
-    """The value of off-network cells and empty results in an output of ``dtype``.
-
-    Examples
-    --------
-    >>> fill_value("int32"), fill_value("uint8"), fill_value("float32")
-    (np.int32(-2147483648), np.uint8(255), np.float32(nan))
-    """
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return dtype.type(np.nan)
-    info = np.iinfo(dtype)
-    return dtype.type(info.max if dtype.kind == "u" else info.min)
+HOWS = reductions.names("accumulate")
 
 
 def accumulate(
@@ -244,10 +232,10 @@ def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.
     )
 
 
-def check_options(how: Any, skipna: Any, hows: tuple[str, ...] = HOWS) -> None:
-    """Raise a one-line ``ValueError``/``TypeError`` for an unknown ``how`` or a non-bool ``skipna``."""
-    if not isinstance(how, str) or how not in hows:
-        raise ValueError(f"how must be one of {hows}, got {how!r}")
+def check_options(how: Any, skipna: Any, operation: str = "accumulate") -> None:
+    """Raise a one-line ``ValueError``/``TypeError`` for a ``how`` that ``operation`` does not
+    accept (see :mod:`~xhydro_accessor.reductions`) or a non-bool ``skipna``."""
+    reductions.get(how, operation)
     check_bool(skipna, "skipna")
 
 
@@ -304,7 +292,7 @@ def check_weights(weights: Any, how: str) -> Any:
     weights are checked here; dask weights when computed; the other libraries'
     arrays when they can be read (not under ``jax.jit``).
     """
-    if how not in ("mean", "std", "var", "median", "percentile", "mode"):
+    if REDUCTIONS[how].weights != "frequency":
         return weights
     from .backends import library_of
 
@@ -358,8 +346,8 @@ def numpy_op(
 def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None):
     from .kernels import flow
 
-    if how not in HOWS:
-        raise ValueError(f"how must be one of {HOWS}, got {how!r}")
+    reduction = reductions.get(how, "accumulate")
+    kind = reduction.state
     field = supported_dtype(np.asarray(field))  # numpy-compatible data (torch CPU: float16 too)
     weights = None if weights is None else supported_dtype(np.asarray(weights), "weights")
     network.check_grid(field.shape)
@@ -376,11 +364,11 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     mask = network.mask.reshape(-1)
     nodes = network.nodes
     no_weight = np.empty((0, 0), state)
-    plain_sum = how == "sum" and in_place and not (w.size or skipna)
+    plain_sum = kind == "sum" and in_place and not (w.size or skipna)
     if plain_sum and _member_by_member_wins(network, members, size, state):
         out = _sum_member_by_member(network, x, state.type(fill), reverse)
         return out.reshape(batch_shape + grid_shape)
-    if how == "mean" and not (w.size or skipna):  # a plain sum over a cell count shared by all members
+    if kind == "mean" and not (w.size or skipna):  # a plain sum over a cell count shared by all members
         passes = {"in_place": in_place, "reverse": reverse}
         total = _reduce(network, field, "sum", None, False, **passes)
         count = _reduce(network, np.ones(grid_shape, dtype), "sum", None, False, **passes)
@@ -417,30 +405,29 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
         out[~mask] = state.type(fill)
         return out
 
-    if how in ("sum", "mean"):
-        src, src_weight = new_state(True, how == "mean")
+    if kind in ("sum", "mean"):
+        src, src_weight = new_state(True, kind == "mean")
         dst = target(src, 0)
         sum_pass(src, dst)
-        if how == "mean":
+        if kind == "mean":
             dst_weight = target(src_weight, 0)
             sum_pass(src_weight, dst_weight)
             with np.errstate(invalid="ignore", divide="ignore"):
                 dst = np.divide(dst, dst_weight, out=dst)
-    elif how in ("min", "max"):
+    elif kind == "extreme":
         src, _ = new_state(True, False, zero_nan=False)  # the pass itself skips NaN
-        identity = _extreme_identity(state, how, skipna)
+        identity = np.nan if skipna and state.kind == "f" else reductions.identity(how, state)
         dst = target(src, identity)
         if arg is None:
             arg = np.empty((0, 0), nodes.dtype)
         else:
             flow.arg_start(nodes, in_place, arg)
-        run_pass(network, flow.extreme_pass, src, dst, reverse, how == "max", skipna, arg, reverse=reverse)
+        run_pass(
+            network, flow.extreme_pass, src, dst, reverse, reduction.largest, skipna, arg, reverse=reverse
+        )
     else:
         if x.dtype.kind == "f":  # shift by a typical value: Welford is then exact to ~eps
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sample
-                shift = np.nan_to_num(np.nanmedian(x[:, nodes[:1024]], axis=1, keepdims=True))
-            x = x.astype(state) - shift.astype(state)
+            x = x.astype(state) - reductions.shift(np, x[:, nodes[:1024]]).astype(state)
         mean, weight = new_state(False, True)
         src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
         dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))
@@ -448,11 +435,11 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
         weight, _, m2 = dst
         with np.errstate(invalid="ignore", divide="ignore"):
             dst = np.divide(m2, weight, out=m2)
-        if how == "std":
+        if reduction.finalize == "sqrt":
             dst = np.sqrt(dst, out=dst)
     if not in_place:
         empty = network.outlets if reverse else network.sources
-        if how != "sum" or reverse:
+        if reduction.empty != "zero" or reverse:
             dst[empty] = state.type(fill)
     out = dst.T.reshape(batch_shape + grid_shape)
     return out if out.dtype == dtype else out.astype(dtype)
@@ -576,24 +563,3 @@ def weights_by_member(
         f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
         f"got {weights.shape}"
     )
-
-
-def result_dtype(how: str, dtype: Any) -> np.dtype:
-    """The dtype of a reduction ``how`` of a field of ``dtype`` (see the module docstring)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.dtype(np.float32) if dtype.itemsize <= 4 else np.dtype(np.float64)
-    if dtype.kind not in "iu":
-        raise TypeError(f"fields must be numeric, got dtype {dtype}")
-    if how == "sum":
-        return np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
-    if how in ("mean", "std", "var"):
-        return np.dtype(np.float64)
-    return dtype
-
-
-def _extreme_identity(state, how, skipna):
-    if state.kind == "f":
-        return np.nan if skipna else (-np.inf if how == "max" else np.inf)
-    info = np.iinfo(state)
-    return info.min if how == "max" else info.max

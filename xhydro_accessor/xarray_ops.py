@@ -228,8 +228,7 @@ def apply(
     """
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
-    if how not in operations.HOWS:
-        raise ValueError(f"how must be one of {operations.HOWS}, got {how!r}")
+    operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
     network = align_nodes(da, network, dims)
     check_grid(da, network, dims)
     field, reg, units = dequantify(da)

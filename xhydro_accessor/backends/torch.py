@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import operations
+from .. import operations, reductions
 from ..network import RiverNetwork
 from . import cpu_grad, generic
 
@@ -41,7 +41,7 @@ def run(network: RiverNetwork, op: str, field: torch.Tensor, how: str, weights: 
     tracked = torch.is_grad_enabled() and (x.requires_grad or (w is not None and w.requires_grad))
     if not tracked:
         y = forward(network, op, x, how, w, skipna)
-    elif how in ("std", "var") and op != "move_upstream":
+    elif op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "traced":
         y = generic.compute(network, op, x, how, w, skipna)
     else:
         y = Flow.apply(x, w, network, op, how, skipna)
@@ -86,7 +86,7 @@ class Flow(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, network, op, how, skipna):
         ctx.network, ctx.op, ctx.how, ctx.skipna = network, op, how, skipna
-        if how in ("min", "max") and op != "move_upstream" and _compiled(x):
+        if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg" and _compiled(x):
             ctx.arg = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)  # where each result comes from
             y = forward(network, op, x, how, w, skipna, ctx.arg)
         else:
@@ -102,7 +102,8 @@ class Flow(torch.autograd.Function):
         xs = x.to(y.dtype)
         ws = None if w is None else w.to(y.dtype)
         aux = None
-        if how == "mean" and op != "move_upstream":  # 1 / Σw, computed here: forward stays one call
+        reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+        if reduction is not None and reduction.state == "mean":  # 1 / Σw, here: forward stays one call
             if w is None and not ctx.skipna and _compiled(y):  # a count: once per network
                 aux = _cell_count_scale(network, op, y.dtype)
             else:
@@ -111,7 +112,7 @@ class Flow(torch.autograd.Function):
                     nan = x.isnan() if w is None else x.isnan() | w.isnan()
                     weight = torch.where(nan, 0, weight)
                 aux = _mean_scale(forward(network, op, weight, "sum", None, False))
-        elif how in ("min", "max") and op != "move_upstream":
+        elif reduction is not None and reduction.gradient == "arg":
             if hasattr(ctx, "arg"):
                 arg = ctx.arg
 
