@@ -40,8 +40,7 @@ def test_a_declared_reduction_runs_end_to_end(peak):
     for op in ("accumulate", "accumulate_downstream", "move_downstream"):
         got = getattr(xa, op)(NET, field, how="peak")
         np.testing.assert_array_equal(got, getattr(xa, op)(NET, field, how="max"))
-        xp = getattr(xa, op)(NET, field, how="peak", engine="xp") if _has_engine() else got
-        np.testing.assert_array_equal(xp, got)
+        np.testing.assert_array_equal(getattr(xa, op)(NET, field, how="peak", engine="xp"), got)
     gauges = [tuple(int(v) for v in divmod(i, NET.shape[1])) for i in np.flatnonzero(NET.mask)[:3]]
     np.testing.assert_array_equal(
         catchment_statistics(NET, field, gauges, "peak"), catchment_statistics(NET, field, gauges, "max")
@@ -54,9 +53,3 @@ def test_a_declared_reduction_runs_end_to_end(peak):
     assert result_units("accumulate", "peak", "m", "m2") == "m"
     with pytest.raises(ValueError, match="how must be one of"):
         xa.accumulate(NET, field, how="median")  # declared for catchment statistics only
-
-
-def _has_engine():
-    import inspect
-
-    return "engine" in inspect.signature(xa.accumulate).parameters

@@ -150,6 +150,44 @@ def result_dtype(how: str, dtype: Any) -> np.dtype:
     return np.dtype(np.float64) if rule == "float" else dtype
 
 
+def supported_dtype(array: Any, name: str = "field") -> Any:
+    """``array`` in a dtype the engines compute in, or a ``TypeError`` naming its dtype.
+
+    Booleans, integers and floats of any byte order are accepted: non-native byte
+    order becomes native, float16 becomes float32 and longdouble float64 (the
+    precision of the result, see the module docstring); complex, object, string
+    and date dtypes raise. A numpy masked array's masked cells become NaN (an
+    integer or boolean one becomes float64). Arrays of other libraries keep their dtype (their
+    backend converts it), but a non-numeric one raises here all the same.
+
+    Examples
+    --------
+    >>> supported_dtype(np.ones(2, ">f8")).dtype, supported_dtype(np.ones(2, np.float16)).dtype
+    (dtype('float64'), dtype('float32'))
+    >>> supported_dtype(np.ones(2, complex))
+    Traceback (most recent call last):
+    ...
+    TypeError: field must be boolean, integer or float, got dtype complex128
+    """
+    dtype = getattr(array, "dtype", None)
+    if dtype is None:  # lists, scalars
+        array = np.asarray(array)
+        dtype = array.dtype
+    if not isinstance(dtype, np.dtype):  # torch dtypes: the torch backend checks them
+        return array
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, integer or float, got dtype {dtype}")
+    if np.ma.isMaskedArray(array):  # masked cells are missing values: NaN
+        array = np.ma.filled(array.astype(dtype if dtype.kind == "f" else np.float64), np.nan)
+        dtype = array.dtype
+    native = dtype.newbyteorder("=")
+    if dtype.kind == "f" and dtype.itemsize not in (4, 8):
+        native = np.dtype(np.float32 if dtype.itemsize < 4 else np.float64)
+    if native == dtype or not hasattr(array, "astype"):
+        return array
+    return array.astype(native)
+
+
 def fill_value(dtype: Any) -> Any:
     """The value of off-network cells and empty results in an output of ``dtype``.
 

@@ -38,11 +38,18 @@ ADJOINT = {
 
 
 def run(
-    network: RiverNetwork, op: str, field: Any, how: str = "sum", weights: Any = None, skipna: bool = False
+    network: RiverNetwork,
+    op: str,
+    field: Any,
+    how: str = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+    engine: str = "xp",
 ) -> Any:
     """Run operation ``op`` on an Array API array: same library, device and dtype rules out.
 
-    ``weights`` must already be an array of the same library (or None).
+    ``weights`` must already be an array of the same library (or None); ``engine`` is
+    always this one (the argument completes the engines' common signature).
 
     Examples
     --------
@@ -181,12 +188,13 @@ def _extreme(xp, ops, lv, op, xs, ws, how, skipna):
     dev = device(s)
     floating = xp.isdtype(s.dtype, "real floating")
     identity = reductions.identity(how, numpy_dtype(xp, s.dtype))
+    how = "max" if reductions.REDUCTIONS[how].largest else "min"  # the scatter's combine
     if not (skipna and floating):  # NaN propagates through maximum/minimum
         target = xp.full(tuple(s.shape), identity, dtype=s.dtype, device=dev)
         return flow_pass(ops, lv, op, s, how, target if op == "move_downstream" else None)
     # skipna: NaN -> identity, and a second half tracking "any valid value" (1 / -1)
     nan = xp.isnan(s)
-    flag = 1.0 if reductions.REDUCTIONS[how].largest else -1.0
+    flag = 1.0 if how == "max" else -1.0
     valid = xp.where(nan, xp.zeros_like(s), xp.full_like(s, flag))
     stacked = xp.concat([xp.where(nan, xp.full_like(s, identity), s), valid], axis=0)
     target = None

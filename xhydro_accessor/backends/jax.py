@@ -22,8 +22,11 @@ from ..network import RiverNetwork
 from . import generic
 
 
-def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool) -> jax.Array:
-    """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`)."""
+def run(
+    network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool, engine: str = "xp"
+) -> jax.Array:
+    """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`); jax runs
+    the "xp" engine (:mod:`.generic`) only."""
     grid = tuple(network.shape)
     network.check_grid(tuple(field.shape))
     batch = tuple(field.shape[: field.ndim - len(grid)])

@@ -29,7 +29,7 @@ import numpy as np
 from array_api_compat import array_namespace, device, is_jax_array, is_numpy_array
 
 from .. import reductions
-from ..backends import generic
+from ..backends import Engine, check_engine, generic
 from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
 from ..operations import check_bool, check_options, check_weights, supported_dtype
@@ -157,6 +157,7 @@ def catchment_statistics(
     skipna: bool = False,
     q: Any = None,
     snap: float | str = 0,
+    engine: Engine = "auto",
 ) -> Any:
     """Reduce a field over the catchment of each location, batch dims kept.
 
@@ -194,6 +195,10 @@ def catchment_statistics(
         dim of ``len(q)`` on the result.
     snap : float or str, default 0
         Snapping radius in cells, or a length such as ``"5 km"``.
+    engine : {"auto", "numba", "xp"}, default "auto"
+        sum … var of numpy fields run compiled kernels (``"auto"``, ``"numba"``) or
+        the Array API code every other library runs (``"xp"``); the order
+        statistics run the latter. See :func:`xhydro_accessor.accumulate`.
 
     Returns
     -------
@@ -225,6 +230,7 @@ def catchment_statistics(
     array([4.])
     """
     check_options(how, skipna, "catchment_statistics")
+    check_engine(engine)
     check_bool(nested, "nested")
     field = supported_dtype(field, "field")
     if weights is not None:
@@ -241,7 +247,10 @@ def catchment_statistics(
         if not np.all((qs >= 0) & (qs <= 100)):  # NaN fails too
             raise ValueError(f"percentiles must lie in [0, 100], got {q}")
     loc = locate(network, locations, snap=snap)
-    options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q}
+    options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q,
+               "engine": engine}  # fmt: skip
+    if engine == "numba" and library(field, weights) not in ("numpy", "dask"):
+        raise ValueError("engine='numba' runs numpy (and dask of numpy) fields: pass engine='auto' or 'xp'")
     if library(field, weights) == "dask":
         network.check_grid(tuple(field.shape))
         w_dtype = None if weights is None else weights.dtype
@@ -268,11 +277,7 @@ def _move(array, source: int, destination: int):
     return array_namespace(array).permute_dims(array, tuple(axes))
 
 
-#: Run numpy arrays through the Array API code too (tests the other backends' path).
-FORCE_GENERIC = False
-
-
-def _statistics(field, weights, *, network, loc, how, nested, skipna, q):
+def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
     """:func:`catchment_statistics` on arrays of one library (not dask)."""
     xp = array_namespace(field) if weights is None else array_namespace(field, weights)
     grid = tuple(network.shape)
@@ -283,7 +288,7 @@ def _statistics(field, weights, *, network, loc, how, nested, skipna, q):
     plan = _Plan(network, loc.index)
     if REDUCTIONS[how].state in ("order", "mode"):
         out = _order_statistic(xp, x, w, plan, how, q, skipna, nested)
-    elif is_numpy_array(x) and not FORCE_GENERIC:
+    elif is_numpy_array(x) and engine != "xp":
         from ..kernels import labels as kernels
 
         w = np.empty((0, 0)) if w is None else w
@@ -451,7 +456,8 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     if reduction.state == "extreme":
         identity = reductions.identity(how, generic.numpy_dtype(xp, dtype))
         start = xp.full((members, plan.m), identity, dtype=dtype, device=dev)
-        out = ops.reduce(start, into, s if nan is None else xp.where(nan, xp.full_like(s, identity), s), how)
+        s = s if nan is None else xp.where(nan, xp.full_like(s, identity), s)
+        out = ops.reduce(start, into, s, "max" if reduction.largest else "min")
         if floating:
             counted = group_sum(xp.astype(~nan if skipna else nan, dtype))
             out = xp.where((counted == 0) if skipna else (counted > 0), xp.full_like(out, float("nan")), out)
