@@ -188,6 +188,24 @@ def supported_dtype(array: Any, name: str = "field") -> Any:
     return array.astype(native)
 
 
+def output_dtype(how: str | None, dtype: Any, weights_dtype: Any = None) -> np.dtype:
+    """The dtype of reduction ``how`` of a field of ``dtype`` weighted by ``weights_dtype``
+    (``how=None``: no reduction, a move upstream), as every engine gives it.
+
+    Booleans count as int64; weights promote the field's dtype (numpy's rules) unless
+    they only count how often a value occurs (order statistics, the mode).
+
+    Examples
+    --------
+    >>> output_dtype("sum", "bool", "float32"), output_dtype("median", "float32", "float64")
+    (dtype('float64'), dtype('float32'))
+    """
+    dtype = np.dtype(np.int64 if np.dtype(dtype).kind == "b" else dtype)
+    if weights_dtype is not None and (how is None or REDUCTIONS[how].state not in ("order", "mode")):
+        dtype = np.result_type(dtype, weights_dtype)
+    return dtype if how is None else result_dtype(how, dtype)
+
+
 def fill_value(dtype: Any) -> Any:
     """The value of off-network cells and empty results in an output of ``dtype``.
 

@@ -32,10 +32,8 @@ def run(
     """Operation ``op`` on a dask array, lazily (see :mod:`xhydro_accessor.operations`)."""
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
-    dtypes = [field.dtype if field.dtype != bool else np.dtype(np.int64)]
-    dtypes += [] if weights is None else [weights.dtype]
-    dtype = np.result_type(*dtypes)
-    dtype = dtype if op == "move_upstream" else reductions.result_dtype(how, dtype)
+    w_dtype = None if weights is None else weights.dtype
+    dtype = reductions.output_dtype(None if op == "move_upstream" else how, field.dtype, w_dtype)
     return map_batches(
         _block, field, weights, grid_ndim=len(network.shape), core=tuple(network.shape), dtype=dtype,
         network=network, op=op, how=how, skipna=skipna, engine=engine, name=f"hydro-{op}-{how}",

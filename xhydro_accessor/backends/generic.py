@@ -60,14 +60,30 @@ def run(
     array([[1., 1., 1.],
            [1., 6., 1.]])
     """
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
+    x, w, shape = as_batch(network, field, weights)
+    return array_namespace(x).reshape(compute(network, op, x, how, w, skipna), shape)
+
+
+def as_batch(network: RiverNetwork, field: Any, weights: Any = None) -> tuple[Any, Any, tuple[int, ...]]:
+    """The one batch reshape of every engine: ``field`` as ``(members, cells)``, ``weights``
+    as ``(1 or members, cells)`` (None stays None), and the shape to give results back in.
+
+    The grid is checked first; booleans become int64. Any Array API array (numpy included).
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> x, w, shape = as_batch(net, np.ones((3, 1, 4), bool), np.ones((1, 4)))
+    >>> x.shape, x.dtype, w.shape, shape
+    ((3, 4), dtype('int64'), (1, 4), (3, 1, 4))
+    """
+    shape = tuple(field.shape)
+    network.check_grid(shape)
     xp = array_namespace(field)
-    x = as_members(xp, field, len(grid))
-    w = None if weights is None else as_weights(xp, weights, grid, tuple(field.shape))
-    y = compute(network, op, x, how, w, skipna)
-    return xp.reshape(y, batch + grid)
+    grid = tuple(network.shape)
+    w = None if weights is None else as_weights(xp, weights, grid, shape)
+    return as_members(xp, field, len(grid)), w, shape
 
 
 def as_members(xp: Any, field: Any, grid_ndim: int) -> Any:
@@ -102,9 +118,7 @@ def numpy_dtype(xp: Any, dtype: Any) -> np.dtype:
 def result_dtype(xp: Any, how: str, *dtypes: Any) -> Any:
     """The output dtype, in ``xp``'s dtypes, by the numpy path's rules (numpy promotion
     included, so every library gives the same dtype)."""
-    dtype = np.result_type(*(numpy_dtype(xp, d) for d in dtypes))
-    dtype = dtype if how is None else reductions.result_dtype(how, dtype)
-    return getattr(xp, dtype.name)
+    return getattr(xp, reductions.output_dtype(how, *(numpy_dtype(xp, d) for d in dtypes)).name)
 
 
 def fill(xp: Any, dtype: Any) -> Any:

@@ -27,17 +27,15 @@ def run(
 ) -> jax.Array:
     """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`); jax runs
     the "xp" engine (:mod:`.generic`) only."""
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = generic.as_members(jnp, jnp.asarray(field), len(grid))
-    w = None if weights is None else generic.as_weights(jnp, jnp.asarray(weights), grid, tuple(field.shape))
+    x, w, shape = generic.as_batch(
+        network, jnp.asarray(field), None if weights is None else jnp.asarray(weights)
+    )
     reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
     if reduction is not None and reduction.gradient == "traced":
         y = generic.compute(network, op, x, how, w, skipna)
     else:
         y = _differentiable(network, op, how, skipna)(x, w)
-    return y.reshape(batch + grid)
+    return y.reshape(shape)
 
 
 def _forward(network, op, how, skipna, x, w):

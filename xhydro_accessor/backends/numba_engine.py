@@ -20,8 +20,9 @@ import numpy as np
 from .. import reductions
 from ..kernels import flow
 from ..network import RiverNetwork
-from ..reductions import fill_value, result_dtype, supported_dtype
+from ..reductions import fill_value, supported_dtype
 from ..threads import CORES, in_blocks, in_parallel, last_level_cache_bytes, run_pass
+from .generic import as_batch
 
 #: (in_place, reverse) of each operation in the numpy engine.
 _PASSES = {
@@ -59,15 +60,11 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     kind = reduction.state
     field = supported_dtype(np.asarray(field))  # numpy-compatible data (torch CPU: float16 too)
     weights = None if weights is None else supported_dtype(np.asarray(weights), "weights")
-    network.check_grid(field.shape)
+    x, w, shape = as_batch(network, field, weights)
     grid_shape = network.shape
-    batch_shape = field.shape[: field.ndim - len(grid_shape)]
-    size, members = prod(grid_shape), prod(batch_shape)
-    if field.dtype.kind == "b":
-        field = field.astype(np.int64)
-    x = field.reshape(members, size)
-    w = weights_by_member(None if weights is None else np.asarray(weights), grid_shape, field.shape)
-    dtype = result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
+    members, size = x.shape
+    w = np.empty((0, 0)) if w is None else w  # the kernels' "no weights"
+    dtype = reductions.output_dtype(how, x.dtype, w.dtype if w.size else None)
     state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
     fill = fill_value(dtype)
     mask = network.mask.reshape(-1)
@@ -76,7 +73,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
     plain_sum = kind == "sum" and in_place and not (w.size or skipna)
     if plain_sum and _member_by_member_wins(network, members, size, state):
         out = _sum_member_by_member(network, x, state.type(fill), reverse)
-        return out.reshape(batch_shape + grid_shape)
+        return out.reshape(shape)
     if kind == "mean" and not (w.size or skipna):  # a plain sum over a cell count shared by all members
         passes = {"in_place": in_place, "reverse": reverse}
         total = _reduce(network, field, "sum", None, False, **passes)
@@ -150,7 +147,7 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
         empty = network.outlets if reverse else network.sources
         if reduction.empty != "zero" or reverse:
             dst[empty] = state.type(fill)
-    out = dst.T.reshape(batch_shape + grid_shape)
+    out = dst.T.reshape(shape)
     return out if out.dtype == dtype else out.astype(dtype)
 
 
@@ -246,26 +243,6 @@ def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
     out = np.empty((state.shape[1], state.shape[0]), result.dtype)
     in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
     return out.reshape(result.shape)
-
-
-def weights_by_member(
-    weights: np.ndarray | None, grid_shape: tuple[int, ...], field_shape: tuple[int, ...]
-) -> np.ndarray:
-    """Weights as ``(1 or members, cells)``: one grid for all members, or one per member.
-
-    ``(0, 0)`` for no weights, as the kernels expect.
-    """
-    if weights is None:
-        return np.empty((0, 0))
-    size = prod(grid_shape)
-    if weights.shape == tuple(grid_shape):
-        return weights.reshape(1, size)
-    if weights.shape == tuple(field_shape):
-        return weights.reshape(-1, size)
-    raise ValueError(
-        f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
-        f"got {weights.shape}"
-    )
 
 
 # -------------------------------------------------------------------- gradients

@@ -12,7 +12,6 @@ differentiated through the generic kernels' out-of-place ops (O(levels · cells)
 
 from __future__ import annotations
 
-from math import prod
 from typing import Any
 
 import numpy as np
@@ -37,16 +36,7 @@ def run(
     compiled = field.device.type == "cpu" and engine != "xp"
     if engine == "numba" and not compiled:
         raise ValueError(f"engine='numba' runs CPU tensors only, not tensors on {field.device}")
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = field.reshape(prod(batch), prod(grid))
-    x = x.long() if x.dtype == torch.bool else x
-    w = (
-        None
-        if weights is None
-        else generic.as_weights(generic.array_namespace(x), weights, grid, field.shape)
-    )
+    x, w, shape = generic.as_batch(network, field, weights)
     tracked = torch.is_grad_enabled() and (x.requires_grad or (w is not None and w.requires_grad))
     if not tracked:
         y = forward(network, op, x, how, w, skipna, compiled)
@@ -54,7 +44,7 @@ def run(
         y = generic.compute(network, op, x, how, w, skipna)
     else:
         y = Flow.apply(x, w, network, op, how, skipna, compiled)
-    return y.reshape(batch + grid)
+    return y.reshape(shape)
 
 
 def forward(

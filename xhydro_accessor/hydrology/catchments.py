@@ -280,11 +280,8 @@ def _move(array, source: int, destination: int):
 def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
     """:func:`catchment_statistics` on arrays of one library (not dask)."""
     xp = array_namespace(field) if weights is None else array_namespace(field, weights)
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = generic.as_members(xp, field, len(grid))
-    w = None if weights is None else generic.as_weights(xp, weights, grid, tuple(field.shape))
+    x, w, shape = generic.as_batch(network, field, weights)
+    batch = shape[: len(shape) - len(network.shape)]
     plan = _Plan(network, loc.index)
     if REDUCTIONS[how].state in ("order", "mode"):
         out = _order_statistic(xp, x, w, plan, how, q, skipna, nested)
@@ -308,10 +305,7 @@ def statistic_dtype(how: str, dtype: Any, weights_dtype: Any = None) -> np.dtype
     >>> statistic_dtype("sum", "int16"), statistic_dtype("median", "int16"), statistic_dtype("mode", "int16")
     (dtype('int64'), dtype('float64'), dtype('int16'))
     """
-    dtype = np.dtype(np.int64 if np.dtype(dtype).kind == "b" else dtype)
-    if weights_dtype is not None and REDUCTIONS[how].state not in ("order", "mode"):  # weights · field
-        dtype = np.result_type(dtype, weights_dtype)
-    return reductions.result_dtype(how, dtype)
+    return reductions.output_dtype(how, dtype, weights_dtype)
 
 
 # ------------------------------------------------------------------ helpers
