@@ -19,6 +19,7 @@ that library, on its device; two different non-numpy libraries raise ``TypeError
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
@@ -60,7 +61,7 @@ def _library(array: Any) -> str:
     if type(array) is np.ndarray:  # the common case, first
         return "numpy"
     if getattr(type(array), "__xhydro_wrapper__", False):
-        return "torch"  # xhydro_accessor.torch.TorchArray, unwrapped by run()
+        return "torch"  # xhydro_accessor.torch.TorchArray, unwrapped by on_one_library()
     for name, test in _DETECT:
         if test(array):
             return name
@@ -101,30 +102,53 @@ def dispatch(
 
     def run(field: Any, weights: Any) -> Any:
         library = library_of(field, weights)
-        if library == "numpy" and engine != "xp":
-            from .numba_engine import forward
-
-            return forward(op, network, field, how, weights, skipna)
+        if library == "numpy":
+            return engine_for(engine, "numpy").run(network, op, field, how, weights, skipna)
         if library == "dask":
-            from .dask import run as backend
-        elif library == "torch":
-            from .torch import run as backend
-        elif engine == "numba" and library != "numpy":
-            raise ValueError(
-                f"engine='numba' runs arrays in host memory (numpy, dask, CPU torch), not {library} "
-                "arrays: pass engine='auto' or 'xp'"
-            )
-        elif library == "jax":
-            from .jax import run as backend
-        else:
-            from .generic import run as backend
-        return backend(network, op, field, how, weights, skipna, engine=engine)
+            from .dask import run as dask_run
+
+            return dask_run(network, op, field, how, weights, skipna, engine=engine)
+        host = library == "torch" and device(field).type == "cpu"
+        chosen = engine_for(engine, library if host or library != "torch" else f"torch on {device(field)}")
+        if library == "torch":
+            from .torch import run as torch_run
+
+            return torch_run(network, op, field, how, weights, skipna, engine=chosen)
+        if library == "jax":
+            from .jax import run as jax_run
+
+            return jax_run(network, op, field, how, weights, skipna)
+        return chosen.run(network, op, field, how, weights, skipna)
 
     return on_one_library(run, field, weights)
 
 
 Engine = Literal["auto", "numba", "xp"]
 ENGINES = ("auto", "numba", "xp")
+
+
+def engine_for(engine: str, library: str) -> ModuleType:
+    """The engine module for arrays of ``library``: :mod:`.numba_engine` for numpy and CPU
+    torch (``"torch"``) unless ``engine="xp"``, else :mod:`.generic`. Both offer ``run``,
+    ``compute`` and ``transpose``; ``engine="numba"`` for other arrays raises ``ValueError``.
+
+    Examples
+    --------
+    >>> engine_for("auto", "numpy").__name__, engine_for("xp", "numpy").__name__
+    ('xhydro_accessor.backends.numba_engine', 'xhydro_accessor.backends.generic')
+    """
+    if library in ("numpy", "torch") and engine != "xp":
+        from . import numba_engine
+
+        return numba_engine
+    if engine == "numba":
+        raise ValueError(
+            f"engine='numba' runs arrays in host memory (numpy, dask, CPU torch), not {library} "
+            "arrays: pass engine='auto' or 'xp'"
+        )
+    from . import generic
+
+    return generic
 
 
 def check_engine(engine: Any) -> None:

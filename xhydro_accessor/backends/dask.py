@@ -124,8 +124,8 @@ def _block(field, *weights, network, op, how, skipna, engine):
         from .generic import run
 
         return run(network, op, field, how, weights, skipna)
-    from .numba_engine import forward, members_first
+    from .numba_engine import members_first, run
 
-    result = forward(op, network, field, how, weights, skipna)
+    result = run(network, op, field, how, weights, skipna)
     # contiguous in the task, in parallel: dask's final concatenation is then a plain copy
     return members_first(result, len(network.shape))

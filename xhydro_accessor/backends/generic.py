@@ -115,7 +115,7 @@ def numpy_dtype(xp: Any, dtype: Any) -> np.dtype:
     raise TypeError(f"fields must be numeric, got dtype {dtype}")
 
 
-def result_dtype(xp: Any, how: str, *dtypes: Any) -> Any:
+def result_dtype(xp: Any, how: str | None, *dtypes: Any) -> Any:
     """The output dtype, in ``xp``'s dtypes, by the numpy path's rules (numpy promotion
     included, so every library gives the same dtype)."""
     return getattr(xp, reductions.output_dtype(how, *(numpy_dtype(xp, d) for d in dtypes)).name)

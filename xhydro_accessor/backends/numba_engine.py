@@ -3,9 +3,9 @@
 Fields are ``(cells, members)`` states passed over the network's topological order
 by the compiled kernels of :mod:`xhydro_accessor.kernels.flow`, across the cores
 (:mod:`xhydro_accessor.threads`). One interface with the level-synchronous engine
-(:mod:`.generic`): :func:`forward` (its ``arg`` gives the arg-extreme of min/max),
-:func:`adjoint` (the transposed pass: the gradient of a sum) and :func:`send` (the
-gradient of a min/max). numpy arrays (and CPU tensors, as zero-copy views) run here;
+(:mod:`.generic`): :func:`run` and :func:`compute` (the ``arg`` of :func:`run` gives the
+arg-extreme of min/max), :func:`transpose` (the transposed pass: the gradient of a sum)
+and :func:`send` (the gradient of a min/max). numpy arrays (and CPU tensors, as zero-copy views) run here;
 the dispatcher (:func:`xhydro_accessor.backends.dispatch`) chooses.
 """
 
@@ -33,13 +33,13 @@ _PASSES = {
 }
 
 
-def forward(
-    op: str,
+def run(
     network: RiverNetwork,
+    op: str,
     field: Any,
-    how: str,
-    weights: Any,
-    skipna: bool,
+    how: str = "sum",
+    weights: Any = None,
+    skipna: bool = False,
     arg: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run operation ``op`` (``accumulate``, ``accumulate_downstream``, ``move_downstream``,
@@ -53,6 +53,16 @@ def forward(
         how, weights, skipna = "max", None, False
     in_place, reverse = _PASSES[op]
     return _reduce(network, field, how, weights, skipna, in_place=in_place, reverse=reverse, arg=arg)
+
+
+def compute(
+    network: RiverNetwork, op: str, x: np.ndarray, how: str, w: Any, skipna: bool, arg: Any = None
+) -> np.ndarray:
+    """:func:`run` on ``(members, cells)`` arrays, weights ``(1 or members, cells)`` or None
+    (the interface of :func:`.generic.compute`)."""
+    shape = (x.shape[0], *network.shape)
+    w = None if w is None else w.reshape(shape if w.shape[0] > 1 else network.shape)
+    return run(network, op, x.reshape(shape), how, w, skipna, arg).reshape(x.shape)
 
 
 def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None):
@@ -261,14 +271,14 @@ def _send(arg, g, keep, out):
 def send(network, arg: np.ndarray, g: np.ndarray) -> np.ndarray:
     """The gradient of a min/max wrt its reduced values: each result's gradient ``g``
     ``(members, cells)`` sent to the cell holding it, ``arg`` ``(cells, members)``
-    (as :func:`forward` gives it)."""
+    (as :func:`run` gives it)."""
     out = np.zeros(g.shape, g.dtype)
     keep = network.mask.reshape(-1)
     in_blocks(g.shape[0], g.size, lambda members: _send(arg[:, members], g[members].T, keep, out[members]))
     return out
 
 
-def adjoint(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
     """The transposed operator of ``op``'s sum form applied to ``g · scale`` ``(members,
     cells)``: the gradient of a sum. 0 where the output does not depend on ``g``.
 
@@ -277,9 +287,9 @@ def adjoint(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) ->
     >>> import numpy as np
     >>> from xhydro_accessor import RiverNetwork
     >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
-    >>> adjoint(net, "accumulate", np.array([[1.0, 2.0, 3.0, 4.0]]))  # sum along the path
+    >>> transpose(net, "accumulate", np.array([[1.0, 2.0, 3.0, 4.0]]))  # sum along the path
     array([[6., 5., 3., 4.]])
-    >>> adjoint(net, "move_downstream", np.array([[1.0, 2.0, 3.0, 4.0]]))  # the downstream value
+    >>> transpose(net, "move_downstream", np.array([[1.0, 2.0, 3.0, 4.0]]))  # the downstream value
     array([[2., 3., 0., 0.]])
     """
     nodes, to = network.nodes, network.downstream

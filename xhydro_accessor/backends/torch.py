@@ -12,6 +12,7 @@ differentiated through the generic kernels' out-of-place ops (O(levels · cells)
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -29,13 +30,12 @@ def run(
     how: str,
     weights: Any,
     skipna: bool,
-    engine: str = "auto",
+    engine: ModuleType = numba_engine,
 ):
-    """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`): CPU tensors in
-    the numba engine unless ``engine="xp"`` (the CUDA code path, on CPU)."""
-    compiled = field.device.type == "cpu" and engine != "xp"
-    if engine == "numba" and not compiled:
-        raise ValueError(f"engine='numba' runs CPU tensors only, not tensors on {field.device}")
+    """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`) in ``engine``, the
+    engine module the dispatcher chose (:func:`xhydro_accessor.backends.engine_for`): the
+    numba engine for CPU tensors unless ``engine="xp"`` was asked for, else :mod:`.generic`."""
+    compiled = engine is numba_engine
     x, w, shape = generic.as_batch(network, field, weights)
     tracked = torch.is_grad_enabled() and (x.requires_grad or (w is not None and w.requires_grad))
     if not tracked:
@@ -58,7 +58,7 @@ def forward(
     arg: Any = None,
 ) -> torch.Tensor:
     """The operation on ``(members, cells)`` tensors, no gradient, in the numba engine
-    (``compiled``: CPU only; ``arg``: see :func:`.numba_engine.forward`) or the xp one."""
+    (``compiled``: CPU only; ``arg``: see :func:`.numba_engine.run`) or the xp one."""
     if not compiled:
         dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
         if op != "move_upstream" and generic.result_dtype(torch, how, *dtypes) == torch.uint64:
@@ -68,17 +68,8 @@ def forward(
             )
         with torch.no_grad():
             return generic.compute(network, op, x, how, w, skipna)
-    shape = (x.shape[0], *network.shape)
-    out = numba_engine.forward(
-        op,
-        network,
-        _numpy(x).reshape(shape),
-        how,
-        None if w is None else _numpy(w).reshape(shape if w.shape[0] > 1 else network.shape),
-        skipna,
-        arg,
-    )
-    return torch.from_numpy(out).reshape(x.shape)
+    w = None if w is None else _numpy(w)
+    return torch.from_numpy(numba_engine.compute(network, op, _numpy(x), how, w, skipna, arg))
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -154,7 +145,7 @@ def _adjoint(network: RiverNetwork, compiled: bool):
     def adjoint(op: str, g: torch.Tensor, scale: Any = None) -> torch.Tensor:
         if compiled:
             scale = None if scale is None else scale.numpy()
-            return torch.from_numpy(numba_engine.adjoint(network, op, g.numpy(), scale))
+            return torch.from_numpy(numba_engine.transpose(network, op, g.numpy(), scale))
         return generic.transpose(network, op, g, scale)
 
     return adjoint
