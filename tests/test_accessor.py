@@ -11,13 +11,13 @@ import xarray as xr
 import xhydro_accessor as xa
 import xhydro_accessor.accessor  # noqa: F401  (registers .hydro)
 from tests import reference as ref
+from tests.conftest import HOWS
 from xhydro_accessor.network_codec import decode_network, encode_network
 from xhydro_accessor.network_index import NetworkIndex
 from xhydro_accessor.units import registry
 from xhydro_accessor.xarray_ops import cell_area, result_name
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
-HOWS = ["sum", "mean", "min", "max", "std", "var"]
 
 
 def array_op(op, net, field, how="sum", weights=None, skipna=False):

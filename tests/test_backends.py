@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 
 import xhydro_accessor as xa
-from tests import backends
 from tests import reference as ref
-from xhydro_accessor import operations
-from xhydro_accessor.backends import generic, library_of
+from tests.conftest import GRAD_HOWS, HOWS
+from xhydro_accessor.backends import dispatch, library_of
 from xhydro_accessor.backends.dask import SpatialChunksWarning
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream", "move_upstream"]
-HOWS = ["sum", "mean", "min", "max", "std", "var"]
 
 
 def grid_network(seed=3, ny=5, nx=6):
@@ -28,10 +26,10 @@ NETWORKS = {
 }
 
 
-def call(op, net, field, how="sum", weights=None, skipna=False):
+def call(op, net, field, how="sum", weights=None, skipna=False, engine="auto"):
     if op == "move_upstream":
-        return xa.move_upstream(net, field)
-    return getattr(xa, op)(net, field, how=how, weights=weights, skipna=skipna)
+        return xa.move_upstream(net, field, engine=engine)
+    return getattr(xa, op)(net, field, how=how, weights=weights, skipna=skipna, engine=engine)
 
 
 def cases(net, rng, quick=False):
@@ -53,30 +51,6 @@ def cases(net, rng, quick=False):
 
 
 # ------------------------------------------------------------------ backends
-#: maker of (to, back) per backend; the "-generic" ones force the level-synchronous kernels
-BACKENDS = {
-    "numpy-generic": backends.numpy,
-    "array_api_strict": backends.array_api_strict,
-    "torch": backends.torch,
-    "torch-generic": backends.torch,
-    "jax": backends.jax,
-    "dask": backends.dask,
-    "cupy": backends.cupy,
-}
-
-
-@pytest.fixture(params=backends.params(BACKENDS))
-def backend(request, monkeypatch):
-    made = BACKENDS[request.param]()
-    if request.param.startswith("torch"):
-        from xhydro_accessor.backends import torch as torch_backend
-
-        monkeypatch.setattr(torch_backend, "FORCE_GENERIC", request.param == "torch-generic")
-    if request.param == "numpy-generic":  # the generic kernels themselves, on numpy
-        return lambda op, net, f, how, w, skipna: generic.run(net, op, f, how, w, skipna), *made, False
-    return call, *made, request.param in ("jax", "array_api_strict")  # quick: slow eager ops
-
-
 def check(actual, expected):
     assert actual.dtype == expected.dtype
     assert actual.shape == expected.shape
@@ -90,7 +64,8 @@ def check(actual, expected):
 @pytest.mark.parametrize("kind", list(NETWORKS))
 @pytest.mark.parametrize("op", OPS)
 def test_backend_matches_numpy(backend, op, kind):
-    run, to, back, quick = backend
+    to, back, engine = backend.to, backend.back, backend.engine
+    quick = backend.name in ("jax", "array_api_strict")  # slow eager ops
     if quick and kind == "vector":
         pytest.skip("slow eager backend: the grid network covers it")
     net = NETWORKS[kind]
@@ -98,9 +73,9 @@ def test_backend_matches_numpy(backend, op, kind):
     for field, weights, how, skipna in cases(net, rng, quick):
         if op == "move_upstream" and (weights is not None or how != "sum" or skipna):
             continue
-        expected = operations.numpy_op(op, net, field, how, weights, skipna)
+        expected = dispatch(net, op, field, how, weights, skipna, engine="numba")
         before = field.copy()
-        actual = run(op, net, to(field), how, None if weights is None else to(weights), skipna)
+        actual = call(op, net, to(field), how, None if weights is None else to(weights), skipna, engine)
         check(back(actual), expected)
         np.testing.assert_array_equal(field, before)  # inputs untouched
 
@@ -123,13 +98,7 @@ def test_unsupported_inputs_raise():
     with pytest.raises(NotImplementedError, match="do not support"):
         xa.accumulate(net, object())
     with pytest.raises(NotImplementedError, match="torch backend.*unsigned"):
-        from xhydro_accessor.backends import torch as torch_backend
-
-        torch_backend.FORCE_GENERIC = True
-        try:
-            xa.accumulate(net, torch.ones(net.shape, dtype=torch.uint8))
-        finally:
-            torch_backend.FORCE_GENERIC = False
+        xa.accumulate(net, torch.ones(net.shape, dtype=torch.uint8), engine="xp")
     assert xa.accumulate(net, torch.ones(net.shape, dtype=torch.uint8)).dtype == torch.uint64
 
 
@@ -163,20 +132,16 @@ def test_dask_stays_lazy():
 
 
 # ------------------------------------------------------------------ gradients
-GRAD_HOWS = ["sum", "mean", "min", "max", "var"]
 
 
-@pytest.mark.parametrize("force_generic", [False, True], ids=["cpu", "generic"])
+@pytest.mark.parametrize("engine", ["numba", "xp"])
 @pytest.mark.parametrize("op", OPS)
-def test_torch_gradcheck(op, force_generic, monkeypatch):
+def test_torch_gradcheck(op, engine):
     torch = pytest.importorskip("torch")
-    from xhydro_accessor.backends import torch as torch_backend
-
-    monkeypatch.setattr(torch_backend, "FORCE_GENERIC", force_generic)
     net = NETWORKS["grid"]
     rng = np.random.default_rng(11)
     shape = (2, *net.shape)
-    every = not force_generic  # the generic (CUDA) path: fewer cases, same code
+    every = engine == "numba"  # the xp (CUDA) path: fewer cases, same code
     for how in ["sum"] if op == "move_upstream" else GRAD_HOWS:
         for weights_shape in (
             [None] if op == "move_upstream" else [None, net.shape, shape][:: 1 if every else 2]
@@ -192,7 +157,7 @@ def test_torch_gradcheck(op, force_generic, monkeypatch):
                     w = torch.tensor(rng.random(weights_shape) + 0.5, requires_grad=True)
 
                 def f(x, w=None, how=how, skipna=skipna):
-                    y = call(op, net, x, how, w, skipna)
+                    y = call(op, net, x, how, w, skipna, engine)
                     return torch.where(torch.isnan(y), 0, y)
 
                 torch.autograd.gradcheck(f, (x, w) if w is not None else (x,))
@@ -236,13 +201,7 @@ def test_level_order_is_cached_per_library():
     net = grid_network(seed=9)
     xa.accumulate(net, np.ones(net.shape))
     assert not any(isinstance(k, tuple) for k in net._cache)  # numpy: the numba engine
-    from xhydro_accessor.backends import torch as torch_backend
-
-    torch_backend.FORCE_GENERIC = True
-    try:
-        xa.accumulate(net, torch.ones(net.shape))
-        first = [k for k in net._cache if isinstance(k, tuple)]
-        xa.accumulate(net, torch.ones(net.shape))
-    finally:
-        torch_backend.FORCE_GENERIC = False
+    xa.accumulate(net, torch.ones(net.shape), engine="xp")
+    first = [k for k in net._cache if isinstance(k, tuple)]
+    xa.accumulate(net, torch.ones(net.shape), engine="xp")
     assert first == [k for k in net._cache if isinstance(k, tuple)] and first[0][1].endswith("torch")

@@ -11,10 +11,9 @@ import pytest
 import xarray as xr
 
 import xhydro_accessor as xa
-from tests import backends
 from tests import reference as ref
-from xhydro_accessor.hydrology import catchments as catchment_module
-from xhydro_accessor.hydrology.catchments import STATISTICS, catchment_statistics
+from tests.conftest import STATISTICS
+from xhydro_accessor.hydrology.catchments import catchment_statistics
 from xhydro_accessor.hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source
 from xhydro_accessor.hydrology.subnetwork import subnetwork, upstream_subnetwork
 from xhydro_accessor.hydrology.upstream_area import upstream_area
@@ -35,63 +34,34 @@ FIELD[RNG.random(FIELD.shape) < 0.1] = np.nan
 WEIGHTS = RNG.random((NY, NX)) + 0.5
 
 
-# ------------------------------------------------------------------ backends
-#: maker of (to, back) per backend; "numpy-generic" forces the Array API code on numpy
-BACKENDS = {
-    "numpy": backends.numpy,
-    "numpy-generic": backends.numpy,
-    "dask": backends.dask,
-    "torch": backends.torch,
-    "jax": backends.jax,
-    "array_api_strict": backends.array_api_strict,
-    "cupy": backends.cupy,
-}
-
-
-@pytest.fixture(params=backends.params(BACKENDS))
-def backend(request, monkeypatch):
-    """(to, back): numpy → the backend's arrays, the backend's result → numpy (type checked)."""
-    monkeypatch.setattr(catchment_module, "FORCE_GENERIC", request.param == "numpy-generic")
-    return BACKENDS[request.param]()
-
-
 def check(got, want, rtol=1e-9):
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-12)
-
-
-def numpy_result(function, *args, **kwargs):
-    """The numpy engine's result (the compiled kernels, whatever the backend under test)."""
-    forced, catchment_module.FORCE_GENERIC = catchment_module.FORCE_GENERIC, False
-    try:
-        return function(*args, **kwargs)
-    finally:
-        catchment_module.FORCE_GENERIC = forced
 
 
 # ---------------------------------------------------------- catchment statistics
 @pytest.mark.parametrize("how", STATISTICS)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_catchment_statistics(backend, how, weighted):
-    to, back = backend
+    to, back = backend.to, backend.back
     q = [10, 65] if how == "percentile" else None
     weights = WEIGHTS if weighted else None
     for nested in (False, True):
         for skipna in (False, True):
             options = {"nested": nested, "skipna": skipna, "q": q, "weights": weights}
-            want = numpy_result(catchment_statistics, NET, FIELD, GAUGES, how, **options)
+            want = catchment_statistics(NET, FIELD, GAUGES, how, **options, engine="numba")
             options["weights"] = None if weights is None else to(weights)
-            got = back(catchment_statistics(NET, to(FIELD), GAUGES, how, **options))
+            got = back(catchment_statistics(NET, to(FIELD), GAUGES, how, **options, engine=backend.engine))
             check(got, want)
 
 
 @pytest.mark.parametrize("how", STATISTICS)
 def test_catchment_statistics_of_integers(backend, how):
-    to, back = backend
+    to, back = backend.to, backend.back
     field = np.random.default_rng(1).integers(0, 5, size=(3, NY, NX)).astype(np.int32)
     q = 40.0 if how == "percentile" else None
-    want = numpy_result(catchment_statistics, NET, field, GAUGES, how, q=q)
-    check(back(catchment_statistics(NET, to(field), GAUGES, how, q=q)), want)
+    want = catchment_statistics(NET, field, GAUGES, how, q=q, engine="numba")
+    check(back(catchment_statistics(NET, to(field), GAUGES, how, q=q, engine=backend.engine)), want)
 
 
 def test_dask_stays_lazy():
@@ -184,7 +154,7 @@ def test_jax_jit_and_grad():
         def f(x, w, how=how):
             return catchment_statistics(NET, x, GAUGES, how, weights=w if how != "median" else None)
 
-        want = numpy_result(f, field, WEIGHTS)
+        want = f(field, WEIGHTS)  # numpy: the numba engine
         np.testing.assert_allclose(np.asarray(jax.jit(f)(jnp.asarray(field), jnp.asarray(WEIGHTS))), want)
     for how in ("sum", "mean", "max", "var"):
 
@@ -212,7 +182,7 @@ def test_torch_distance_gradients():
 
 # ---------------------------------------------------- distances, areas, subnetworks
 def test_distances(backend):
-    to, back = backend
+    to, back = backend.to, backend.back
     w = WEIGHTS.copy()
     w[0, 0] = np.nan
     for per in ("edge", "cell"):
@@ -239,7 +209,7 @@ def test_distances(backend):
 
 
 def test_upstream_area_and_subnetworks(backend):
-    to, back = backend
+    to, back = backend.to, backend.back
     check(back(upstream_area(NET, to(WEIGHTS), units="km2")), upstream_area(NET, WEIGHTS, units="km2"))
     mask = np.zeros((NY, NX), bool)
     mask[1:5, 2:6] = True

@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import xhydro_accessor as xa
+from tests.conftest import HOWS
 from xhydro_accessor import InvalidCodeError, RiverNetwork
 from xhydro_accessor.io import detect_convention, open_network
 
@@ -129,7 +130,6 @@ def test_package_exports() -> None:
 GRID = np.array([[3, 2, 1], [6, 5, 4]])
 VALUES = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 OPS = (xa.accumulate, xa.accumulate_downstream, xa.move_downstream)
-HOWS = ("sum", "mean", "min", "max", "std", "var")
 #: dtype given -> the native dtype it is computed as (the documented conversion)
 CONVERTED = {">f8": "float64", ">i4": "int32", ">u2": "uint16", "float16": "float32",
              "longdouble": "float64", "bool": "bool", "<f4": "float32"}  # fmt: skip

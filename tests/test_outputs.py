@@ -10,11 +10,11 @@ import pytest
 import xarray as xr
 
 import xhydro_accessor as xa
+from tests.conftest import HOWS
 from xhydro_accessor import RiverNetwork
 from xhydro_accessor.xarray_ops import convert_units
 
 NET = RiverNetwork.from_ldd(np.array([[3, 2, 1, 255], [6, 5, 4, 8], [9, 8, 7, 8]]))
-HOWS = ["sum", "mean", "min", "max", "std", "var"]
 CF_WORD = re.compile(r"^[A-Za-z0-9_.+@-]+$")
 
 

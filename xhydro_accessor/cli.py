@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import accessor  # noqa: F401  (registers .hydro)
+from . import accessor, reductions  # noqa: F401  (accessor registers .hydro)
 from .conventions import CONVENTIONS
 from .errors import GridMismatchError
 from .io import open_network
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument(
         "--how",
         default="sum",
-        choices=["sum", "mean", "min", "max", "std", "var"],
+        choices=reductions.names("accumulate"),
         help="the reduction over each upstream area (default sum)",
     )
     acc.add_argument(

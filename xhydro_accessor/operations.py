@@ -1,9 +1,10 @@
 """Array-level operations on a river network, for any array library.
 
-Dispatch follows the data: numpy arrays run the compiled CPU engine below;
-dask, torch, jax, cupy and any Array API array run in their own library and come
-back as the same type on the same device (see :mod:`xhydro_accessor.backends`);
-torch and jax are differentiable.
+This module is the public facade: it checks the arguments and calls the one
+dispatcher, :func:`xhydro_accessor.backends.dispatch`. Dispatch follows the data:
+numpy arrays run the numba engine; dask, torch, jax, cupy and any Array API array
+run in their own library and come back as the same type on the same device; torch
+and jax are differentiable.
 
 A field's trailing dims are the network's grid ``(ny, nx)`` (or ``(n_nodes,)`` for
 a vector network); leading dims (members, time, …) are batch dims processed
@@ -38,6 +39,11 @@ Weights
     of ``mean``, ``std`` and ``var`` must be non-negative (``ValueError``): over
     weights of mixed signs a weighted mean or moment is undefined (the weights can
     sum to zero). ``sum``, ``min`` and ``max`` reduce ``w·x``: any sign.
+engine
+    ``"auto"`` (default), ``"numba"`` (the compiled engine for arrays in host
+    memory: numpy, dask of numpy, CPU torch) or ``"xp"`` (the level-synchronous
+    Array API engine, any library and device: what GPUs and jax run). Both give
+    the same results (to rounding).
 Parameters
     are checked before any work: an unknown ``how`` raises ``ValueError``, a
     ``skipna`` other than True/False ``TypeError``.
@@ -50,31 +56,19 @@ from __future__ import annotations
 
 import warnings
 from math import prod
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from . import reductions
+from .backends import ENGINES, Engine, check_engine, dispatch, library_of
 from .errors import NaNPropagationWarning
 from .network import RiverNetwork
-from .threads import CORES, in_blocks, in_parallel, last_level_cache_bytes, run_pass
+from .reductions import REDUCTIONS, How, fill_value, result_dtype, supported_dtype
 
-How = Literal["sum", "mean", "min", "max", "std", "var"]
-HOWS = ("sum", "mean", "min", "max", "std", "var")
+__all__ = ["ENGINES", "HOWS", "Engine", "How", "fill_value", "result_dtype", "supported_dtype"]  # re-exported
 
-
-def fill_value(dtype: Any) -> Any:
-    """The value of off-network cells and empty results in an output of ``dtype``.
-
-    Examples
-    --------
-    >>> fill_value("int32"), fill_value("uint8"), fill_value("float32")
-    (np.int32(-2147483648), np.uint8(255), np.float32(nan))
-    """
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return dtype.type(np.nan)
-    info = np.iinfo(dtype)
-    return dtype.type(info.max if dtype.kind == "u" else info.min)
+HOWS = reductions.names("accumulate")
 
 
 def accumulate(
@@ -84,6 +78,7 @@ def accumulate(
     weights: Any = None,
     skipna: bool = False,
     warn_nan: bool = True,
+    engine: Engine = "auto",
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -102,6 +97,10 @@ def accumulate(
     warn_nan : bool, default True
         With ``skipna=False``, warn (:class:`~xhydro_accessor.NaNPropagationWarning`)
         when NaN on network cells reached results; see the module docstring.
+    engine : {"auto", "numba", "xp"}, default "auto"
+        The engine (see the module docstring): ``"numba"`` the compiled host-memory
+        engine, ``"xp"`` the level-synchronous Array API one; ``"auto"`` picks
+        ``"numba"`` for numpy (and dask of numpy, CPU torch) and ``"xp"`` otherwise.
 
     Examples
     --------
@@ -115,7 +114,7 @@ def accumulate(
     array([[1, 2, 3],
            [4, 6, 6]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan)
+    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine)
 
 
 def accumulate_downstream(
@@ -125,6 +124,7 @@ def accumulate_downstream(
     weights: Any = None,
     skipna: bool = False,
     warn_nan: bool = True,
+    engine: Engine = "auto",
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -138,7 +138,7 @@ def accumulate_downstream(
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
     """
-    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan)
+    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine)
 
 
 def move_downstream(
@@ -147,6 +147,7 @@ def move_downstream(
     how: How = "sum",
     weights: Any = None,
     skipna: bool = False,
+    engine: Engine = "auto",
 ) -> np.ndarray:
     """Move a field one step downstream: each cell receives the reduction of its
     direct upstream neighbours (not itself).
@@ -164,10 +165,10 @@ def move_downstream(
     array([[nan, nan, nan],
            [nan, -1., nan]])
     """
-    return _dispatch("move_downstream", network, field, how, weights, skipna)
+    return _dispatch("move_downstream", network, field, how, weights, skipna, engine=engine)
 
 
-def move_upstream(network: RiverNetwork, field: Any) -> np.ndarray:
+def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") -> np.ndarray:
     """Move a field one step upstream: each cell receives its downstream cell's value.
 
     Outlets (no downstream cell) receive NaN, or :func:`fill_value` for integers.
@@ -180,33 +181,22 @@ def move_upstream(network: RiverNetwork, field: Any) -> np.ndarray:
     >>> move_upstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[ 2.,  3., nan, nan]])
     """
-    return _dispatch("move_upstream", network, field, "max", None, False)
+    return _dispatch("move_upstream", network, field, "max", None, False, engine=engine)
 
 
 # ------------------------------------------------------------------- dispatch
-#: (in_place, reverse) of each operation in the numpy engine.
-_PASSES = {
-    "accumulate": (True, False),
-    "accumulate_downstream": (True, True),
-    "move_downstream": (False, False),
-    "move_upstream": (False, True),
-}
-
-
-def _dispatch(op, network, field, how, weights, skipna, warn_nan=False):
-    from .backends import library_of, run
-
+def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto"):
+    """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
     check_options(how, skipna)
-    library = library_of(field, weights)  # first: an unsupported array type says so
+    check_engine(engine)
+    library_of(field, weights)  # first: an unsupported array type says so
     field = supported_dtype(field, "field")
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
-    if library == "numpy":
-        out = numpy_op(op, network, field, how, weights, skipna)
-        if warn_nan and not skipna:
-            _warn_nan(op, network, field, weights, out)
-        return out
-    return run(network, op, field, how, weights, skipna)
+    out = dispatch(network, op, field, how, weights, skipna, engine)
+    if warn_nan and not skipna and isinstance(out, np.ndarray):
+        _warn_nan(op, network, field, weights, out)
+    return out
 
 
 def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.ndarray) -> None:
@@ -215,7 +205,7 @@ def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.
     NaN reaches an outlet (a source, for the downstream accumulation) of every
     cell it reaches, so NaN-free results are told apart by those cells alone.
     """
-    from .kernels.flow import any_nan_at
+    from .kernels.flow import any_nan_at  # numba, imported when first needed
 
     if out.dtype.kind != "f":
         return
@@ -244,10 +234,10 @@ def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.
     )
 
 
-def check_options(how: Any, skipna: Any, hows: tuple[str, ...] = HOWS) -> None:
-    """Raise a one-line ``ValueError``/``TypeError`` for an unknown ``how`` or a non-bool ``skipna``."""
-    if not isinstance(how, str) or how not in hows:
-        raise ValueError(f"how must be one of {hows}, got {how!r}")
+def check_options(how: Any, skipna: Any, operation: str = "accumulate") -> None:
+    """Raise a one-line ``ValueError``/``TypeError`` for a ``how`` that ``operation`` does not
+    accept (see :mod:`~xhydro_accessor.reductions`) or a non-bool ``skipna``."""
+    reductions.get(how, operation)
     check_bool(skipna, "skipna")
 
 
@@ -255,44 +245,6 @@ def check_bool(value: Any, name: str) -> None:
     """Raise ``TypeError`` unless ``value`` is True or False (``"no"`` or None would pass as truthy)."""
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
-def supported_dtype(array: Any, name: str = "field") -> Any:
-    """``array`` in a dtype the engines compute in, or a ``TypeError`` naming its dtype.
-
-    Booleans, integers and floats of any byte order are accepted: non-native byte
-    order becomes native, float16 becomes float32 and longdouble float64 (the
-    precision of the result, see the module docstring); complex, object, string
-    and date dtypes raise. A numpy masked array's masked cells become NaN (an
-    integer or boolean one becomes float64). Arrays of other libraries keep their dtype (their
-    backend converts it), but a non-numeric one raises here all the same.
-
-    Examples
-    --------
-    >>> supported_dtype(np.ones(2, ">f8")).dtype, supported_dtype(np.ones(2, np.float16)).dtype
-    (dtype('float64'), dtype('float32'))
-    >>> supported_dtype(np.ones(2, complex))
-    Traceback (most recent call last):
-    ...
-    TypeError: field must be boolean, integer or float, got dtype complex128
-    """
-    dtype = getattr(array, "dtype", None)
-    if dtype is None:  # lists, scalars
-        array = np.asarray(array)
-        dtype = array.dtype
-    if not isinstance(dtype, np.dtype):  # torch dtypes: the torch backend checks them
-        return array
-    if dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be boolean, integer or float, got dtype {dtype}")
-    if np.ma.isMaskedArray(array):  # masked cells are missing values: NaN
-        array = np.ma.filled(array.astype(dtype if dtype.kind == "f" else np.float64), np.nan)
-        dtype = array.dtype
-    native = dtype.newbyteorder("=")
-    if dtype.kind == "f" and dtype.itemsize not in (4, 8):
-        native = np.dtype(np.float32 if dtype.itemsize < 4 else np.float64)
-    if native == dtype or not hasattr(array, "astype"):
-        return array
-    return array.astype(native)
 
 
 def check_weights(weights: Any, how: str) -> Any:
@@ -304,10 +256,8 @@ def check_weights(weights: Any, how: str) -> Any:
     weights are checked here; dask weights when computed; the other libraries'
     arrays when they can be read (not under ``jax.jit``).
     """
-    if how not in ("mean", "std", "var", "median", "percentile", "mode"):
+    if REDUCTIONS[how].weights != "frequency":
         return weights
-    from .backends import library_of
-
     library = library_of(weights)
     if library == "dask":
         return weights.map_blocks(_non_negative, how, dtype=weights.dtype)
@@ -331,269 +281,3 @@ def _non_negative(weights: Any, how: str) -> Any:
         found = values[values < 0][:1].item()
         raise ValueError(f"weights of how={how!r} must be non-negative (NaN allowed), found {found}")
     return weights
-
-
-def numpy_op(
-    op: str,
-    network: RiverNetwork,
-    field: Any,
-    how: str,
-    weights: Any,
-    skipna: bool,
-    arg: np.ndarray | None = None,
-) -> np.ndarray:
-    """Run operation ``op`` (a function name of this module) in the numpy engine.
-
-    For min/max, ``arg`` (``(cells, members)`` integers, optional) receives the flat
-    index of the cell holding each result on the network (-1: none): where a
-    gradient goes.
-    """
-    if op == "move_upstream":
-        how, weights, skipna = "max", None, False
-    in_place, reverse = _PASSES[op]
-    return _reduce(network, field, how, weights, skipna, in_place=in_place, reverse=reverse, arg=arg)
-
-
-# --------------------------------------------------------------------- engine
-def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None):
-    from .kernels import flow
-
-    if how not in HOWS:
-        raise ValueError(f"how must be one of {HOWS}, got {how!r}")
-    field = supported_dtype(np.asarray(field))  # numpy-compatible data (torch CPU: float16 too)
-    weights = None if weights is None else supported_dtype(np.asarray(weights), "weights")
-    network.check_grid(field.shape)
-    grid_shape = network.shape
-    batch_shape = field.shape[: field.ndim - len(grid_shape)]
-    size, members = prod(grid_shape), prod(batch_shape)
-    if field.dtype.kind == "b":
-        field = field.astype(np.int64)
-    x = field.reshape(members, size)
-    w = weights_by_member(None if weights is None else np.asarray(weights), grid_shape, field.shape)
-    dtype = result_dtype(how, np.result_type(x.dtype, w.dtype) if w.size else x.dtype)
-    state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
-    fill = fill_value(dtype)
-    mask = network.mask.reshape(-1)
-    nodes = network.nodes
-    no_weight = np.empty((0, 0), state)
-    plain_sum = how == "sum" and in_place and not (w.size or skipna)
-    if plain_sum and _member_by_member_wins(network, members, size, state):
-        out = _sum_member_by_member(network, x, state.type(fill), reverse)
-        return out.reshape(batch_shape + grid_shape)
-    if how == "mean" and not (w.size or skipna):  # a plain sum over a cell count shared by all members
-        passes = {"in_place": in_place, "reverse": reverse}
-        total = _reduce(network, field, "sum", None, False, **passes)
-        count = _reduce(network, np.ones(grid_shape, dtype), "sum", None, False, **passes)
-        return _divide(total, count, dtype)
-
-    def new_state(multiply, track_weight, zero_nan=skipna):
-        out = _state_array(size, members, state)
-        weight = _state_array(size, members, state) if track_weight else no_weight
-        if members == 1 and not (w.size or zero_nan or track_weight):  # the hot path
-            flat = out.reshape(-1)
-            in_blocks(
-                size,
-                size,
-                lambda cells: flow.copy_fill(x[0, cells], mask[cells], state.type(fill), flat[cells]),
-            )
-            return out, weight
-
-        def fill_cells(cells):  # members innermost: numpy's blocked transpose, then weights
-            np.copyto(out[cells], x[:, cells].T, casting="unsafe")
-            w_cells = w[:, cells] if w.size else w
-            weight_cells = weight[cells] if track_weight else no_weight
-            flow.prepare(out[cells], w_cells, mask[cells], zero_nan, multiply, state.type(fill), weight_cells)
-
-        in_blocks(size, members * size, fill_cells)
-        return out, weight
-
-    def sum_pass(src, dst):
-        run_sum_pass(network, src, dst, reverse)
-
-    def target(like, value):
-        if in_place:
-            return like
-        out = np.full_like(like, state.type(value))
-        out[~mask] = state.type(fill)
-        return out
-
-    if how in ("sum", "mean"):
-        src, src_weight = new_state(True, how == "mean")
-        dst = target(src, 0)
-        sum_pass(src, dst)
-        if how == "mean":
-            dst_weight = target(src_weight, 0)
-            sum_pass(src_weight, dst_weight)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                dst = np.divide(dst, dst_weight, out=dst)
-    elif how in ("min", "max"):
-        src, _ = new_state(True, False, zero_nan=False)  # the pass itself skips NaN
-        identity = _extreme_identity(state, how, skipna)
-        dst = target(src, identity)
-        if arg is None:
-            arg = np.empty((0, 0), nodes.dtype)
-        else:
-            flow.arg_start(nodes, in_place, arg)
-        run_pass(network, flow.extreme_pass, src, dst, reverse, how == "max", skipna, arg, reverse=reverse)
-    else:
-        if x.dtype.kind == "f":  # shift by a typical value: Welford is then exact to ~eps
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sample
-                shift = np.nan_to_num(np.nanmedian(x[:, nodes[:1024]], axis=1, keepdims=True))
-            x = x.astype(state) - shift.astype(state)
-        mean, weight = new_state(False, True)
-        src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
-        dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))
-        run_pass(network, flow.moments_pass, src, dst, reverse, reverse=reverse)
-        weight, _, m2 = dst
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dst = np.divide(m2, weight, out=m2)
-        if how == "std":
-            dst = np.sqrt(dst, out=dst)
-    if not in_place:
-        empty = network.outlets if reverse else network.sources
-        if how != "sum" or reverse:
-            dst[empty] = state.type(fill)
-    out = dst.T.reshape(batch_shape + grid_shape)
-    return out if out.dtype == dtype else out.astype(dtype)
-
-
-def run_sum_pass(network: RiverNetwork, src: np.ndarray, dst: np.ndarray, reverse: bool) -> None:
-    """:func:`.kernels.flow.sum_pass` on ``(cells, members)`` states, across the cores;
-    one member runs the flat kernel (about twice as fast)."""
-    from .kernels import flow
-
-    if src.shape[1] == 1:
-        run_pass(network, flow.sum_pass_single, src.reshape(-1), dst.reshape(-1), reverse, reverse=reverse)
-    else:
-        run_pass(network, flow.sum_pass, src, dst, reverse, reverse=reverse)
-
-
-def _divide(total: np.ndarray, count: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``total / count`` as ``dtype``, ``count`` over the grid (shared by the batch); in
-    place and across the cores when ``total`` is a C-contiguous array of ``dtype``."""
-
-    def divide(a, b, **out):
-        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: the sources of a move
-            return np.divide(a, b, **out)
-
-    if total.dtype != dtype:  # an integer sum
-        return divide(total, count, dtype=dtype)
-    if not total.flags.c_contiguous:
-        return divide(total, count, out=total)
-    flat, count = total.reshape(-1, count.size), count.reshape(-1)
-    in_blocks(count.size, total.size, lambda cells: divide(flat[:, cells], count[cells], out=flat[:, cells]))
-    return total
-
-
-#: Large batches run member by member while the topology and one member's field per core
-#: fit in this many bytes (5/8 of the last-level cache): each pass then stays in cache
-#: (measured with 32 MiB: 1.1-1.25x faster on the real networks at up to 13 MB, slower on
-#: a 1000² synthetic one at 23 MB).
-MEMBER_BY_MEMBER_UP_TO_BYTES = last_level_cache_bytes() * 5 // 8
-
-
-def _member_by_member_wins(network: RiverNetwork, members: int, size: int, state: np.dtype) -> bool:
-    topology = network.nodes.nbytes + network.downstream.nbytes
-    working_set = topology + min(members, CORES) * size * state.itemsize
-    return members > MEMBERS_FIRST_UP_TO and working_set <= MEMBER_BY_MEMBER_UP_TO_BYTES
-
-
-def _sum_member_by_member(network: RiverNetwork, x: np.ndarray, fill: Any, reverse: bool) -> np.ndarray:
-    """Sum passes over a ``(members, cells)`` batch one member at a time, the members
-    spread over the cores: on a grid that fits in cache each member's field stays there
-    through its pass, and the result is C-contiguous."""
-    from .kernels import flow
-
-    out = np.empty(x.shape, fill.dtype)
-    nodes, to, mask = network.nodes, network.downstream, network.mask.reshape(-1)
-
-    def run(members: range) -> None:
-        for j in members:
-            flow.copy_fill(x[j], mask, fill, out[j])
-            flow.sum_pass_single(nodes, to, out[j], out[j], reverse)
-
-    in_parallel(run, [range(core, len(x), CORES) for core in range(CORES)])
-    return out
-
-
-#: Batches up to this many members keep them first in the state arrays (the passes stride
-#: over a few cache lines per cell; the result comes out C-contiguous); larger batches put
-#: them innermost (one contiguous vector per cell; the result is a transposed view).
-MEMBERS_FIRST_UP_TO = 8
-
-
-def _state_array(size: int, members: int, dtype) -> np.ndarray:
-    """A ``(cells, members)`` state array, members first in memory for small batches."""
-    if 1 < members <= MEMBERS_FIRST_UP_TO:
-        return np.empty((members, size), dtype).T
-    return np.empty((size, members), dtype)
-
-
-def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
-    """A result of the numpy engine, C-contiguous: for a batch the engine returns a
-    transposed view of its ``(cells, members)`` state; this copies it in cache-sized
-    blocks (several times faster than numpy's copy), across the cores.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from xhydro_accessor import RiverNetwork, accumulate
-    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
-    >>> out = accumulate(net, np.ones((12, 1, 4)), how="max")  # over 8 members: innermost
-    >>> out.flags.c_contiguous, members_first(out, 2).flags.c_contiguous
-    (False, True)
-    >>> bool((members_first(out, 2) == out).all())
-    True
-    """
-    from .kernels import flow
-
-    if result.flags.c_contiguous:
-        return result
-    state = result.reshape(prod(result.shape[: result.ndim - grid_ndim]), -1).T
-    if not state.flags.c_contiguous:  # not the engine's layout
-        return np.ascontiguousarray(result)
-    out = np.empty((state.shape[1], state.shape[0]), result.dtype)
-    in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
-    return out.reshape(result.shape)
-
-
-def weights_by_member(
-    weights: np.ndarray | None, grid_shape: tuple[int, ...], field_shape: tuple[int, ...]
-) -> np.ndarray:
-    """Weights as ``(1 or members, cells)``: one grid for all members, or one per member.
-
-    ``(0, 0)`` for no weights, as the kernels expect.
-    """
-    if weights is None:
-        return np.empty((0, 0))
-    size = prod(grid_shape)
-    if weights.shape == tuple(grid_shape):
-        return weights.reshape(1, size)
-    if weights.shape == tuple(field_shape):
-        return weights.reshape(-1, size)
-    raise ValueError(
-        f"weights must have the grid's shape {tuple(grid_shape)} or the field's {tuple(field_shape)}, "
-        f"got {weights.shape}"
-    )
-
-
-def result_dtype(how: str, dtype: Any) -> np.dtype:
-    """The dtype of a reduction ``how`` of a field of ``dtype`` (see the module docstring)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.dtype(np.float32) if dtype.itemsize <= 4 else np.dtype(np.float64)
-    if dtype.kind not in "iu":
-        raise TypeError(f"fields must be numeric, got dtype {dtype}")
-    if how == "sum":
-        return np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
-    if how in ("mean", "std", "var"):
-        return np.dtype(np.float64)
-    return dtype
-
-
-def _extreme_identity(state, how, skipna):
-    if state.kind == "f":
-        return np.nan if skipna else (-np.inf if how == "max" else np.inf)
-    info = np.iinfo(state)
-    return info.min if how == "max" else info.max

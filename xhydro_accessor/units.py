@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import reductions
 from .geometry import registry
 
 __all__ = ["registry"]  # re-exported: the registry lives at the array level (geometry)
@@ -45,13 +46,7 @@ def result_units(op: str, how: str, units: Any, weight_units: Any = None) -> str
     ureg = registry()
     unit = ureg.Unit(_as_str(units))
     weight = ureg.Unit(_as_str(weight_units))
-    if op == "move_upstream" or how in ("mean", "std"):
-        out = unit
-    elif how == "var":
-        out = unit**2
-    else:
-        out = unit * weight
-    return format(out, "cf")
+    return format(reductions.result_units(op, how, unit, weight), "cf")  # the declared rule
 
 
 def _as_str(units: Any) -> str:

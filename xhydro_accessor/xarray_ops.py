@@ -528,8 +528,7 @@ def apply(
     """
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
-    if how not in operations.HOWS:
-        raise ValueError(f"how must be one of {operations.HOWS}, got {how!r}")
+    operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
     if isinstance(obj, xr.DataArray):

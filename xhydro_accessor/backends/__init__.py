@@ -1,15 +1,15 @@
 """Array backends: dispatch follows the data.
 
 :func:`library_of` names the library of a field (and its weights) without
-importing any library; :func:`run` sends an operation to that library's backend,
-importing it only then:
+importing any library; :func:`dispatch`, the one dispatcher, sends an operation to
+that library's backend, importing it only then:
 
 ========== ============================================================
-numpy      the compiled CPU engine in :mod:`xhydro_accessor.operations`
+numpy      the numba engine, :mod:`.numba_engine` (``engine="xp"``: :mod:`.generic`)
 dask       :mod:`.dask` — one task per non-spatial chunk (``map_blocks``)
 torch      :mod:`.torch` — differentiable; CPU tensors run the compiled engine
 jax        :mod:`.jax` — ``custom_vjp``, works under ``jax.jit`` and ``jax.grad``
-cupy, any  :mod:`.generic` — level-synchronous Array API kernels
+cupy, any  :mod:`.generic` — the level-synchronous Array API engine ("xp")
 ========== ============================================================
 
 numpy arrays (and lists) combined with another library's arrays are moved into
@@ -18,7 +18,9 @@ that library, on its device; two different non-numpy libraries raise ``TypeError
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import (
@@ -59,7 +61,7 @@ def _library(array: Any) -> str:
     if type(array) is np.ndarray:  # the common case, first
         return "numpy"
     if getattr(type(array), "__xhydro_wrapper__", False):
-        return "torch"  # xhydro_accessor.torch.TorchArray, unwrapped by run()
+        return "torch"  # xhydro_accessor.torch.TorchArray, unwrapped by on_one_library()
     for name, test in _DETECT:
         if test(array):
             return name
@@ -73,25 +75,107 @@ def _library(array: Any) -> str:
     )
 
 
-def run(network, op: str, field: Any, how: str, weights: Any, skipna: bool) -> Any:
-    """Run ``op`` in the backend of ``field``/``weights`` (not numpy: the caller runs that)."""
-    library = library_of(field, weights)
-    if library == "torch" and any(getattr(type(a), "__xhydro_wrapper__", False) for a in (field, weights)):
+def dispatch(
+    network: Any,
+    op: str,
+    field: Any,
+    how: str = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+    engine: Engine = "auto",
+) -> Any:
+    """Run operation ``op`` in the engine for the arrays' library (the table above).
+
+    ``engine="auto"`` runs numpy arrays and CPU tensors in the numba engine
+    (:mod:`.numba_engine`) and everything else in the level-synchronous Array API
+    engine (:mod:`.generic`); ``"numba"`` and ``"xp"`` choose one (``"numba"`` only
+    for arrays in host memory: numpy, dask of numpy, CPU torch). Arguments are
+    checked by the caller (:mod:`xhydro_accessor.operations`).
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> dispatch(net, "accumulate", np.ones((1, 4)), engine="xp")
+    array([[1., 2., 3., 1.]])
+    """
+
+    def run(field: Any, weights: Any) -> Any:
+        library = library_of(field, weights)
+        if library == "numpy":
+            return engine_for(engine, "numpy").run(network, op, field, how, weights, skipna)
+        if library == "dask":
+            from .dask import run as dask_run
+
+            return dask_run(network, op, field, how, weights, skipna, engine=engine)
+        host = library == "torch" and device(field).type == "cpu"
+        chosen = engine_for(engine, library if host or library != "torch" else f"torch on {device(field)}")
+        if library == "torch":
+            from .torch import run as torch_run
+
+            return torch_run(network, op, field, how, weights, skipna, engine=chosen)
+        if library == "jax":
+            from .jax import run as jax_run
+
+            return jax_run(network, op, field, how, weights, skipna)
+        return chosen.run(network, op, field, how, weights, skipna)
+
+    return on_one_library(run, field, weights)
+
+
+Engine = Literal["auto", "numba", "xp"]
+ENGINES = ("auto", "numba", "xp")
+
+
+def engine_for(engine: str, library: str) -> ModuleType:
+    """The engine module for arrays of ``library``: :mod:`.numba_engine` for numpy and CPU
+    torch (``"torch"``) unless ``engine="xp"``, else :mod:`.generic`. Both offer ``run``,
+    ``compute`` and ``transpose``; ``engine="numba"`` for other arrays raises ``ValueError``.
+
+    Examples
+    --------
+    >>> engine_for("auto", "numpy").__name__, engine_for("xp", "numpy").__name__
+    ('xhydro_accessor.backends.numba_engine', 'xhydro_accessor.backends.generic')
+    """
+    if library in ("numpy", "torch") and engine != "xp":
+        from . import numba_engine
+
+        return numba_engine
+    if engine == "numba":
+        raise ValueError(
+            f"engine='numba' runs arrays in host memory (numpy, dask, CPU torch), not {library} "
+            "arrays: pass engine='auto' or 'xp'"
+        )
+    from . import generic
+
+    return generic
+
+
+def check_engine(engine: Any) -> None:
+    """Raise a one-line ``ValueError`` for an engine other than ``"auto"``, ``"numba"``, ``"xp"``."""
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+
+
+def on_one_library(function: Callable, *arrays: Any) -> Any:
+    """``function(*arrays)`` on the arrays' own library, the one place that unwraps and lifts:
+    torch-in-xarray wrappers (:class:`xhydro_accessor.torch.TorchArray`) are unwrapped and the
+    result wrapped again; numpy operands (and lists) become arrays of the other arrays'
+    library, on their device.
+
+    Examples
+    --------
+    >>> on_one_library(lambda a, b: a + b, np.ones(2), [1.0, 2.0])
+    array([2., 3.])
+    """
+    if any(getattr(type(a), "__xhydro_wrapper__", False) for a in arrays):
         from ..torch import unwrap, wrap
 
-        return wrap(run(network, op, unwrap(field), how, unwrap(weights), skipna))
-    if library != "dask":
-        lead = field if _library(field) != "numpy" else weights
-        field, weights = (_lift(a, lead) for a in (field, weights))
-    if library == "dask":
-        from .dask import run as backend
-    elif library == "torch":
-        from .torch import run as backend
-    elif library == "jax":
-        from .jax import run as backend
-    else:
-        from .generic import run as backend
-    return backend(network, op, field, how, weights, skipna)
+        return wrap(on_one_library(function, *(unwrap(a) for a in arrays)))
+    lead = next((a for a in arrays if a is not None and _library(a) != "numpy"), None)
+    if lead is None:
+        return function(*(None if a is None else np.asarray(a) for a in arrays))
+    return function(*(_lift(a, lead) for a in arrays))
 
 
 def _lift(array: Any, lead: Any) -> Any:

@@ -18,7 +18,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .. import operations
+from .. import reductions
 from ..network import RiverNetwork
 
 
@@ -26,17 +26,17 @@ class SpatialChunksWarning(UserWarning):
     """A dask field chunked across its spatial dims was rechunked to one spatial chunk."""
 
 
-def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool) -> da.Array:
+def run(
+    network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool, engine: str = "auto"
+) -> da.Array:
     """Operation ``op`` on a dask array, lazily (see :mod:`xhydro_accessor.operations`)."""
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
-    dtypes = [field.dtype if field.dtype != bool else np.dtype(np.int64)]
-    dtypes += [] if weights is None else [weights.dtype]
-    dtype = np.result_type(*dtypes)
-    dtype = dtype if op == "move_upstream" else operations.result_dtype(how, dtype)
+    w_dtype = None if weights is None else weights.dtype
+    dtype = reductions.output_dtype(None if op == "move_upstream" else how, field.dtype, w_dtype)
     return map_batches(
         _block, field, weights, grid_ndim=len(network.shape), core=tuple(network.shape), dtype=dtype,
-        network=network, op=op, how=how, skipna=skipna, name=f"hydro-{op}-{how}",
+        network=network, op=op, how=how, skipna=skipna, engine=engine, name=f"hydro-{op}-{how}",
     )  # fmt: skip
 
 
@@ -117,12 +117,15 @@ def one_spatial_chunk(array: da.Array, grid_ndim: int) -> da.Array:
     return array
 
 
-def _block(field, *weights, network, op, how, skipna):
-    kwargs = (
-        {} if op == "move_upstream" else {"how": how, "weights": (weights or (None,))[0], "skipna": skipna}
-    )
-    if op.startswith("accumulate"):
-        kwargs["warn_nan"] = False  # no NaN warnings from inside the tasks
-    result = getattr(operations, op)(network, field, **kwargs)
+def _block(field, *weights, network, op, how, skipna, engine):
+    """One block in its engine: numba for numpy blocks (unless ``engine="xp"``), else xp."""
+    weights = (weights or (None,))[0]
+    if type(field) is not np.ndarray or engine == "xp":  # cupy blocks, or the xp engine asked for
+        from .generic import run
+
+        return run(network, op, field, how, weights, skipna)
+    from .numba_engine import members_first, run
+
+    result = run(network, op, field, how, weights, skipna)
     # contiguous in the task, in parallel: dask's final concatenation is then a plain copy
-    return operations.members_first(result, len(network.shape)) if isinstance(result, np.ndarray) else result
+    return members_first(result, len(network.shape))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device
 
-from .. import operations
+from .. import reductions
 from ..network import RiverNetwork
 from .levels import Levels, converted
 from .scatter import Scatter, scatter_for
@@ -38,11 +38,18 @@ ADJOINT = {
 
 
 def run(
-    network: RiverNetwork, op: str, field: Any, how: str = "sum", weights: Any = None, skipna: bool = False
+    network: RiverNetwork,
+    op: str,
+    field: Any,
+    how: str = "sum",
+    weights: Any = None,
+    skipna: bool = False,
+    engine: str = "xp",
 ) -> Any:
     """Run operation ``op`` on an Array API array: same library, device and dtype rules out.
 
-    ``weights`` must already be an array of the same library (or None).
+    ``weights`` must already be an array of the same library (or None); ``engine`` is
+    always this one (the argument completes the engines' common signature).
 
     Examples
     --------
@@ -53,14 +60,30 @@ def run(
     array([[1., 1., 1.],
            [1., 6., 1.]])
     """
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
+    x, w, shape = as_batch(network, field, weights)
+    return array_namespace(x).reshape(compute(network, op, x, how, w, skipna), shape)
+
+
+def as_batch(network: RiverNetwork, field: Any, weights: Any = None) -> tuple[Any, Any, tuple[int, ...]]:
+    """The one batch reshape of every engine: ``field`` as ``(members, cells)``, ``weights``
+    as ``(1 or members, cells)`` (None stays None), and the shape to give results back in.
+
+    The grid is checked first; booleans become int64. Any Array API array (numpy included).
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> x, w, shape = as_batch(net, np.ones((3, 1, 4), bool), np.ones((1, 4)))
+    >>> x.shape, x.dtype, w.shape, shape
+    ((3, 4), dtype('int64'), (1, 4), (3, 1, 4))
+    """
+    shape = tuple(field.shape)
+    network.check_grid(shape)
     xp = array_namespace(field)
-    x = as_members(xp, field, len(grid))
-    w = None if weights is None else as_weights(xp, weights, grid, tuple(field.shape))
-    y = compute(network, op, x, how, w, skipna)
-    return xp.reshape(y, batch + grid)
+    grid = tuple(network.shape)
+    w = None if weights is None else as_weights(xp, weights, grid, shape)
+    return as_members(xp, field, len(grid)), w, shape
 
 
 def as_members(xp: Any, field: Any, grid_ndim: int) -> Any:
@@ -92,20 +115,15 @@ def numpy_dtype(xp: Any, dtype: Any) -> np.dtype:
     raise TypeError(f"fields must be numeric, got dtype {dtype}")
 
 
-def result_dtype(xp: Any, how: str, *dtypes: Any) -> Any:
+def result_dtype(xp: Any, how: str | None, *dtypes: Any) -> Any:
     """The output dtype, in ``xp``'s dtypes, by the numpy path's rules (numpy promotion
     included, so every library gives the same dtype)."""
-    dtype = np.result_type(*(numpy_dtype(xp, d) for d in dtypes))
-    dtype = dtype if how is None else operations.result_dtype(how, dtype)
-    return getattr(xp, dtype.name)
+    return getattr(xp, reductions.output_dtype(how, *(numpy_dtype(xp, d) for d in dtypes)).name)
 
 
 def fill(xp: Any, dtype: Any) -> Any:
-    """The off-network value of ``dtype``: NaN, or the most negative (largest unsigned) integer."""
-    if xp.isdtype(dtype, "real floating"):
-        return float("nan")
-    info = xp.iinfo(dtype)
-    return info.max if xp.isdtype(dtype, "unsigned integer") else info.min
+    """:func:`~xhydro_accessor.reductions.fill_value` of ``xp``'s ``dtype``, a Python scalar."""
+    return reductions.fill_value(numpy_dtype(xp, dtype)).item()
 
 
 def setup(network: RiverNetwork, x: Any) -> tuple[Any, Scatter, Levels]:
@@ -125,18 +143,18 @@ def compute(network: RiverNetwork, op: str, x: Any, how: str, w: Any, skipna: bo
     if op == "move_upstream":
         out = xp.full(tuple(x.shape), nan, dtype=dtype, device=device(x))
         return ops.put(out, lv.edges[0], ops.take(xp.astype(x, dtype), lv.edges[1]))
-    state = dtype if how in ("sum", "min", "max") or xp.isdtype(dtype, "real floating") else xp.float64
-    xs = xp.astype(x, state)
-    ws = None if w is None else xp.astype(w, state)
+    xs = xp.astype(x, dtype)  # the state: sums and extremes of integers stay integers
+    ws = None if w is None else xp.astype(w, dtype)
+    reduction = reductions.REDUCTIONS[how]
     with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 -> NaN is intended
-        if how in ("sum", "mean"):
-            y = _sum_mean(xp, ops, lv, op, xs, ws, how, skipna)
-        elif how in ("min", "max"):
+        if reduction.state in ("sum", "mean"):
+            y = _sum_mean(xp, ops, lv, op, xs, ws, reduction.state, skipna)
+        elif reduction.state == "extreme":
             y = _extreme(xp, ops, lv, op, xs, ws, how, skipna)
         else:
             y = _moments(xp, ops, lv, op, xs, ws, skipna)
-            y = xp.sqrt(y) if how == "std" else y
-    if op == "move_downstream" and how != "sum":
+            y = xp.sqrt(y) if reduction.finalize == "sqrt" else y
+    if op == "move_downstream" and reduction.empty != "zero":
         y = xp.where(lv.has_up, y, xp.asarray(nan, dtype=y.dtype, device=device(y)))
     y = xp.where(lv.mask, y, xp.asarray(nan, dtype=y.dtype, device=device(y)))
     return xp.astype(y, dtype)
@@ -183,11 +201,8 @@ def _extreme(xp, ops, lv, op, xs, ws, how, skipna):
     s = xs if ws is None else xs * ws
     dev = device(s)
     floating = xp.isdtype(s.dtype, "real floating")
-    if floating:
-        identity = -float("inf") if how == "max" else float("inf")
-    else:
-        info = xp.iinfo(s.dtype)
-        identity = info.min if how == "max" else info.max
+    identity = reductions.identity(how, numpy_dtype(xp, s.dtype))
+    how = "max" if reductions.REDUCTIONS[how].largest else "min"  # the scatter's combine
     if not (skipna and floating):  # NaN propagates through maximum/minimum
         target = xp.full(tuple(s.shape), identity, dtype=s.dtype, device=dev)
         return flow_pass(ops, lv, op, s, how, target if op == "move_downstream" else None)
@@ -219,7 +234,8 @@ def _moments(xp, ops, lv, op, xs, ws, skipna):
         nan = _nan_of(xp, xs, ws)
         xs = xp.where(nan, xp.zeros_like(xs), xs)
         weight = xp.where(nan, xp.zeros_like(xs), weight)
-    xs = xs - _typical(xp, ops, lv, xs)  # variance is shift-invariant; sums stay small
+    sample = ops.take(xs, lv.edges[0])
+    xs = xs - reductions.shift(xp, sample[:, : min(1024, sample.shape[1])])
     state = (weight, weight * xs, xs * 0)  # M2 starts NaN where the value is NaN
     if op == "accumulate":
         for (child, parent), up in zip(lv.levels, lv.parents, strict=True):
@@ -250,16 +266,6 @@ def _merge_children(xp, ops, src, dst, child, parent, up):
     q = ops.put(q, up, ops.take(q, up) + _wsq(xp, w0, _div(xp, a0, w0) - _div(xp, ops.take(a, up), wn)))
     mean = _div(xp, ops.take(a, parent), ops.take(w, parent))
     return w, a, ops.reduce(q, parent, qc + _wsq(xp, wc, _div(xp, ac, wc) - mean), "add")
-
-
-def _typical(xp, ops, lv, xs):
-    """A typical value of each member (mean of up to 1024 network cells, NaN ignored)."""
-    some = ops.take(xs, lv.edges[0])
-    some = some[:, : min(1024, some.shape[1])]
-    ok = ~xp.isnan(some)
-    total = xp.sum(xp.where(ok, some, xp.zeros_like(some)), axis=1, keepdims=True)
-    count = xp.sum(xp.astype(ok, some.dtype), axis=1, keepdims=True)
-    return _div(xp, total, count)
 
 
 # -------------------------------------------------------------------- gradients
@@ -349,9 +355,10 @@ def backward(
         return adjoint(op, values, scale)
 
     k = None
-    if how in ("min", "max") and op != "move_upstream":
+    reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]  # a move: a plain sum
+    if reduction is not None and reduction.gradient == "arg":
         h = aux(g) if callable(aux) else scatter_to_arg(aux, g)
-    elif how == "mean" and op != "move_upstream":
+    elif reduction is not None and reduction.state == "mean":  # scaled by 1 / Σw
         scale = aux
         h = adjoint_(g, scale)
         if w is not None and need_w:

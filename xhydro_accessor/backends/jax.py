@@ -17,28 +17,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import reductions
 from ..network import RiverNetwork
 from . import generic
 
 
-def run(network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool) -> jax.Array:
-    """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`)."""
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = generic.as_members(jnp, jnp.asarray(field), len(grid))
-    w = None if weights is None else generic.as_weights(jnp, jnp.asarray(weights), grid, tuple(field.shape))
-    if how in ("std", "var") and op != "move_upstream":
+def run(
+    network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool, engine: str = "xp"
+) -> jax.Array:
+    """Operation ``op`` on a jax array (see :mod:`xhydro_accessor.operations`); jax runs
+    the "xp" engine (:mod:`.generic`) only."""
+    x, w, shape = generic.as_batch(
+        network, jnp.asarray(field), None if weights is None else jnp.asarray(weights)
+    )
+    reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+    if reduction is not None and reduction.gradient == "traced":
         y = generic.compute(network, op, x, how, w, skipna)
     else:
         y = _differentiable(network, op, how, skipna)(x, w)
-    return y.reshape(batch + grid)
+    return y.reshape(shape)
 
 
 def _forward(network, op, how, skipna, x, w):
     """The result and, for a mean, the denominator Σw kept for the backward pass."""
     floating = jnp.issubdtype(jnp.result_type(x, *([] if w is None else [w])), jnp.floating)
-    if how != "mean" or op == "move_upstream" or not floating:  # integers: no gradient
+    mean = op != "move_upstream" and reductions.REDUCTIONS[how].state == "mean"
+    if not (mean and floating):  # integers: no gradient
         return generic.compute(network, op, x, how, w, skipna), None
     total = generic.compute(network, op, x, "sum", w, skipna)
     weight = jnp.ones((1, x.shape[1]), total.dtype) if w is None else w.astype(total.dtype)
@@ -62,7 +66,7 @@ def _differentiable(network, op, how, skipna):
         x, w, y, aux = residuals
         xs = x.astype(y.dtype)
         ws = None if w is None else w.astype(y.dtype)
-        if how in ("min", "max") and op != "move_upstream":
+        if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg":
             aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
         elif aux is not None:
             aux = generic.mean_scale(jnp, aux)

@@ -12,48 +12,54 @@ differentiated through the generic kernels' out-of-place ops (O(levels · cells)
 
 from __future__ import annotations
 
-from math import prod
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import torch
 
-from .. import operations
+from .. import reductions
 from ..network import RiverNetwork
-from . import cpu_grad, generic
-
-#: Run CPU tensors through the generic kernels too (tests the CUDA code path on CPU).
-FORCE_GENERIC = False
+from . import generic, numba_engine
 
 
-def run(network: RiverNetwork, op: str, field: torch.Tensor, how: str, weights: Any, skipna: bool):
-    """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`)."""
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = field.reshape(prod(batch), prod(grid))
-    x = x.long() if x.dtype == torch.bool else x
-    w = (
-        None
-        if weights is None
-        else generic.as_weights(generic.array_namespace(x), weights, grid, field.shape)
-    )
+def run(
+    network: RiverNetwork,
+    op: str,
+    field: torch.Tensor,
+    how: str,
+    weights: Any,
+    skipna: bool,
+    engine: ModuleType = numba_engine,
+):
+    """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`) in ``engine``, the
+    engine module the dispatcher chose (:func:`xhydro_accessor.backends.engine_for`): the
+    numba engine for CPU tensors unless ``engine="xp"`` was asked for, else :mod:`.generic`."""
+    compiled = engine is numba_engine
+    x, w, shape = generic.as_batch(network, field, weights)
     tracked = torch.is_grad_enabled() and (x.requires_grad or (w is not None and w.requires_grad))
     if not tracked:
-        y = forward(network, op, x, how, w, skipna)
-    elif how in ("std", "var") and op != "move_upstream":
+        y = forward(network, op, x, how, w, skipna, compiled)
+    elif op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "traced":
         y = generic.compute(network, op, x, how, w, skipna)
     else:
-        y = Flow.apply(x, w, network, op, how, skipna)
-    return y.reshape(batch + grid)
+        y = Flow.apply(x, w, network, op, how, skipna, compiled)
+    return y.reshape(shape)
 
 
 def forward(
-    network: RiverNetwork, op: str, x: torch.Tensor, how: str, w: Any, skipna: bool, arg: Any = None
+    network: RiverNetwork,
+    op: str,
+    x: torch.Tensor,
+    how: str,
+    w: Any,
+    skipna: bool,
+    compiled: bool,
+    arg: Any = None,
 ) -> torch.Tensor:
-    """The operation on ``(members, cells)`` tensors, no gradient (``arg``: see
-    :func:`.operations.numpy_op`, CPU only)."""
-    if not _compiled(x):
+    """The operation on ``(members, cells)`` tensors, no gradient, in the numba engine
+    (``compiled``: CPU only; ``arg``: see :func:`.numba_engine.run`) or the xp one."""
+    if not compiled:
         dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
         if op != "move_upstream" and generic.result_dtype(torch, how, *dtypes) == torch.uint64:
             raise NotImplementedError(
@@ -62,17 +68,8 @@ def forward(
             )
         with torch.no_grad():
             return generic.compute(network, op, x, how, w, skipna)
-    shape = (x.shape[0], *network.shape)
-    out = operations.numpy_op(
-        op,
-        network,
-        _numpy(x).reshape(shape),
-        how,
-        None if w is None else _numpy(w).reshape(shape if w.shape[0] > 1 else network.shape),
-        skipna,
-        arg,
-    )
-    return torch.from_numpy(out).reshape(x.shape)
+    w = None if w is None else _numpy(w)
+    return torch.from_numpy(numba_engine.compute(network, op, _numpy(x), how, w, skipna, arg))
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -84,13 +81,13 @@ class Flow(torch.autograd.Function):
     """A differentiable sum/mean/min/max operation: O(cells) forward and backward."""
 
     @staticmethod
-    def forward(ctx, x, w, network, op, how, skipna):
-        ctx.network, ctx.op, ctx.how, ctx.skipna = network, op, how, skipna
-        if how in ("min", "max") and op != "move_upstream" and _compiled(x):
+    def forward(ctx, x, w, network, op, how, skipna, compiled):
+        ctx.network, ctx.op, ctx.how, ctx.skipna, ctx.compiled = network, op, how, skipna, compiled
+        if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg" and compiled:
             ctx.arg = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)  # where each result comes from
-            y = forward(network, op, x, how, w, skipna, ctx.arg)
+            y = forward(network, op, x, how, w, skipna, compiled, ctx.arg)
         else:
-            y = forward(network, op, x, how, w, skipna)
+            y = forward(network, op, x, how, w, skipna, compiled)
         ctx.save_for_backward(x, w, y)
         return y
 
@@ -98,33 +95,35 @@ class Flow(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         x, w, y = ctx.saved_tensors
-        network, op, how = ctx.network, ctx.op, ctx.how
+        network, op, how, compiled = ctx.network, ctx.op, ctx.how, ctx.compiled
         xs = x.to(y.dtype)
         ws = None if w is None else w.to(y.dtype)
         aux = None
-        if how == "mean" and op != "move_upstream":  # 1 / Σw, computed here: forward stays one call
-            if w is None and not ctx.skipna and _compiled(y):  # a count: once per network
+        reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+        if reduction is not None and reduction.state == "mean":  # 1 / Σw, here: forward stays one call
+            if w is None and not ctx.skipna and compiled:  # a count: once per network
                 aux = _cell_count_scale(network, op, y.dtype)
             else:
                 weight = torch.ones_like(y[:1]) if w is None else ws
                 if ctx.skipna:
                     nan = x.isnan() if w is None else x.isnan() | w.isnan()
                     weight = torch.where(nan, 0, weight)
-                aux = _mean_scale(forward(network, op, weight, "sum", None, False))
-        elif how in ("min", "max") and op != "move_upstream":
+                aux = _mean_scale(forward(network, op, weight, "sum", None, False, compiled), compiled)
+        elif reduction is not None and reduction.gradient == "arg":
             if hasattr(ctx, "arg"):
                 arg = ctx.arg
 
                 def aux(g: torch.Tensor) -> torch.Tensor:
-                    return torch.from_numpy(cpu_grad.send(network, arg, g.numpy()))
+                    return torch.from_numpy(numba_engine.send(network, arg, g.numpy()))
             else:
                 aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
 
         need_w = w is not None and ctx.needs_input_grad[1]
-        gx, gw = generic.backward(network, op, how, ctx.skipna, xs, ws, y, aux, g, _adjoint(network), need_w)
+        adjoint = _adjoint(network, compiled)
+        gx, gw = generic.backward(network, op, how, ctx.skipna, xs, ws, y, aux, g, adjoint, need_w)
         gx = _like(gx, x) if ctx.needs_input_grad[0] else None
         gw = _like(gw, w) if need_w else None
-        return gx, gw, None, None, None, None
+        return gx, gw, None, None, None, None, None
 
 
 def _cell_count_scale(network: RiverNetwork, op: str, dtype: torch.dtype) -> torch.Tensor:
@@ -132,30 +131,25 @@ def _cell_count_scale(network: RiverNetwork, op: str, dtype: torch.dtype) -> tor
 
     def scale() -> torch.Tensor:
         ones = torch.ones((1, network.mask.size), dtype=dtype)
-        return _mean_scale(forward(network, op, ones, "sum", None, False))
+        return _mean_scale(forward(network, op, ones, "sum", None, False, True), True)
 
     return network.cached(("torch_mean_scale", op, dtype), scale)
 
 
-def _mean_scale(denominator: torch.Tensor) -> torch.Tensor:
-    if not _compiled(denominator):
+def _mean_scale(denominator: torch.Tensor, compiled: bool) -> torch.Tensor:
+    if not compiled:
         return generic.mean_scale(torch, denominator)
-    return torch.from_numpy(cpu_grad.reciprocal(denominator.numpy()))
+    return torch.from_numpy(numba_engine.reciprocal(denominator.numpy()))
 
 
-def _adjoint(network: RiverNetwork):
+def _adjoint(network: RiverNetwork, compiled: bool):
     def adjoint(op: str, g: torch.Tensor, scale: Any = None) -> torch.Tensor:
-        if _compiled(g):
+        if compiled:
             scale = None if scale is None else scale.numpy()
-            return torch.from_numpy(cpu_grad.transpose(network, op, g.numpy(), scale))
+            return torch.from_numpy(numba_engine.transpose(network, op, g.numpy(), scale))
         return generic.transpose(network, op, g, scale)
 
     return adjoint
-
-
-def _compiled(x: torch.Tensor) -> bool:
-    """Whether ``x`` runs the compiled CPU kernels (else the generic ones)."""
-    return x.device.type == "cpu" and not FORCE_GENERIC
 
 
 def _like(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

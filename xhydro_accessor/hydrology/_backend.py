@@ -37,16 +37,9 @@ def native(function: Callable, *arrays: Any) -> Any:
     >>> native(lambda a, b: a + b, np.ones(2), [1.0, 2.0])
     array([2., 3.])
     """
-    from ..backends import _library, _lift
+    from ..backends import on_one_library
 
-    if any(getattr(type(a), "__xhydro_wrapper__", False) for a in arrays):
-        from ..torch import unwrap, wrap
-
-        return wrap(native(function, *(unwrap(a) for a in arrays)))
-    lead = next((a for a in arrays if a is not None and _library(a) != "numpy"), None)
-    if lead is None:
-        return function(*(None if a is None else np.asarray(a) for a in arrays))
-    return function(*(_lift(a, lead) for a in arrays))
+    return on_one_library(function, *arrays)
 
 
 def host(array: Any) -> np.ndarray:

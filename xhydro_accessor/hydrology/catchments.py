@@ -21,23 +21,23 @@ nested (``nested=True``)
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 from math import prod
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace, device, is_jax_array, is_numpy_array
 
-from ..backends import generic
+from .. import reductions
+from ..backends import Engine, check_engine, generic
 from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
-from ..operations import check_bool, check_options, check_weights, result_dtype, supported_dtype
+from ..operations import check_bool, check_options, check_weights, supported_dtype
+from ..reductions import REDUCTIONS, Statistic
 from ._backend import library, native
 from .locations import Locations, locate
 
-Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
-STATISTICS = ("sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode")
+STATISTICS = reductions.names("catchment_statistics")
 
 
 def catchments(
@@ -157,6 +157,7 @@ def catchment_statistics(
     skipna: bool = False,
     q: Any = None,
     snap: float | str = 0,
+    engine: Engine = "auto",
 ) -> Any:
     """Reduce a field over the catchment of each location, batch dims kept.
 
@@ -194,6 +195,10 @@ def catchment_statistics(
         dim of ``len(q)`` on the result.
     snap : float or str, default 0
         Snapping radius in cells, or a length such as ``"5 km"``.
+    engine : {"auto", "numba", "xp"}, default "auto"
+        sum … var of numpy fields run compiled kernels (``"auto"``, ``"numba"``) or
+        the Array API code every other library runs (``"xp"``); the order
+        statistics run the latter. See :func:`xhydro_accessor.accumulate`.
 
     Returns
     -------
@@ -224,13 +229,14 @@ def catchment_statistics(
     >>> catchment_statistics(net, field, [(0, 3)], "median", weights=np.array([[1.0, 1, 1, 5]]))
     array([4.])
     """
-    check_options(how, skipna, STATISTICS)
+    check_options(how, skipna, "catchment_statistics")
+    check_engine(engine)
     check_bool(nested, "nested")
     field = supported_dtype(field, "field")
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
         kind = getattr(weights.dtype, "kind", "f")  # numpy dtypes (torch's: its backend converts)
-        if how in ("median", "percentile", "mode") and kind in "biu":
+        if REDUCTIONS[how].state in ("order", "mode") and kind in "biu":
             weights = weights.astype(np.float64)  # cumulative weights: no unsigned wrap-around
     if (q is None) != (how != "percentile"):
         raise ValueError("pass q=<percentile(s) in [0, 100]> with how='percentile', and only then")
@@ -241,7 +247,10 @@ def catchment_statistics(
         if not np.all((qs >= 0) & (qs <= 100)):  # NaN fails too
             raise ValueError(f"percentiles must lie in [0, 100], got {q}")
     loc = locate(network, locations, snap=snap)
-    options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q}
+    options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q,
+               "engine": engine}  # fmt: skip
+    if engine == "numba" and library(field, weights) not in ("numpy", "dask"):
+        raise ValueError("engine='numba' runs numpy (and dask of numpy) fields: pass engine='auto' or 'xp'")
     if library(field, weights) == "dask":
         network.check_grid(tuple(field.shape))
         w_dtype = None if weights is None else weights.dtype
@@ -268,22 +277,15 @@ def _move(array, source: int, destination: int):
     return array_namespace(array).permute_dims(array, tuple(axes))
 
 
-#: Run numpy arrays through the Array API code too (tests the other backends' path).
-FORCE_GENERIC = False
-
-
-def _statistics(field, weights, *, network, loc, how, nested, skipna, q):
+def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
     """:func:`catchment_statistics` on arrays of one library (not dask)."""
     xp = array_namespace(field) if weights is None else array_namespace(field, weights)
-    grid = tuple(network.shape)
-    network.check_grid(tuple(field.shape))
-    batch = tuple(field.shape[: field.ndim - len(grid)])
-    x = generic.as_members(xp, field, len(grid))
-    w = None if weights is None else generic.as_weights(xp, weights, grid, tuple(field.shape))
+    x, w, shape = generic.as_batch(network, field, weights)
+    batch = shape[: len(shape) - len(network.shape)]
     plan = _Plan(network, loc.index)
-    if how in ("median", "percentile", "mode"):
+    if REDUCTIONS[how].state in ("order", "mode"):
         out = _order_statistic(xp, x, w, plan, how, q, skipna, nested)
-    elif is_numpy_array(x) and not FORCE_GENERIC:
+    elif is_numpy_array(x) and engine != "xp":
         from ..kernels import labels as kernels
 
         w = np.empty((0, 0)) if w is None else w
@@ -303,12 +305,7 @@ def statistic_dtype(how: str, dtype: Any, weights_dtype: Any = None) -> np.dtype
     >>> statistic_dtype("sum", "int16"), statistic_dtype("median", "int16"), statistic_dtype("mode", "int16")
     (dtype('int64'), dtype('float64'), dtype('int16'))
     """
-    dtype = np.dtype(np.int64 if np.dtype(dtype).kind == "b" else dtype)
-    if how == "mode":
-        return dtype
-    if how in ("median", "percentile"):
-        return result_dtype("mean", dtype)
-    return result_dtype(how, dtype if weights_dtype is None else np.result_type(dtype, weights_dtype))
+    return reductions.output_dtype(how, dtype, weights_dtype)
 
 
 # ------------------------------------------------------------------ helpers
@@ -335,32 +332,27 @@ def _flags(network: RiverNetwork, locations: Any, snap: float) -> np.ndarray:
 def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, skipna, nested):
     members = x.shape[0]
     dtype = statistic_dtype(how, x.dtype, w.dtype if w.size else None)
-    if how in ("min", "max"):
-        if dtype.kind == "f":
-            start = np.nan if skipna else (-np.inf if how == "max" else np.inf)
-        else:
-            info = np.iinfo(dtype)
-            start = info.min if how == "max" else info.max
+    reduction = REDUCTIONS[how]
+    if reduction.state == "extreme":
+        start = np.nan if skipna and dtype.kind == "f" else reductions.identity(how, dtype)
         out = np.full((members, m), start, dtype)
-        kernels.group_extremes(cells, groups, x, w, skipna, how == "max", out)
+        kernels.group_extremes(cells, groups, x, w, skipna, reduction.largest, out)
         if not nested:
-            flag = np.full((1, 1), 1 if how == "max" else 0, dtype)  # unsigned: no -1
+            flag = np.full((1, 1), 1 if reduction.largest else 0, dtype)  # unsigned: no -1
             kernels.merge_up(upstream_first, parent, 1, skipna, out, flag, out)
         return out
-    if how in ("sum", "mean"):
+    if reduction.state in ("sum", "mean"):
         state = np.float64 if dtype.kind == "f" else dtype
         sums, total = np.zeros((members, m), state), np.zeros((members, m), state)
         kernels.group_sums(cells, groups, x, w, skipna, sums, total)
         if not nested:
             kernels.merge_up(upstream_first, parent, 0, skipna, sums, total, sums)
-        if how == "sum":
+        if reduction.state == "sum":
             return sums.astype(dtype, copy=False)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums / total).astype(dtype, copy=False)
     weight, mean, m2 = (np.zeros((members, m)) for _ in range(3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sample
-        shift = np.nan_to_num(np.nanmedian(x[:, cells[:1024]], axis=1)).astype(np.float64)
+    shift = reductions.shift(np, x[:, cells[:1024]].astype(np.float64))[:, 0]
     kernels.group_moments(cells, groups, x, w, shift, skipna, weight, mean, m2)
     if not skipna:  # NaN propagates: West's update turns the mean NaN; make M2 follow
         m2[np.isnan(mean)] = np.nan
@@ -368,7 +360,7 @@ def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, ski
         kernels.merge_up(upstream_first, parent, 2, skipna, weight, mean, m2)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = m2 / weight
-    return (np.sqrt(var) if how == "std" else var).astype(dtype, copy=False)
+    return (np.sqrt(var) if reduction.finalize == "sqrt" else var).astype(dtype, copy=False)
 
 
 class _Plan:
@@ -452,16 +444,14 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     def merge(v, kind="sum"):
         return v if nested else accumulate(plan.tree(), v, how=kind, skipna=skipna, warn_nan=False)
 
-    if how == "sum":
+    reduction = REDUCTIONS[how]
+    if reduction.state == "sum":
         return merge(group_sum(s))
-    if how in ("min", "max"):
-        if floating:
-            identity = -float("inf") if how == "max" else float("inf")
-        else:
-            info = xp.iinfo(dtype)
-            identity = info.min if how == "max" else info.max
+    if reduction.state == "extreme":
+        identity = reductions.identity(how, generic.numpy_dtype(xp, dtype))
         start = xp.full((members, plan.m), identity, dtype=dtype, device=dev)
-        out = ops.reduce(start, into, s if nan is None else xp.where(nan, xp.full_like(s, identity), s), how)
+        s = s if nan is None else xp.where(nan, xp.full_like(s, identity), s)
+        out = ops.reduce(start, into, s, "max" if reduction.largest else "min")
         if floating:
             counted = group_sum(xp.astype(~nan if skipna else nan, dtype))
             out = xp.where((counted == 0) if skipna else (counted > 0), xp.full_like(out, float("nan")), out)
@@ -469,17 +459,13 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     weight = xp.ones_like(s) if w is None else xp.ones_like(s) * xp.astype(xp.take(w, cells, axis=-1), dtype)
     if skipna:
         weight = xp.where(nan, xp.zeros_like(s), weight)
-    if how == "mean":
+    if reduction.state == "mean":
         both = merge(xp.concat([group_sum(s), group_sum(weight)], axis=0))
         return _safe_div(xp, both[:members, ...], both[members:, ...])
     # std/var: shifted sums, each group's M2 by two passes, then Chan's merge along the tree
     if skipna:
         xs = xp.where(nan, xp.zeros_like(xs), xs)
-    some = xs[:, : min(1024, xs.shape[1])]
-    ok = ~xp.isnan(some)
-    shift = _safe_div(xp, xp.sum(xp.where(ok, some, xp.zeros_like(some)), axis=1, keepdims=True),
-                      xp.sum(xp.astype(ok, dtype), axis=1, keepdims=True))  # fmt: skip
-    d = xs - xp.where(xp.isnan(shift), xp.zeros_like(shift), shift)
+    d = xs - reductions.shift(xp, xs[:, : min(1024, xs.shape[1])])
     total, first = group_sum(weight), group_sum(weight * d)
     mean = _safe_div(xp, first, total)
     spread = d - xp.take(xp.where(total == 0, xp.zeros_like(mean), mean), _const(xp, x, plan.groups), axis=-1)
@@ -490,7 +476,7 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
         m2 = m2 - first * xp.where(total == 0, xp.zeros_like(first), _safe_div(xp, first, total))
         m2 = xp.where(m2 < 0, xp.zeros_like(m2), m2)
     var = _safe_div(xp, m2, total)
-    return xp.sqrt(var) if how == "std" else var
+    return xp.sqrt(var) if reduction.finalize == "sqrt" else var
 
 
 def _scan(xp, a, combine, first: np.ndarray):

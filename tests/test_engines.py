@@ -1,0 +1,95 @@
+"""engine="xp" (the level-synchronous Array API engine) equals engine="numba" on numpy
+inputs, for every operation and every reduction of the registry."""
+
+import numpy as np
+import pytest
+
+import xhydro_accessor as xa
+from tests import reference as ref
+from tests.conftest import HOWS, STATISTICS
+from tests.real_data import BY_NAME, load
+
+OPS = ["accumulate", "accumulate_downstream", "move_downstream"]
+
+
+def grid_network(seed=5, ny=6, nx=7):
+    return xa.RiverNetwork.from_ldd(
+        ref.encode(*ref.random_grid_network(np.random.default_rng(seed), ny, nx), "ldd")
+    )
+
+
+def same(xp, numba):
+    assert xp.dtype == numba.dtype and xp.shape == numba.shape
+    tol = 1e-5 if numba.dtype == np.float32 else 1e-10
+    if numba.dtype.kind == "f":
+        np.testing.assert_allclose(xp, numba, rtol=tol, atol=tol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(xp, numba)
+
+
+def inputs(rng, shape, grid):
+    for dtype in ("float64", "float32", "int32", "uint8", "bool"):
+        field = rng.normal(size=shape) * 10 if dtype[0] == "f" else rng.integers(0, 9, size=shape)
+        field = field.astype(dtype)
+        if dtype[0] == "f":
+            field[rng.random(shape) < 0.1] = np.nan
+        for weights in (None, rng.random(grid) + 0.5, rng.random(shape).astype("float32")):
+            yield field, weights
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("op", OPS)
+def test_xp_equals_numba(op, how):
+    net = grid_network()
+    rng = np.random.default_rng(0)
+    for field, weights in inputs(rng, (3, *net.shape), net.shape):
+        for skipna in (False, True):
+            run = getattr(xa, op)
+            options = {"how": how, "weights": weights, "skipna": skipna}
+            if op != "move_downstream":
+                options["warn_nan"] = False
+            same(run(net, field, **options, engine="xp"), run(net, field, **options, engine="numba"))
+
+
+def test_move_upstream_xp_equals_numba():
+    net = grid_network()
+    for dtype in ("float64", "int16", "bool"):
+        field = np.random.default_rng(1).integers(0, 9, size=(2, *net.shape)).astype(dtype)
+        same(xa.move_upstream(net, field, engine="xp"), xa.move_upstream(net, field, engine="numba"))
+
+
+@pytest.mark.parametrize("how", STATISTICS)
+def test_catchment_statistics_xp_equals_numba(how):
+    net = grid_network(seed=8)
+    rng = np.random.default_rng(2)
+    gauges = rng.choice(np.flatnonzero(net.mask), 5, replace=False)
+    q = [25, 80] if how == "percentile" else None
+    for field, weights in inputs(rng, (2, *net.shape), net.shape):
+        for skipna in (False, True):
+            options = {"weights": weights, "skipna": skipna, "q": q}
+            same(
+                xa.catchment_statistics(net, field, gauges, how, **options, engine="xp"),
+                xa.catchment_statistics(net, field, gauges, how, **options, engine="numba"),
+            )
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_xp_equals_numba_on_a_real_network(how):
+    info = BY_NAME["lisflood_madeira"]
+    net = xa.RiverNetwork.from_ldd(load("lisflood_madeira"), nodata=info.nodata)
+    rng = np.random.default_rng(3)
+    field = rng.gamma(2.0, 3.0, size=(2, *net.shape))
+    weights = rng.random(net.shape) + 0.5
+    for op in OPS:
+        run = getattr(xa, op)
+        for w in (None, weights):
+            same(run(net, field, how, w, engine="xp"), run(net, field, how, w, engine="numba"))
+
+
+def test_engine_is_checked():
+    net = grid_network()
+    with pytest.raises(ValueError, match="engine must be one of"):
+        xa.accumulate(net, np.ones(net.shape), engine="gpu")
+    jnp = pytest.importorskip("jax.numpy")
+    with pytest.raises(ValueError, match="engine='numba' runs arrays in host memory"):
+        xa.accumulate(net, jnp.ones(net.shape), engine="numba")
