@@ -631,7 +631,7 @@ class RiverNetwork:
         def token() -> str:
             digest = hashlib.sha1(repr(self._shape).encode())
             for array in (self._nodes, self._to):
-                digest.update(np.ascontiguousarray(array).view(np.uint8))
+                digest.update(np.ascontiguousarray(array).view(np.uint8).data)
             return digest.hexdigest()
 
         return ("RiverNetwork", self.cached("dask_token", token))
