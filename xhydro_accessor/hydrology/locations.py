@@ -80,6 +80,7 @@ class Locations:
     names: np.ndarray
     moved: np.ndarray
     requested: np.ndarray
+    # None (the default) becomes NaNs in __post_init__: the attributes are always arrays (hence the ignores)
     moved_m: np.ndarray = field(default=None)  # type: ignore[arg-type]
     upstream_cells: np.ndarray = field(default=None)  # type: ignore[arg-type]
     upstream_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
