@@ -486,3 +486,12 @@ def _write_reader_file(tmp_path, kind: str):
 def test_every_nodata_a_reader_returns_marks_missing_cells(tmp_path, kind: str) -> None:
     net = open_network(_write_reader_file(tmp_path, kind), "ldd")
     np.testing.assert_array_equal(net.downstream_grid(), _reference().downstream_grid())
+
+
+def test_catchment_statistics_of_a_dataset_names_the_problem() -> None:
+    net = RiverNetwork.from_ldd(GRID)
+    field = xr.DataArray(VALUES, dims=("y", "x"))
+    with pytest.raises(TypeError, match="call it on a DataArray"):
+        field.to_dataset(name="rain").hydro.catchment_statistics([(1, 1)], "sum", net)
+    # every cell drains to (1, 1)
+    assert field.hydro.catchment_statistics([(1, 1)], "sum", net).values.tolist() == [21.0]

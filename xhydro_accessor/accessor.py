@@ -23,7 +23,7 @@ array([[1., 1., 1.],
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import xarray as xr
 
@@ -70,6 +70,7 @@ class HydroAccessor(Generic[T]):
     """
 
     __slots__ = ("_obj",)
+    _obj: T
 
     def __init__(self, obj: T):
         self._obj = obj
@@ -749,7 +750,7 @@ class HydroAccessor(Generic[T]):
         network: RiverNetwork | None = None,
         weights: Any = None,
         *,
-        per: str = "edge",
+        per: Literal["edge", "cell"] = "edge",
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         crs: Any = None,
@@ -801,8 +802,8 @@ class HydroAccessor(Generic[T]):
         network: RiverNetwork | None = None,
         weights: Any = None,
         *,
-        path: str = "longest",
-        per: str = "edge",
+        path: Literal["longest", "shortest"] = "longest",
+        per: Literal["edge", "cell"] = "edge",
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         crs: Any = None,
@@ -852,8 +853,8 @@ class HydroAccessor(Generic[T]):
         *,
         downstream: bool = True,
         upstream: bool = False,
-        how: str = "min",
-        per: str = "edge",
+        how: Literal["min", "max"] = "min",
+        per: Literal["edge", "cell"] = "edge",
         snap: float | str = 0,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
@@ -919,7 +920,7 @@ class HydroAccessor(Generic[T]):
         self,
         network: RiverNetwork | None = None,
         *,
-        units: str = "m2",
+        units: Literal["m2", "km2"] = "m2",
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         crs: Any = None,

@@ -91,7 +91,7 @@ class HydroBackendEntrypoint(BackendEntrypoint):
         "backend",
     )
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,

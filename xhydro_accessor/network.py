@@ -62,7 +62,7 @@ class RiverNetwork:
         n_levels: int,
         mask: np.ndarray,
         dims: tuple[Hashable, ...] | None = None,
-        coords: Mapping[Hashable, np.ndarray] | None = None,
+        coords: Mapping[Any, np.ndarray] | None = None,
         ids: np.ndarray | None = None,
         heads: np.ndarray | None = None,
         crs: Any = None,
@@ -235,7 +235,7 @@ class RiverNetwork:
         shape: tuple[int, ...],
         *,
         dims: tuple[Hashable, ...] | None = None,
-        coords: Mapping[Hashable, Any] | None = None,
+        coords: Mapping[Any, Any] | None = None,
         crs: Any = None,
     ) -> RiverNetwork:
         """Build a network from the flat index of each cell's downstream cell.
@@ -548,7 +548,7 @@ class RiverNetwork:
     def with_grid(
         self,
         dims: tuple[Hashable, ...] | None,
-        coords: Mapping[Hashable, np.ndarray],
+        coords: Mapping[Any, np.ndarray],
         ids: np.ndarray | None = None,
         *,
         crs: Any = _KEEP,
@@ -592,7 +592,7 @@ class RiverNetwork:
         net._ids = ids
         return net
 
-    def check_grid(self, shape: tuple[int, ...], coords: Mapping[Hashable, Any] | None = None) -> None:
+    def check_grid(self, shape: tuple[int, ...], coords: Mapping[Any, Any] | None = None) -> None:
         """Raise :class:`GridMismatchError` unless a field's trailing grid matches."""
         if tuple(shape[len(shape) - len(self._shape) :]) != self._shape or len(shape) < len(self._shape):
             raise GridMismatchError(
@@ -631,7 +631,7 @@ class RiverNetwork:
         def token() -> str:
             digest = hashlib.sha1(repr(self._shape).encode())
             for array in (self._nodes, self._to):
-                digest.update(np.ascontiguousarray(array).view(np.uint8))
+                digest.update(np.ascontiguousarray(array).view(np.uint8).data)
             return digest.hexdigest()
 
         return ("RiverNetwork", self.cached("dask_token", token))

@@ -114,11 +114,12 @@ class NetworkIndex(xr.Index):
     def codes(self) -> np.ndarray:
         """The (read-only) coordinate values encoding :attr:`network`."""
         if self._codes is None:
-            self._set_codes(encode_network(self.network, self.dims, self.network.ids, self.layout))
+            return self._set_codes(encode_network(self.network, self.dims, self.network.ids, self.layout))
         return self._codes
 
-    def _set_codes(self, var: xr.Variable) -> None:
+    def _set_codes(self, var: xr.Variable) -> np.ndarray:
         self._codes, self._convention = _read_only(var.values), var.attrs["convention"]
+        return self._codes
 
     def matches(self, variable: xr.Variable, ids: Any = None, compute: bool = True) -> bool | None:
         """Whether the coordinate ``variable`` encodes this index's network.

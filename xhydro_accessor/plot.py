@@ -157,7 +157,7 @@ def plot_network(
     start, end = _cell_xy(network, nodes), _cell_xy(network, down)
     widths = max_width * np.sqrt(area[nodes] / largest)
     lines = LineCollection(
-        np.stack([start, end], axis=1), linewidths=widths, colors=color, capstyle="round", **kwargs
+        list(np.stack([start, end], axis=1)), linewidths=widths, colors=color, capstyle="round", **kwargs
     )
     ax.add_collection(lines)
     ax.set_xlim(x.min(), x.max())

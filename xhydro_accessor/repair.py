@@ -139,8 +139,8 @@ def repair(codes: Any, convention: str | Convention = "ldd", *, nodata: Any = No
     ny, nx = values.shape
     rows, cols = np.indices(values.shape)
     flows = direction < _PIT
-    step = np.array(STEPS)[np.where(flows, direction, 0)]
-    r2, c2 = rows + step[..., 0], cols + step[..., 1]
+    offsets = np.array(STEPS)[np.where(flows, direction, 0)]
+    r2, c2 = rows + offsets[..., 0], cols + offsets[..., 1]
     if wrap_x and layout.transposed:
         r2 %= ny
     elif wrap_x:

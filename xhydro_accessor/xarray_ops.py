@@ -145,7 +145,7 @@ def on_grid(obj: Any, network: RiverNetwork, dims: tuple[Hashable, ...], crs: An
     return network.with_grid(tuple(dims), coords, crs=crs, degrees=degrees or network.degrees)
 
 
-def check_grid(obj: xr.DataArray, network: RiverNetwork, dims: tuple[Hashable, ...]) -> None:
+def check_grid(obj: xr.DataArray | xr.Dataset, network: RiverNetwork, dims: tuple[Hashable, ...]) -> None:
     """Raise :class:`GridMismatchError` unless ``obj``'s grid matches ``network``'s.
 
     The sizes of ``dims`` must be the network's shape, and the dimension
@@ -315,7 +315,7 @@ def assign_network(
 def drop_network(obj: T) -> T:
     """The object without the network coordinate (and its index)."""
     found = find_network(obj, check=False)
-    return obj if found is None else obj.drop_vars(found[1])
+    return obj if found is None else obj.drop_vars([found[1]])
 
 
 def _index_coordinate(obj: T) -> T:
@@ -332,7 +332,7 @@ def _index_coordinate(obj: T) -> T:
         if name in obj.xindexes:
             obj = obj.drop_indexes(name)
         options = {"layout": layout_of(obj, coord.dims)} | ({} if ids is None else {"ids": ids})
-        obj = obj.set_xindex(name, NetworkIndex, **options)
+        obj = obj.set_xindex([name], NetworkIndex, **options)
     return obj
 
 
@@ -341,8 +341,10 @@ def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
     variables = [obj.variable] if isinstance(obj, xr.DataArray) else [obj[k].variable for k in obj.data_vars]
     for var in variables:
         if set(dims) <= set(var.dims):
-            names = str(var.encoding.get("coordinates", "")).split()
-            others = [str(c) for c in obj.coords if c not in obj.dims and set(obj[c].dims) <= set(var.dims)]
+            names: list[str] = str(var.encoding.get("coordinates", "")).split()
+            others: list[str] = [
+                str(c) for c in obj.coords if c not in obj.dims and set(obj[c].dims) <= set(var.dims)
+            ]
             var.encoding["coordinates"] = " ".join(dict.fromkeys([*names, *others, str(name)]))
     return obj
 
@@ -426,8 +428,8 @@ def dequantify(da: xr.DataArray) -> tuple[xr.DataArray, Any, str | None]:
         plain = da.copy(data=da.data.magnitude)
         plain.attrs["units"] = units
         return plain, reg, units
-    units = da.attrs.get("units")
-    return da, None, (str(units) if units is not None else None)
+    attr = da.attrs.get("units")
+    return da, None, (str(attr) if attr is not None else None)
 
 
 def cell_area(

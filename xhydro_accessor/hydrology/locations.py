@@ -80,6 +80,7 @@ class Locations:
     names: np.ndarray
     moved: np.ndarray
     requested: np.ndarray
+    # None (the default) becomes NaNs in __post_init__: the attributes are always arrays (hence the ignores)
     moved_m: np.ndarray = field(default=None)  # type: ignore[arg-type]
     upstream_cells: np.ndarray = field(default=None)  # type: ignore[arg-type]
     upstream_area: np.ndarray = field(default=None)  # type: ignore[arg-type]
@@ -375,10 +376,10 @@ def _parse(network: RiverNetwork, locations: Any, crs: Any = None) -> tuple[np.n
         return _from_xarray(network, locations, crs)
     if isinstance(locations, Mapping):
         names = np.array(list(locations.keys()))
-        values = list(locations.values())
+        given = list(locations.values())
         if len(network.shape) == 1:
-            return names, _node_ids(network, np.asarray(values), names), False
-        pairs = np.asarray(values, dtype=np.float64).reshape(-1, 2)
+            return names, _node_ids(network, np.asarray(given), names), False
+        pairs = np.asarray(given, dtype=np.float64).reshape(-1, 2)
         if network.coords and network.dims and all(d in network.coords for d in network.dims):
             return names, _from_coordinates(network, pairs, names, crs), True
         return names, _from_rowcol(network, pairs, names), False
@@ -456,7 +457,7 @@ def _from_coordinates(
 ) -> np.ndarray:
     given = pairs
     grid = geometry.network_grid(network)
-    assert grid is not None  # the caller checked the network has coordinates
+    assert grid is not None and network.dims is not None  # the caller checked the network has coordinates
     if crs is not None and not crs.equals(grid.implied_crs):
         pairs = geometry.transform_points(pairs, crs, grid.implied_crs)
     if grid.transposed:  # (y, x) pairs on a grid stored x first

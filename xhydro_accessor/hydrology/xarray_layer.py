@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -168,7 +168,7 @@ def downstream_mask(
 
 
 def catchment_statistics(
-    obj: xr.DataArray,
+    obj: xr.DataArray | xr.Dataset,
     locations: Any,
     how: Statistic = "mean",
     network: RiverNetwork | None = None,
@@ -184,6 +184,8 @@ def catchment_statistics(
 ) -> xr.DataArray:
     """``obj.hydro.catchment_statistics(...)`` as a function of ``obj``; documented once, as the method:
     :meth:`xhydro_accessor.accessor.HydroAccessor.catchment_statistics`."""
+    if not isinstance(obj, xr.DataArray):
+        raise TypeError("catchment_statistics reduces one field: call it on a DataArray, ds[name].hydro...")
     network, dims = resolve(obj, network, x_dim, y_dim, crs)
     loc = locate(network, locations, snap=snap)
     field, reg, units = dequantify(obj)
@@ -212,7 +214,7 @@ def catchment_statistics(
         keep_attrs=True,
     )
     out = out.assign_coords(loc.coords(network))
-    if extra:
+    if qs is not None:  # (extra is ["quantile"])
         out = out.assign_coords(quantile=qs / 100).transpose("quantile", ...)
     rule = how if how in ("sum", "var") else "mean"
     out.attrs.pop("units", None)
@@ -278,7 +280,7 @@ def distance_to_outlet(
     network: RiverNetwork | None = None,
     weights: Any = None,
     *,
-    per: str = "edge",
+    per: Literal["edge", "cell"] = "edge",
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
     crs: Any = None,
@@ -298,8 +300,8 @@ def distance_to_source(
     network: RiverNetwork | None = None,
     weights: Any = None,
     *,
-    path: str = "longest",
-    per: str = "edge",
+    path: Literal["longest", "shortest"] = "longest",
+    per: Literal["edge", "cell"] = "edge",
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
     crs: Any = None,
@@ -310,7 +312,7 @@ def distance_to_source(
 
     network, grid = resolve(obj, network, x_dim, y_dim, crs)
     w, units = _distance_weights(obj, network, grid, weights, per)
-    out = _grid(_to_source(network, w, path=path, per=per), obj, grid, "distance_to_source", {})  # type: ignore[arg-type]
+    out = _grid(_to_source(network, w, path=path, per=per), obj, grid, "distance_to_source", {})
     return out.assign_attrs(units=units) if units else out
 
 
@@ -322,8 +324,8 @@ def distance_from_points(
     *,
     downstream: bool = True,
     upstream: bool = False,
-    how: str = "min",
-    per: str = "edge",
+    how: Literal["min", "max"] = "min",
+    per: Literal["edge", "cell"] = "edge",
     snap: float | str = 0,
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
@@ -337,7 +339,7 @@ def distance_from_points(
     w, units = _distance_weights(obj, network, grid, weights, per)
     values = _from_points(
         network, locate(network, locations, snap=snap), w,
-        downstream=downstream, upstream=upstream, how=how, per=per,  # type: ignore[arg-type]
+        downstream=downstream, upstream=upstream, how=how, per=per,
     )  # fmt: skip
     out = _grid(values, obj, grid, "distance", {})
     return out.assign_attrs(units=units) if units else out
@@ -348,7 +350,7 @@ def upstream_area(
     obj: xr.DataArray | xr.Dataset,
     network: RiverNetwork | None = None,
     *,
-    units: str = "m2",
+    units: Literal["m2", "km2"] = "m2",
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
     crs: Any = None,
@@ -368,7 +370,7 @@ def upstream_area(
             )
         area = convert_units(area, "m2")
     area = _data(area if isinstance(area, xr.DataArray) else xr.DataArray(area, dims=grid), grid, obj)
-    values = _upstream_area(network, area, units=units)  # type: ignore[arg-type]
+    values = _upstream_area(network, area, units=units)
     return _grid(values, obj, grid, "upstream_area", {"units": units, "long_name": "upstream area"})
 
 

@@ -111,7 +111,7 @@ def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
 
 def open_network(
     path: PathLike,
-    convention: str | None = None,
+    convention: str | Convention | None = None,
     variable: str | None = None,
     *,
     nodata: Any = None,
@@ -174,12 +174,13 @@ def open_network(
     <RiverNetwork: 950×1000 grid, 366989 cells, 21029 outlets, 551 levels, dims ('y', 'x')>
     """
     path = Path(path)
+    conv: Convention | None = None
     if convention is not None:
         try:
-            convention = get_convention(convention)
+            conv = get_convention(convention)
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
-    kind = None if convention is None else convention.kind
+    kind = None if conv is None else conv.kind
     if kind == "nextxy" or _is_cama_binary(path) or _has_nextxy(path, variable):
         network = _open_cama(path, variable)
         return network if crs is None else network.with_grid(network.dims, network.coords, crs=crs)
@@ -187,24 +188,24 @@ def open_network(
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
         extra.append(codes.attrs["nodata"])
-    if convention is None:  # the file's own (an unknown one raises: never guessed over), else detected
+    if conv is None:  # the file's own (an unknown one raises: never guessed over), else detected
         said = codes.attrs.get("convention") or detect_convention(codes.values, extra, str(path))
         try:
-            convention = get_convention(said)
+            conv = get_convention(said)
         except ValueError as err:
             raise ValueError(f"{path}: the file's convention attribute: {err}") from None
-    extra += convention.file_missing
+    extra += conv.file_missing
     # rows as stored; the orientation from the file's own coordinates (none: row 0 is north)
     # (a CSF map with y growing downwards: its codes name steps on the grid, row 0 up)
     unused = codes.encoding.get("generated_coords", []) + (["y", "x"] if codes.encoding.get("y_down") else [])
     grid = codes.drop_vars(unused)
     try:
-        if convention.kind == "offset":
+        if conv.kind == "offset":
             network = decode_network(grid.assign_attrs(convention="offset"))
         else:
-            network = RiverNetwork.from_d8(grid, convention, nodata=extra, wrap_x=wrap_x)
+            network = RiverNetwork.from_d8(grid, conv, nodata=extra, wrap_x=wrap_x)
     except NetworkError as err:
-        raise type(err)(f"{path}: as {convention.name} flow directions: {err}") from None
+        raise type(err)(f"{path}: as {conv.name} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
     dims, coords, crs, degrees = _grid_of_file(codes, crs)
@@ -365,19 +366,19 @@ def network_to_dataset(network: RiverNetwork, convention: str | Convention | Non
         from ..geometry import crs_to_cf
 
         coords[_GRID_MAPPING] = xr.Variable((), np.int32(0), crs_to_cf(network.crs))
-    kind = None if convention is None else _writable(convention).kind
-    if kind == "nextxy":
+    conv = None if convention is None else _writable(convention)
+    if conv is not None and conv.kind == "nextxy":
         variables = _cama_variables(network, dims, transposed)
         for variable in variables.values():
             _set_grid_mapping(network, variable)
         return xr.Dataset(variables, coords=coords)
-    if kind is None:
+    if conv is None:
         variable = encode_network(network, dims)
         written = get_convention(variable.attrs["convention"])
         if written.fill is not None:
             variable.encoding["_FillValue"] = written.dtype(written.fill)
     else:
-        variable = _d8_variable(network, dims, convention)
+        variable = _d8_variable(network, dims, conv)
     _set_grid_mapping(network, variable)
     return xr.Dataset(coords={**coords, FLOW_DIRECTION: variable})
 

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..network_codec import with_grid_mapping
 from ._common import PathLike
@@ -100,7 +100,7 @@ def safe_output(path: PathLike, inputs: Iterable[PathLike] = (), overwrite: bool
         temporary.unlink(missing_ok=True)
 
 
-def netcdf_write_engine() -> str:
+def netcdf_write_engine() -> Literal["netcdf4", "h5netcdf"]:
     """The engine that writes netCDF4 (uint8, int64, compression): ``"netcdf4"``, else ``"h5netcdf"``.
 
     scipy, xarray's last resort, writes netCDF3, which holds no unsigned or 64-bit

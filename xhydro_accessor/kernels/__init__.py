@@ -40,9 +40,11 @@ def _private_temporary_cache() -> str:
 
 def _ensure_numba_cache() -> None:
     user_wide = AppDirs("numba", appauthor=False).user_cache_dir
-    places = [numba.config.CACHE_DIR, Path(__file__).parent / "__pycache__", user_wide]
+    # numba.config sets its attributes at import time from NUMBA_* variables: its typing lacks them
+    configured = numba.config.CACHE_DIR  # type: ignore[attr-defined]
+    places = [configured, Path(__file__).parent / "__pycache__", user_wide]
     if not any(place and _writable(place) for place in places):
-        numba.config.CACHE_DIR = _private_temporary_cache()
+        numba.config.CACHE_DIR = _private_temporary_cache()  # type: ignore[attr-defined]  # as above
 
 
 _ensure_numba_cache()
