@@ -309,10 +309,11 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
                 flat.size, flat.size, lambda cells: flow.copy_fill(g[0, cells], mask[cells], 0, flat[cells])
             )
         else:
+            scaled = scale  # bound here: not None in this branch
             in_blocks(
                 flat.size,
                 flat.size,
-                lambda cells: _scaled_copy(g[0, cells], scale[0, cells], mask[cells], flat[cells]),
+                lambda cells: _scaled_copy(g[0, cells], scaled[0, cells], mask[cells], flat[cells]),
             )
     else:  # members innermost; the scaling rides on the copy
         scale = no_scale if scale is None else scale

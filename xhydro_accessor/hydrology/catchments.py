@@ -322,7 +322,7 @@ def _label(network: RiverNetwork, index: np.ndarray, nested: bool):
     return labels, parent, visit, (cells_of, first, inverse.reshape(-1))
 
 
-def _flags(network: RiverNetwork, locations: Any, snap: float) -> np.ndarray:
+def _flags(network: RiverNetwork, locations: Any, snap: float | str) -> np.ndarray:
     loc = locate(network, locations, snap=snap)
     flags = np.zeros(prod(network.shape), bool)
     flags[loc.index] = True
@@ -452,7 +452,7 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
         start = xp.full((members, plan.m), identity, dtype=dtype, device=dev)
         s = s if nan is None else xp.where(nan, xp.full_like(s, identity), s)
         out = ops.reduce(start, into, s, "max" if reduction.largest else "min")
-        if floating:
+        if nan is not None:  # floating
             counted = group_sum(xp.astype(~nan if skipna else nan, dtype))
             out = xp.where((counted == 0) if skipna else (counted > 0), xp.full_like(out, float("nan")), out)
         return merge(out, how)
