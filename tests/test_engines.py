@@ -93,3 +93,34 @@ def test_engine_is_checked():
     jnp = pytest.importorskip("jax.numpy")
     with pytest.raises(ValueError, match="engine='numba' runs arrays in host memory"):
         xa.accumulate(net, jnp.ones(net.shape), engine="numba")
+
+
+def test_the_accessor_passes_engine_on(monkeypatch):
+    """``engine=`` of every ``.hydro`` operation reaches the dispatcher, and "xp" equals "numba"."""
+    import xarray as xr
+
+    from xhydro_accessor import backends
+
+    net = grid_network()
+    field = np.random.default_rng(2).random((2, *net.shape))
+    da = xr.DataArray(field, dims=("member", "y", "x")).hydro.assign_network(net)
+    seen = []
+    original = backends.engine_for
+
+    def recording(*args, **kwargs):
+        seen.append(args + tuple(kwargs.values()))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(backends, "engine_for", recording)
+    for name in ("accumulate", "accumulate_downstream", "move_downstream", "move_upstream"):
+        seen.clear()
+        xp, numba = (getattr(da.hydro, name)(engine=engine) for engine in ("xp", "numba"))
+        assert any("xp" in call for call in seen) and any("numba" in call for call in seen), name
+        same(xp.values, numba.values)
+    stats = [
+        da.hydro.catchment_statistics([(1, 1), (4, 5)], "mean", engine=engine).values
+        for engine in ("xp", "numba")
+    ]
+    same(*stats)
+    with pytest.raises(ValueError, match="engine"):
+        da.hydro.accumulate(engine="gpu")

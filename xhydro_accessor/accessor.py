@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import xarray as xr
 
 from .backend import HydroBackendEntrypoint
+from .backends import Engine
 from .hydrology import xarray_layer
 from .hydrology.catchments import Statistic
 from .network import RiverNetwork
@@ -168,6 +169,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
+        engine: Engine = "auto",
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -192,6 +194,8 @@ class HydroAccessor(Generic[T]):
             With ``skipna=False``, warn (:class:`~xhydro_accessor.NaNPropagationWarning`)
             when NaN on network cells spread to results (numpy-backed data; see
             :func:`xhydro_accessor.accumulate`).
+        engine : {"auto", "numba", "xp"}, default "auto"
+            The engine of the array-level operation (see :func:`xhydro_accessor.accumulate`).
 
         Returns
         -------
@@ -219,6 +223,7 @@ class HydroAccessor(Generic[T]):
             x_dim=x_dim,
             y_dim=y_dim,
             warn_nan=warn_nan,
+            engine=engine,
         )
 
     def accumulate_downstream(
@@ -231,6 +236,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
+        engine: Engine = "auto",
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -253,6 +259,7 @@ class HydroAccessor(Generic[T]):
             x_dim=x_dim,
             y_dim=y_dim,
             warn_nan=warn_nan,
+            engine=engine,
         )
 
     def move_downstream(
@@ -264,6 +271,7 @@ class HydroAccessor(Generic[T]):
         *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
+        engine: Engine = "auto",
     ) -> T:
         """Each cell receives the reduction of its direct upstream neighbours (not itself).
 
@@ -277,7 +285,17 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_downstream(net).values
         array([[0., 1., 2., 3.]])
         """
-        return apply("move_downstream", self._obj, network, how, weights, skipna, x_dim=x_dim, y_dim=y_dim)
+        return apply(
+            "move_downstream",
+            self._obj,
+            network,
+            how,
+            weights,
+            skipna,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            engine=engine,
+        )
 
     def move_upstream(
         self,
@@ -285,8 +303,11 @@ class HydroAccessor(Generic[T]):
         *,
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
+        engine: Engine = "auto",
     ) -> T:
         """Each cell receives its downstream cell's value (NaN / fill value at outlets).
+
+        ``engine`` as in :meth:`accumulate`.
 
         Examples
         --------
@@ -295,7 +316,7 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_upstream(net).values
         array([[ 2.,  3., nan, nan]])
         """
-        return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim)
+        return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim, engine=engine)
 
     def cell_area(
         self, *, x_dim: Hashable | None = None, y_dim: Hashable | None = None, crs: Any = None
@@ -600,6 +621,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         crs: Any = None,
+        engine: Engine = "auto",
     ) -> xr.DataArray:
         """Reduce a field over the catchment of each location: spatial dims → ``station``.
 
@@ -631,6 +653,9 @@ class HydroAccessor(Generic[T]):
             attached network, CF axes or the dims' names do not tell them.
         crs : pyproj.CRS, str or int, optional
             The grid's CRS, when neither the object nor the network declares one.
+        engine : {"auto", "numba", "xp"}, default "auto"
+            The engine of the array-level statistics (see
+            :func:`xhydro_accessor.catchment_statistics`).
 
         Returns
         -------
@@ -666,6 +691,7 @@ class HydroAccessor(Generic[T]):
             x_dim=x_dim,
             y_dim=y_dim,
             crs=crs,
+            engine=engine,
         )
 
     def strahler(

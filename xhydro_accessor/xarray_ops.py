@@ -59,7 +59,9 @@ OPERATIONS = {
     "accumulate": operations.accumulate,
     "accumulate_downstream": operations.accumulate_downstream,
     "move_downstream": operations.move_downstream,
-    "move_upstream": lambda network, field, how, weights, skipna: operations.move_upstream(network, field),
+    "move_upstream": lambda network, field, how, weights, skipna, engine: operations.move_upstream(
+        network, field, engine
+    ),
 }
 
 
@@ -504,6 +506,7 @@ def apply(
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
     warn_nan: bool = True,
+    engine: str = "auto",
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -534,18 +537,19 @@ def apply(
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
     if isinstance(obj, xr.DataArray):
-        return _apply(
-            op, obj, network, dims, how, weights_of(weights, obj, None, dims, crs), skipna, warn_nan
-        )
+        w = weights_of(weights, obj, None, dims, crs)
+        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine)
     out = obj.copy()
     for name, var in obj.data_vars.items():
         if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
             w = weights_of(weights, var, obj, dims, crs)
-            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan)
+            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine)
     return out
 
 
-def _apply(op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan) -> xr.DataArray:
+def _apply(
+    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine
+) -> xr.DataArray:
     """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
     DataArray (broadcast against ``da``) or an array of the grid's shape."""
     field, reg, units = dequantify(da)
@@ -575,7 +579,7 @@ def _apply(op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skip
             "how": how,
             "skipna": skipna,
             "grid_ndim": len(dims),
-            "nan_check": {"warn_nan": warn_nan} if op.startswith("accumulate") else {},
+            "options": {"engine": engine} | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
@@ -638,7 +642,7 @@ def _set_metadata(out: xr.DataArray, op: str, how: str, units, out_units) -> Non
         out.attrs.pop("standard_name", None)  # another quantity now
 
 
-def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, nan_check):
+def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, options):
     """The array-level operation on apply_ufunc's arrays (weights broadcast to the field's dims)."""
     field = _keep(field)
     w = _keep(weights[0]) if weights else None
@@ -653,7 +657,7 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, nan_check)
             xp = array_namespace(field, w)
             shape = np.broadcast_shapes(field.shape, w.shape)
             field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
-    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **nan_check)
+    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
 
 
 def _keep(array):

@@ -181,6 +181,7 @@ def catchment_statistics(
     x_dim: Hashable | None = None,
     y_dim: Hashable | None = None,
     crs: Any = None,
+    engine: str = "auto",
 ) -> xr.DataArray:
     """``obj.hydro.catchment_statistics(...)`` as a function of ``obj``; documented once, as the method:
     :meth:`xhydro_accessor.accessor.HydroAccessor.catchment_statistics`."""
@@ -201,7 +202,7 @@ def catchment_statistics(
 
     def reduce(values):  # numpy, dask (lazy), torch (wrapped), jax, cupy: same type out
         out = _catchment_statistics(
-            network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q
+            network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q, engine=engine
         )
         return _move(out, 0, -2) if qs is not None else out
 
