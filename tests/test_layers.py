@@ -120,3 +120,14 @@ def test_one_convention_for_the_spatial_dims() -> None:
         params = inspect.signature(function).parameters
         for dim in ("x_dim", "y_dim"):
             assert params[dim].kind is inspect.Parameter.KEYWORD_ONLY, (function.__qualname__, dim)
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """Issue 15: no private-member access across modules — a name another module needs is public."""
+    found = []
+    for path in Path(xhydro_accessor.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("xhydro")):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                found += [f"{path.name}: {node.module}.{name}" for name in private]
+    assert not found, found

@@ -168,9 +168,9 @@ def demo_dataset(network, discharge, upstream_km2, labels, outlets) -> xr.Datase
 
 def save_map(network, upstream_km2, labels, outlets, path: Path, overwrite: bool = False) -> Path:
     """A PNG map: land, catchments, rivers by upstream area, numbered outlets."""
-    from .plot import _pyplot, grid_extent, plot_catchments, plot_network
+    from .plot import grid_extent, plot_catchments, plot_network, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(9, 8.5), dpi=110)
     land = np.where(network.mask, 1.0, np.nan)
     ax.imshow(land, cmap="Greys", vmin=0, vmax=6, extent=grid_extent(network), interpolation="nearest")

@@ -10,7 +10,7 @@ import numpy as np
 
 from .conventions import INVALID, MISSING, PIT, STEPS, Convention, get_convention
 from .errors import CycleError, GridMismatchError, InvalidCodeError
-from .layout import NORTH_UP, layout_of
+from .layout import NORTH_UP, Layout, layout_of
 from .threads import CORES
 
 _T = TypeVar("_T")
@@ -154,6 +154,7 @@ class RiverNetwork:
         nodata: Any = None,
         wrap_x: bool = False,
         crs: Any = None,
+        layout: Layout | None = None,
     ) -> RiverNetwork:
         """Build a network from D8 flow directions.
 
@@ -166,7 +167,10 @@ class RiverNetwork:
         2 N … 8 E, negative codes outlets, 0 missing; ``"whitebox"`` (D8 pointer)
         — 1 NE, 2 E, 4 SE … 128 N, 0 pit, −32768 missing; ``"ldd"``; or a
         :class:`~xhydro_accessor.Convention` of your own. NaN is always missing.
-        Other parameters as in :meth:`from_ldd`.
+        ``layout`` (:class:`~xhydro_accessor.layout.Layout`) says how the grid is
+        stored when the codes cannot (the network coordinate's codec passes the
+        layout of the object holding it); default: read from a DataArray's
+        coordinates, north up for plain arrays. Other parameters as in :meth:`from_ldd`.
 
         Examples
         --------
@@ -177,7 +181,7 @@ class RiverNetwork:
         array([[ 1,  3],
                [-2, -1]])
         """
-        return cls._from_directions(codes, convention, nodata, wrap_x, crs)
+        return cls._from_directions(codes, convention, nodata, wrap_x, crs, layout)
 
     @classmethod
     def from_cama(cls, nextx: Any, nexty: Any, *, crs: Any = None) -> RiverNetwork:
@@ -207,7 +211,7 @@ class RiverNetwork:
                 f"nextx and nexty must be 2-D arrays of one shape, got {nextx.shape} and {nexty.shape}"
             )
         ny, nx = nextx.shape
-        itype = _index_dtype(nextx.size)
+        itype = index_dtype(nextx.size)
         down = ((nexty.astype(np.int64) - 1) * nx + (nextx - 1)).astype(itype).ravel()
         missing = (nextx == -9999).ravel()
         outlet = np.isin(nextx, (-9, -10)).ravel()
@@ -301,7 +305,7 @@ class RiverNetwork:
         flows = values >= 0
         outlet = flows.copy()
         outlet[flows] = off[values[flows]] | (values[flows] == np.flatnonzero(flows))
-        result = np.where(off, -2, np.where(outlet, -1, values)).astype(_index_dtype(size))
+        result = np.where(off, -2, np.where(outlet, -1, values)).astype(index_dtype(size))
         coords = {d: np.asarray(v) for d, v in (coords or {}).items()}
         net = cls._from_down(result, shape, dims, coords)
         return net if crs is None else net.with_grid(dims, coords, crs=crs)
@@ -374,7 +378,7 @@ class RiverNetwork:
                 f"{(~found).sum()} downstream ids are neither node ids nor the outlet "
                 f"sentinel {outlet!r}: {unknown[:10].tolist()}"
             )
-        down = np.full(n, -1, _index_dtype(n))
+        down = np.full(n, -1, index_dtype(n))
         down[~is_outlet] = order[pos]
         down[down == np.arange(n)] = -1
         net = cls._from_down(down, (n,), dims, coords)
@@ -400,7 +404,7 @@ class RiverNetwork:
         if codes.ndim != 2:
             raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
         direction = _direction_indices(codes, conv, nodata, masked)
-        down = np.empty(codes.size, _index_dtype(codes.size))
+        down = np.empty(codes.size, index_dtype(codes.size))
         wrap = bool(wrap_x)
         downstream_from_directions(
             direction, wrap and not layout.transposed, down, wrap and layout.transposed
@@ -586,7 +590,7 @@ class RiverNetwork:
         inverse = np.empty_like(pos)
         inverse[pos] = np.arange(pos.size)
         down = self.downstream_grid()[pos]
-        down = np.where(down >= 0, inverse[np.maximum(down, 0)], down).astype(_index_dtype(pos.size))
+        down = np.where(down >= 0, inverse[np.maximum(down, 0)], down).astype(index_dtype(pos.size))
         coords = {d: ids for d in self._dims or () if d in self._coords}
         net = RiverNetwork._from_down(down, self._shape, self._dims, coords)
         net._ids = ids
@@ -703,7 +707,7 @@ def d8_convention(convention: str | Convention) -> Convention:
     return conv
 
 
-def _index_dtype(size: int):
+def index_dtype(size: int):
     return np.int32 if size < 2**31 - 1 else np.int64
 
 

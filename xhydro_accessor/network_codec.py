@@ -169,7 +169,7 @@ def decode_network(
     crs = variable.attrs.get("crs_wkt")
     layout = layout_of(variable) if layout is None else layout
     if convention != "offset":
-        return RiverNetwork._from_directions(codes, convention, None, False, crs, layout)
+        return RiverNetwork.from_d8(codes, convention, crs=crs, layout=layout)
     ny, nx = codes.shape
     missing = codes == _OFFSET_MISSING
     dy = (codes + _OFFSET_BASE // 2) // _OFFSET_BASE

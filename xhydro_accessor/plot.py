@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["grid_extent", "plot_catchments", "plot_network"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as err:
@@ -138,7 +138,7 @@ def plot_network(
     """
     from matplotlib.collections import LineCollection
 
-    plt = _pyplot()
+    plt = pyplot()
     if upstream_area is None and not isinstance(network, RiverNetwork):
         upstream_area = network
     network = _network_of(network)
@@ -201,7 +201,7 @@ def plot_catchments(
     """
     from matplotlib.colors import ListedColormap
 
-    plt = _pyplot()
+    plt = pyplot()
     if network is None and not isinstance(labels, np.ndarray) and hasattr(labels, "hydro"):
         network = labels
     values = np.asarray(getattr(labels, "values", labels))

@@ -13,6 +13,7 @@ from math import prod
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device, is_jax_array
 
 
 def library(*arrays: Any) -> str:
@@ -69,3 +70,23 @@ def flat_grid(xp: Any, field: Any, grid_ndim: int) -> Any:
     """``field`` with its grid dims flattened into one last dim."""
     shape = tuple(field.shape)
     return xp.reshape(field, shape[: len(shape) - grid_ndim] + (prod(shape[len(shape) - grid_ndim :]),))
+
+
+def move_axis(array: Any, source: int, destination: int) -> Any:
+    """``array`` with axis ``source`` moved to ``destination``, in its own library.
+
+    Examples
+    --------
+    >>> move_axis(np.zeros((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
+    axes = list(range(array.ndim))
+    axes.insert(destination % array.ndim, axes.pop(source % array.ndim))
+    return array_namespace(array).permute_dims(array, tuple(axes))
+
+
+def const(xp: Any, like: Any, array: np.ndarray) -> Any:
+    """A numpy index or mask array in ``like``'s library and on its device (as it is under jax.jit)."""
+    if is_jax_array(like):
+        return array  # a constant under jit
+    return xp.asarray(array, device=device(like))

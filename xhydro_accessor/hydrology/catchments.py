@@ -26,7 +26,7 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_jax_array, is_numpy_array
+from array_api_compat import array_namespace, device, is_numpy_array
 
 from .. import reductions
 from ..backends import Engine, check_engine, generic
@@ -34,7 +34,7 @@ from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
 from ..operations import check_bool, check_options, check_weights, supported_dtype
 from ..reductions import REDUCTIONS, Statistic
-from ._backend import library, native
+from ._backend import const, library, move_axis, native
 from .locations import Locations, locate
 
 STATISTICS = reductions.names("catchment_statistics")
@@ -261,20 +261,15 @@ def catchment_statistics(
             _block, field, weights, grid_ndim=len(network.shape), core=(*several, len(loc)),
             dtype=statistic_dtype(how, field.dtype, w_dtype), **options,
         )  # fmt: skip
-        return out if not several else _move(out, -2, 0)
+        return out if not several else move_axis(out, -2, 0)
     return native(lambda f, w: _statistics(f, w, **options), field, weights)
 
 
 def _block(block, *weights, **options):
     """One dask block: the percentiles' dim just before the locations."""
     out = _statistics(block, weights[0] if weights else None, **options)
-    return out if np.ndim(options["q"]) == 0 else _move(out, 0, -2)
+    return out if np.ndim(options["q"]) == 0 else move_axis(out, 0, -2)
 
-
-def _move(array, source: int, destination: int):
-    axes = list(range(array.ndim))
-    axes.insert(destination % array.ndim, axes.pop(source % array.ndim))
-    return array_namespace(array).permute_dims(array, tuple(axes))
 
 
 def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
@@ -293,7 +288,7 @@ def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine)
                          plan.m, how, skipna, nested)  # fmt: skip
     else:
         out = _mergeable_xp(xp, x, w, plan, how, skipna, nested)
-    out = xp.take(out, _const(xp, out, plan.inverse), axis=-1)
+    out = xp.take(out, const(xp, out, plan.inverse), axis=-1)
     return xp.reshape(out, tuple(out.shape[:-2]) + batch + (plan.inverse.size,))
 
 
@@ -409,12 +404,6 @@ class _Plan:
         return self.cells[order][np.repeat(begins, lengths) + within], first, lengths
 
 
-def _const(xp, like, array: np.ndarray):
-    """A numpy index or mask array in ``like``'s library and on its device."""
-    if is_jax_array(like):
-        return array  # a constant under jit
-    return xp.asarray(array, device=device(like))
-
 
 def _safe_div(xp, a, b):
     """a / b, NaN where b == 0, with no NaN leaking into gradients."""
@@ -429,7 +418,7 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     dtype = generic.result_dtype(xp, how, x.dtype, *([] if w is None else [w.dtype]))
     ops = scatter_for(x, plan.m)
     into = ops.index(plan.groups)
-    cells = _const(xp, x, plan.cells)
+    cells = const(xp, x, plan.cells)
     xs = xp.astype(xp.take(x, cells, axis=-1), dtype)
     s = xs if w is None else xs * xp.astype(xp.take(w, cells, axis=-1), dtype)
     members, dev = s.shape[0], device(s)
@@ -468,7 +457,7 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     d = xs - reductions.shift(xp, xs[:, : min(1024, xs.shape[1])])
     total, first = group_sum(weight), group_sum(weight * d)
     mean = _safe_div(xp, first, total)
-    spread = d - xp.take(xp.where(total == 0, xp.zeros_like(mean), mean), _const(xp, x, plan.groups), axis=-1)
+    spread = d - xp.take(xp.where(total == 0, xp.zeros_like(mean), mean), const(xp, x, plan.groups), axis=-1)
     m2 = group_sum(xp.where(weight == 0, xp.zeros_like(d), weight * spread * spread))
     if not nested:
         merged = merge(xp.concat([total, first, m2 + xp.where(total == 0, xp.zeros_like(m2), first * mean)]))
@@ -485,7 +474,7 @@ def _scan(xp, a, combine, first: np.ndarray):
     position = np.arange(size)
     shift = 1
     while shift < size:
-        ok = _const(xp, a, position - shift >= first)
+        ok = const(xp, a, position - shift >= first)
         previous = xp.concat([a[:, :shift], a[:, :-shift]], axis=-1)
         a = xp.where(ok, combine(a, previous), a)
         shift *= 2
@@ -497,7 +486,7 @@ def _segments(xp, a, how: str, first: np.ndarray, lengths: np.ndarray):
     if is_numpy_array(a):
         return getattr(np, {"max": "maximum", "min": "minimum"}[how]).reduceat(a, first, axis=-1)
     scanned = _scan(xp, a, xp.maximum if how == "max" else xp.minimum, np.repeat(first, lengths))
-    return xp.take(scanned, _const(xp, a, first + lengths - 1), axis=-1)
+    return xp.take(scanned, const(xp, a, first + lengths - 1), axis=-1)
 
 
 def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested):
@@ -505,7 +494,7 @@ def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested):
     cells, first, lengths = plan.runs(nested)
     segment = np.repeat(np.arange(plan.m), lengths)
     last = first + lengths - 1
-    c = partial(_const, xp, x)
+    c = partial(const, xp, x)
     values = xp.take(x, c(cells), axis=-1)
     members, size = values.shape[0], values.shape[1]
     floating = xp.isdtype(values.dtype, "real floating")

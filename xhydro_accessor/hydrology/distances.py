@@ -31,8 +31,7 @@ from .. import geometry
 from ..backends import generic
 from ..network import RiverNetwork
 from ..operations import check_bool, supported_dtype
-from ._backend import library, native
-from .catchments import _const
+from ._backend import const, library, native
 from .locations import locate
 
 Per = Literal["edge", "cell"]
@@ -212,7 +211,7 @@ def _spread(weights, *, network, per, seeds, down, up, is_max):
             has_down = np.zeros(prod(network.shape), bool)
             has_down[network.nodes[network.downstream >= 0]] = True
             xp = array_namespace(w)
-            w = xp.where(_const(xp, w, has_down), w, xp.zeros_like(w))
+            w = xp.where(const(xp, w, has_down), w, xp.zeros_like(w))
         return accumulate_downstream(network, array_namespace(w).reshape(w, tuple(network.shape)))
     if is_numpy_array(w):
         from ..kernels.paths import spread_down, spread_up
@@ -236,7 +235,7 @@ def _spread(weights, *, network, per, seeds, down, up, is_max):
     mask = np.zeros(prod(network.shape), bool)
     mask[seeds] = True
     start = w if per == "cell" else xp.zeros_like(w)
-    out = xp.where(_const(xp, w, mask), start, xp.full_like(w, identity))
+    out = xp.where(const(xp, w, mask), start, xp.full_like(w, identity))
     out = xp.where(xp.isnan(out), xp.full_like(out, identity), out)
     if down:
         for child, parent in lv.levels:

@@ -18,8 +18,8 @@ from array_api_compat import array_namespace, device
 from ..backends.generic import numpy_dtype
 from ..network import RiverNetwork
 from ..operations import check_bool, fill_value
-from ._backend import flat_grid, host, native
-from .catchments import _const, upstream_mask
+from ._backend import const, flat_grid, host, native
+from .catchments import upstream_mask
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Subnetwork:
     def _from_parent(self, field: Any) -> Any:
         xp = array_namespace(field)
         flat = flat_grid(xp, field, len(self.parent_shape))
-        out = xp.take(flat, _const(xp, flat, self.index), axis=-1)
+        out = xp.take(flat, const(xp, flat, self.index), axis=-1)
         return xp.reshape(out, tuple(flat.shape[:-1]) + tuple(self.network.shape))
 
     def to_parent(self, field: Any, fill: Any = None) -> Any:
@@ -87,7 +87,7 @@ class Subnetwork:
         on = self.network.mask.reshape(-1)
         slot = np.full(prod(self.parent_shape), on.size, np.int64)  # the fill value's slot
         slot[self.index[on]] = np.flatnonzero(on)
-        return xp.reshape(xp.take(padded, _const(xp, flat, slot), axis=-1), batch + self.parent_shape)
+        return xp.reshape(xp.take(padded, const(xp, flat, slot), axis=-1), batch + self.parent_shape)
 
 
 def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnetwork:
@@ -109,7 +109,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     >>> sub.network.shape, sub.network.outlets, sub.network.sources
     ((2, 2), array([1]), array([0, 2, 3]))
     """
-    from ..network import _index_dtype
+    from ..network import index_dtype
 
     check_bool(crop, "crop")
     mask = host(mask).astype(bool)  # topology: the index arrays are built in numpy
@@ -134,7 +134,7 @@ def subnetwork(network: RiverNetwork, mask: Any, *, crop: bool = True) -> Subnet
     down[network.nodes] = network.downstream
     position = np.full(prod(network.shape), -1, np.int64)  # parent cell -> subnetwork cell
     position[index[selected[index]]] = np.flatnonzero(selected[index])
-    sub_down = np.where(selected[index], -1, -2).astype(_index_dtype(index.size))
+    sub_down = np.where(selected[index], -1, -2).astype(index_dtype(index.size))
     flows = selected[index] & (down[index] >= 0)
     sub_down[flows] = position[down[index][flows]]
     sub_down[flows & (position[np.maximum(down[index], 0)] < 0)] = -1

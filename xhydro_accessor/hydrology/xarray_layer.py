@@ -32,7 +32,8 @@ from ..xarray_ops import (
     weights_like,
     weights_of,
 )
-from .catchments import Statistic, _move
+from ._backend import move_axis
+from .catchments import Statistic
 from .catchments import basins as _basins
 from .catchments import catchment_statistics as _catchment_statistics
 from .catchments import catchments as _catchments
@@ -204,7 +205,7 @@ def catchment_statistics(
         out = _catchment_statistics(
             network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q, engine=engine
         )
-        return _move(out, 0, -2) if qs is not None else out
+        return move_axis(out, 0, -2) if qs is not None else out
 
     out = xr.apply_ufunc(
         reduce,

@@ -90,7 +90,7 @@ def sum_pass_single(nodes, to, src, dst, reverse):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _extreme(a, b, is_max, skipna):
+def extreme(a, b, is_max, skipna):
     if b != b:  # NaN
         return a if skipna else b
     if a != a:
@@ -118,7 +118,7 @@ def extreme_pass(nodes, to, src, dst, reverse, is_max, skipna, arg):
         a, b = (nodes[k], d) if reverse else (d, nodes[k])  # a receives from b
         for j in range(n_members):
             old = dst[a, j]
-            new = _extreme(old, src[b, j], is_max, skipna)
+            new = extreme(old, src[b, j], is_max, skipna)
             dst[a, j] = new
             if track and new != old and not (new != new and old != old):
                 arg[a, j] = b if moving else arg[b, j]

@@ -8,7 +8,7 @@ Every pass is O(n) whatever the number of locations.
 import numba
 import numpy as np
 
-from .flow import _extreme, merge_moments
+from .flow import extreme, merge_moments
 
 
 @numba.njit(cache=True, nogil=True)
@@ -137,7 +137,7 @@ def group_extremes(cells, groups, x, w, skipna, is_max, out):
             i = cells[k]
             g = groups[k]
             v = x[j, i] * w[jw, i] if has_w else x[j, i]
-            out[j, g] = _extreme(out[j, g], v, is_max, skipna)
+            out[j, g] = extreme(out[j, g], v, is_max, skipna)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -157,7 +157,7 @@ def merge_up(order, parent, kind, skipna, a, b, c):
                 a[j, p] += a[j, g]
                 b[j, p] += b[j, g]
             elif kind == 1:
-                a[j, p] = _extreme(a[j, p], a[j, g], b[0, 0] > 0, skipna)
+                a[j, p] = extreme(a[j, p], a[j, g], b[0, 0] > 0, skipna)
             else:
                 a[j, p], b[j, p], c[j, p] = merge_moments(
                     a[j, p], b[j, p], c[j, p], a[j, g], b[j, g], c[j, g]
