@@ -451,6 +451,127 @@ def test_geotiff_corrupt(tmp_path: Path) -> None:
         read_flow_directions(path)
 
 
+_GRID = np.arange(37 * 53, dtype=np.uint8).reshape(37, 53) % 9  # 37 rows: strips of 5 leave 2
+_LAYOUTS = {
+    "striped": {"blockysize": 5},
+    "striped-deflate": {"blockysize": 5, "compress": "deflate"},
+    "tiled": {"tiled": True, "blockxsize": 16, "blockysize": 16},
+    "tiled-deflate": {"tiled": True, "blockxsize": 16, "blockysize": 16, "compress": "deflate"},
+    "bigtiff-striped-deflate": {"blockysize": 5, "compress": "deflate", "BIGTIFF": "YES"},
+    "bigtiff-tiled": {"tiled": True, "blockxsize": 16, "blockysize": 16, "BIGTIFF": "YES"},
+    "big-endian-striped": {"blockysize": 5, "ENDIANNESS": "BIG"},
+    "lzw": {"blockysize": 5, "compress": "lzw"},
+    "band-interleaved": {"blockysize": 5, "interleave": "band"},  # PlanarConfiguration 2 for bands
+}
+
+
+def _written_tiff(tmp_path: Path, layout: str, values: np.ndarray = _GRID) -> Path:
+    """``values`` (a 37×53 grid, or bands first) written by rioxarray with the given layout."""
+    dims = ("band", "y", "x")[3 - values.ndim :]
+    coords = {"y": np.arange(37)[::-1] + 0.5, "x": np.arange(53) + 0.5}
+    path = tmp_path / f"{layout}.tif"
+    xr.DataArray(values, dims=dims, coords=coords).rio.write_crs(4326).rio.to_raster(path, **_LAYOUTS[layout])
+    return path
+
+
+def _set_tag(path: Path, tag: int, value: int, *, kind: int | None = None, number: int | None = None) -> None:
+    """Overwrite the inline value (or the type, or the number) of ``tag`` in a little-endian
+    classic TIFF's first IFD."""
+    raw = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", raw, 4)[0]
+    for entry in range(ifd + 2, ifd + 2 + 12 * struct.unpack_from("<H", raw, ifd)[0], 12):
+        if struct.unpack_from("<H", raw, entry)[0] == tag:
+            struct.pack_into("<H" if raw[entry + 2] == 3 else "<I", raw, entry + 8, value)
+            struct.pack_into("<HH", raw, entry, number or tag, kind or raw[entry + 2])
+            path.write_bytes(bytes(raw))
+            return
+    raise AssertionError(f"no tag {tag} in {path}")
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+def test_geotiff_layouts_pass_the_structure_check(tmp_path: Path, layout: str) -> None:
+    pytest.importorskip("rioxarray")
+    from xhydro_accessor.io.geotiff import check_tiff_structure
+
+    path = _written_tiff(tmp_path, layout)
+    assert path.read_bytes()[:4] == {"bigtiff": b"II+\0", "big-end": b"MM\0*"}.get(layout[:7], b"II*\0")
+    check_tiff_structure(path)
+    assert np.array_equal(read_flow_directions(path).values, _GRID)
+    bands = np.stack([_GRID, _GRID + 1])  # two bands, one plane each: strips or tiles of each
+    check_tiff_structure(_written_tiff(tmp_path, layout, bands))
+
+
+@pytest.mark.parametrize(
+    "name", ["rhine_30s_esri_d8.tif", "rhine_30s_elevation.tif", "pysheds_elkhorn_dem.tif"]
+)
+def test_real_geotiffs_pass_the_structure_check(name: str) -> None:
+    from tests.real_data import SHARED_DATA
+    from xhydro_accessor.io.geotiff import check_tiff_structure
+
+    if not (SHARED_DATA / name).is_file():
+        pytest.skip(f"{name} not found")
+    check_tiff_structure(SHARED_DATA / name)
+
+
+@pytest.mark.parametrize(
+    ("layout", "tag", "value", "message"),
+    [
+        ("striped", 257, 20, r"tag ImageLength says 20 rows: strips of 5 rows, 4 in all, but .* 8 and 8"),
+        ("striped", 278, 4, r"ImageLength says 37 rows: strips of 4 rows, 10 in all, but .* 8 and 8"),
+        ("striped", 257, 36, r"StripByteCounts: strip 7 has 106 bytes, 53×36 cells of 8 bits .* need 53"),
+        ("striped", 256, 54, r"StripByteCounts: strip 0 has 265 bytes, 54×37 cells of 8 bits .* need 270"),
+        ("striped", 258, 16, r"StripByteCounts: strip 0 has 265 bytes, 53×37 cells of 16 bits .* need 530"),
+        ("striped-deflate", 256, 54, r"strip 0 inflates to 265 bytes, 54×37 cells .* need 270"),
+        ("striped-deflate", 257, 36, r"strip 7 inflates to over 53 bytes, 53×36 cells .* need 53"),
+        ("striped-deflate", 257, 40, r"strip 7 inflates to 106 bytes, 53×40 cells .* need 265"),
+        ("tiled", 256, 80, r"ImageWidth/ImageLength say 80×37 cells: tiles of 16×16, 15 in all"),
+        ("tiled", 323, 32, r"say 53×37 cells: tiles of 16×32, 8 in all, but TileOffsets.* hold 12 and 12"),
+        ("tiled", 322, 17, r"TileByteCounts: tile 0 has 256 bytes, 53×37 cells of 8 bits .* need 272"),
+        ("tiled-deflate", 258, 16, r"tile 0 inflates to 256 bytes, 53×37 cells of 16 bits .* need 512"),
+        ("striped", 256, 0, r"tag ImageWidth is \[0\]"),
+    ],
+)
+def test_geotiff_header_lies_are_caught(
+    tmp_path: Path, layout: str, tag: int, value: int, message: str
+) -> None:
+    pytest.importorskip("rioxarray")
+    path = _written_tiff(tmp_path, layout)
+    _set_tag(path, tag, value)
+    with pytest.raises(ValueError, match=rf"{layout}\.tif: TIFF .*{message}"):
+        read_flow_directions(path)
+
+
+def test_geotiff_structure_errors(tmp_path: Path) -> None:
+    pytest.importorskip("rioxarray")
+    from xhydro_accessor.io.geotiff import check_tiff_structure
+
+    path = _written_tiff(tmp_path, "striped")
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-10])  # the last strip is cut
+    with pytest.raises(ValueError, match=r"tag StripOffsets puts strip 7 beyond the end of the file"):
+        check_tiff_structure(path)
+    path.write_bytes(raw[:2] + b"\x2b\x01" + raw[4:])
+    with pytest.raises(ValueError, match=r"striped\.tif: not a TIFF \(header b'II\+\\x01'\)"):
+        check_tiff_structure(path)
+    path.write_bytes(raw[:6])
+    with pytest.raises(
+        ValueError, match=r"striped\.tif: TIFF header lies beyond the end of the file \(6 bytes\)"
+    ):
+        check_tiff_structure(path)
+    for kind, number, message in [(2, None, "has type 2, not an integer type"), (None, 65000, "is missing")]:
+        path.write_bytes(raw)
+        _set_tag(path, 257, 37, kind=kind, number=number)
+        with pytest.raises(ValueError, match=rf"striped\.tif: TIFF tag ImageLength {message}"):
+            check_tiff_structure(path)
+    (tmp_path / "bands").mkdir()
+    bands = _written_tiff(tmp_path / "bands", "band-interleaved", np.stack([_GRID, _GRID + 1]))
+    _set_tag(bands, 284, 1)  # two planes announced as one: 2 × 8 strips for 8
+    with pytest.raises(
+        ValueError, match=r"strips of 5 rows, 8 in all, but StripOffsets and StripByteCounts hold 16"
+    ):
+        check_tiff_structure(bands)
+
+
 def test_unknown_suffix(tmp_path: Path) -> None:
     path = tmp_path / "codes.xyz"
     path.write_bytes(b"1 2 3")
