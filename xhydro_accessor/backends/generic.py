@@ -12,6 +12,10 @@ Chan's stable update, as the numpy path does.
 Every function here is functional (returns new arrays), so libraries that trace
 or record (jax, differentiable torch) follow it as written: O(levels · cells).
 The torch and jax backends wrap it in a custom gradient that is O(cells).
+
+The "xp" engine: the interface of :mod:`.numba_engine` — :func:`run` and
+:func:`compute` (forward), :func:`transpose` (adjoint), :func:`compute_with_sources`
+and :func:`send` (a min/max's sources and its gradient sent there).
 """
 
 from __future__ import annotations
@@ -305,6 +309,27 @@ def transpose(network: RiverNetwork, op: str, g: Any, scale: Any = None) -> Any:
     return ops.zero_outside(out, lv.has_down if op == "move_downstream" else lv.mask)
 
 
+def compute_with_sources(network: RiverNetwork, op: str, x: Any, how: str, w: Any, skipna: bool) -> Any:
+    """:func:`compute` of a min/max and, for its gradient, the cell each result comes from
+    (:func:`arg_extreme`, ``(members, cells)``, -1 none), for :func:`send`.
+
+    The interface of :func:`.numba_engine.compute_with_sources`.
+    """
+    y = compute(network, op, x, how, w, skipna)
+    s = _cast(x, y) if w is None else _cast(x, y) * _cast(w, y)
+    return y, arg_extreme(network, op, s, y)
+
+
+def _cast(a: Any, like: Any) -> Any:
+    """``a`` in ``like``'s dtype (its library's ``astype``)."""
+    return array_namespace(a).astype(a, like.dtype)
+
+
+def send(network: RiverNetwork, sources: Any, g: Any) -> Any:
+    """The gradient of a min/max: ``g`` sent to the cells of :func:`compute_with_sources`'s sources."""
+    return scatter_to_arg(sources, g)
+
+
 def scatter_to_arg(arg: Any, g: Any) -> Any:
     """``out[m, arg[m, i]] += g[m, i]`` for ``arg >= 0``: the gradient of a min/max."""
     xp = array_namespace(g)
@@ -341,8 +366,9 @@ def backward(
     """Gradients ``(d field, d weights)`` of a sum/mean/min/max operation, all ``(members, cells)``.
 
     ``x`` and ``w`` are the inputs in the output's dtype, ``y`` the output.
-    ``aux`` is :func:`mean_scale` of the denominator Σw for a mean; for min/max either
-    :func:`arg_extreme` or a function ``g -> d(w·x)`` (the caller's fast kernel).
+    ``aux`` is :func:`mean_scale` of the denominator Σw for a mean; for min/max the
+    function ``g -> d(w·x)``: the engine's ``send`` of the sources its
+    ``compute_with_sources`` found (the same interface in both engines).
     ``adjoint(op, g, scale)`` applies the transposed operator of ``op``'s sum form
     to ``g · scale`` (as :func:`transpose`, in the caller's fastest way), so each gradient costs
     O(cells). The gradient reads ``g`` only where the output depends on the input
@@ -357,7 +383,7 @@ def backward(
     k = None
     reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]  # a move: a plain sum
     if reduction is not None and reduction.gradient == "arg":
-        h = aux(g) if callable(aux) else scatter_to_arg(aux, g)
+        h = aux(g)
     elif reduction is not None and reduction.state == "mean":  # scaled by 1 / Σw
         scale = aux
         h = adjoint_(g, scale)

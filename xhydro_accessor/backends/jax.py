@@ -38,9 +38,11 @@ def run(
     return y.reshape(shape)
 
 
-def _forward(network, op, how, skipna, x, w):
-    """The result and, for a mean, the denominator Σw kept for the backward pass."""
+def _forward(network, op, how, skipna, x, w, sources=True):
+    """The result and what the backward pass needs: a mean's denominator Σw, a min/max's sources."""
     floating = jnp.issubdtype(jnp.result_type(x, *([] if w is None else [w])), jnp.floating)
+    if sources and floating and op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg":
+        return generic.compute_with_sources(network, op, x, how, w, skipna)  # where each result comes from
     mean = op != "move_upstream" and reductions.REDUCTIONS[how].state == "mean"
     if not (mean and floating):  # integers: no gradient
         return generic.compute(network, op, x, how, w, skipna), None
@@ -55,8 +57,8 @@ def _forward(network, op, how, skipna, x, w):
 
 def _differentiable(network, op, how, skipna):
     @jax.custom_vjp
-    def flow(x, w):
-        return _forward(network, op, how, skipna, x, w)[0]
+    def flow(x, w):  # no gradient asked: no sources of a min/max
+        return _forward(network, op, how, skipna, x, w, sources=False)[0]
 
     def flow_fwd(x, w):
         y, denominator = _forward(network, op, how, skipna, x, w)
@@ -67,7 +69,7 @@ def _differentiable(network, op, how, skipna):
         xs = x.astype(y.dtype)
         ws = None if w is None else w.astype(y.dtype)
         if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg":
-            aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+            aux = partial(generic.send, network, aux)  # the sources found in the forward pass
         elif aux is not None:
             aux = generic.mean_scale(jnp, aux)
 

@@ -3,9 +3,10 @@
 Fields are ``(cells, members)`` states passed over the network's topological order
 by the compiled kernels of :mod:`xhydro_accessor.kernels.flow`, across the cores
 (:mod:`xhydro_accessor.threads`). One interface with the level-synchronous engine
-(:mod:`.generic`): :func:`run` and :func:`compute` (the ``arg`` of :func:`run` gives the
-arg-extreme of min/max), :func:`transpose` (the transposed pass: the gradient of a sum)
-and :func:`send` (the gradient of a min/max). numpy arrays (and CPU tensors, as zero-copy views) run here;
+(:mod:`.generic`): :func:`run` and :func:`compute` (forward), :func:`transpose` (the
+adjoint: the transposed pass, the gradient of a sum), :func:`compute_with_sources` and
+:func:`send` (a min/max with the cell each result comes from, and its gradient sent
+there). numpy arrays (and CPU tensors, as zero-copy views) run here;
 the dispatcher (:func:`xhydro_accessor.backends.dispatch`) chooses.
 """
 
@@ -63,6 +64,18 @@ def compute(
     shape = (x.shape[0], *network.shape)
     w = None if w is None else w.reshape(shape if w.shape[0] > 1 else network.shape)
     return run(network, op, x.reshape(shape), how, w, skipna, arg).reshape(x.shape)
+
+
+def compute_with_sources(
+    network: RiverNetwork, op: str, x: np.ndarray, how: str, w: Any, skipna: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compute` of a min/max and, for its gradient, the cell each result comes from
+    (recorded by the pass itself; ``(cells, members)``, -1 none), for :func:`send`.
+
+    The interface of :func:`.generic.compute_with_sources`.
+    """
+    sources = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)
+    return compute(network, op, x, how, w, skipna, sources), sources
 
 
 def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None):
@@ -268,13 +281,15 @@ def _send(arg, g, keep, out):
                     out[j, arg[i, j]] += g[i, j]
 
 
-def send(network, arg: np.ndarray, g: np.ndarray) -> np.ndarray:
+def send(network: RiverNetwork, sources: np.ndarray, g: np.ndarray) -> np.ndarray:
     """The gradient of a min/max wrt its reduced values: each result's gradient ``g``
-    ``(members, cells)`` sent to the cell holding it, ``arg`` ``(cells, members)``
-    (as :func:`run` gives it)."""
+    ``(members, cells)`` sent to the cell holding it, ``sources`` ``(cells, members)``
+    (as :func:`compute_with_sources` gives them)."""
     out = np.zeros(g.shape, g.dtype)
     keep = network.mask.reshape(-1)
-    in_blocks(g.shape[0], g.size, lambda members: _send(arg[:, members], g[members].T, keep, out[members]))
+    in_blocks(
+        g.shape[0], g.size, lambda members: _send(sources[:, members], g[members].T, keep, out[members])
+    )
     return out
 
 

@@ -12,6 +12,7 @@ differentiated through the generic kernels' out-of-place ops (O(levels · cells)
 
 from __future__ import annotations
 
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -55,10 +56,9 @@ def forward(
     w: Any,
     skipna: bool,
     compiled: bool,
-    arg: Any = None,
 ) -> torch.Tensor:
     """The operation on ``(members, cells)`` tensors, no gradient, in the numba engine
-    (``compiled``: CPU only; ``arg``: see :func:`.numba_engine.run`) or the xp one."""
+    (``compiled``: CPU only) or the xp one."""
     if not compiled:
         dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
         if op != "move_upstream" and generic.result_dtype(torch, how, *dtypes) == torch.uint64:
@@ -69,7 +69,24 @@ def forward(
         with torch.no_grad():
             return generic.compute(network, op, x, how, w, skipna)
     w = None if w is None else _numpy(w)
-    return torch.from_numpy(numba_engine.compute(network, op, _numpy(x), how, w, skipna, arg))
+    return torch.from_numpy(numba_engine.compute(network, op, _numpy(x), how, w, skipna))
+
+
+def _with_sources(network, op, x, how, w, skipna, compiled) -> tuple[torch.Tensor, Any]:
+    """A min/max and the cells its results come from, from the engine's ``compute_with_sources``."""
+    if not compiled:
+        with torch.no_grad():
+            return generic.compute_with_sources(network, op, x, how, w, skipna)
+    w = None if w is None else _numpy(w)
+    y, sources = numba_engine.compute_with_sources(network, op, _numpy(x), how, w, skipna)
+    return torch.from_numpy(y), sources
+
+
+def _send(network: RiverNetwork, sources: Any, g: torch.Tensor, compiled: bool) -> torch.Tensor:
+    """The engine's ``send``: a min/max's gradient at the cells its results come from."""
+    if compiled:
+        return torch.from_numpy(numba_engine.send(network, sources, g.numpy()))
+    return generic.send(network, sources, g)
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -83,9 +100,8 @@ class Flow(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, network, op, how, skipna, compiled):
         ctx.network, ctx.op, ctx.how, ctx.skipna, ctx.compiled = network, op, how, skipna, compiled
-        if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg" and compiled:
-            ctx.arg = np.empty((x.shape[1], x.shape[0]), network.nodes.dtype)  # where each result comes from
-            y = forward(network, op, x, how, w, skipna, compiled, ctx.arg)
+        if op != "move_upstream" and reductions.REDUCTIONS[how].gradient == "arg":
+            y, ctx.sources = _with_sources(network, op, x, how, w, skipna, compiled)  # where each comes from
         else:
             y = forward(network, op, x, how, w, skipna, compiled)
         ctx.save_for_backward(x, w, y)
@@ -110,13 +126,7 @@ class Flow(torch.autograd.Function):
                     weight = torch.where(nan, 0, weight)
                 aux = _mean_scale(forward(network, op, weight, "sum", None, False, compiled), compiled)
         elif reduction is not None and reduction.gradient == "arg":
-            if hasattr(ctx, "arg"):
-                arg = ctx.arg
-
-                def aux(g: torch.Tensor) -> torch.Tensor:
-                    return torch.from_numpy(numba_engine.send(network, arg, g.numpy()))
-            else:
-                aux = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+            aux = partial(_send, network, ctx.sources, compiled=compiled)
 
         need_w = w is not None and ctx.needs_input_grad[1]
         adjoint = _adjoint(network, compiled)
