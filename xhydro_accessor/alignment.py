@@ -31,7 +31,7 @@ import xarray as xr
 
 from .layout import grid_layout
 from .network import RiverNetwork
-from .network_codec import decode_network, is_network_coordinate
+from .network_codec import decode_network, is_network_coordinate, node_labels
 from .network_index import NetworkIndex, alignment_error
 
 
@@ -48,11 +48,6 @@ def _indexes(obj) -> Mapping[Hashable, xr.Index]:
     """``obj.xindexes`` as a plain mapping (its private dict when present: 10× cheaper)."""
     indexes = getattr(obj, "_indexes", None)
     return indexes if isinstance(indexes, dict) else obj.xindexes
-
-
-def _node_ids(coords: Mapping[Hashable, xr.Variable], dims) -> Any:
-    labels = coords.get(dims[0]) if len(dims) == 1 else None
-    return None if labels is None else labels.values
 
 
 def _agree(index: NetworkIndex, variable: xr.Variable, ids: Any) -> bool:
@@ -114,7 +109,7 @@ def check_alignment(
             variable = coords.get(name)
             if variable is None or isinstance(xindexes.get(name), NetworkIndex):
                 continue
-            if not _agree(index, variable, _node_ids(coords, variable.dims)):
+            if not _agree(index, variable, node_labels(coords, variable.dims)):
                 raise alignment_error(name, unindexed=True)
 
 
@@ -166,7 +161,7 @@ def check_assignment(dataset: xr.Dataset, other: Mapping[Any, Any]) -> None:
                 same = indexed[0].equals(indexed[1])
             elif indexed:
                 plain, plain_obj = (theirs, value) if indexed[0] is my_index else (mine, dataset)
-                same = _agree(indexed[0], plain, _node_ids(_coords(plain_obj), plain.dims))
+                same = _agree(indexed[0], plain, node_labels(_coords(plain_obj), plain.dims))
             else:
                 same = _same_codes(mine, theirs, _coords(dataset), _coords(value))
             if not same:
@@ -192,7 +187,7 @@ def _decode(variable: xr.Variable, coords: Mapping[Hashable, xr.Variable]) -> Ri
     dims = variable.dims
     own = [d for d in dims if d in coords]
     layout = grid_layout(dims, {d: coords[d].values for d in own}, {d: coords[d].attrs for d in own})
-    return decode_network(variable, _node_ids(coords, dims), layout)
+    return decode_network(variable, node_labels(coords, dims), layout)
 
 
 def _assignment_error(key: Hashable, name: Hashable) -> Exception:

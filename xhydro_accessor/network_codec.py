@@ -252,6 +252,13 @@ def with_grid_mapping(dataset: xr.Dataset, name: str = "spatial_ref") -> xr.Data
     return out
 
 
+def node_labels(coords: Any, dims: tuple[Hashable, ...]) -> Any:
+    """The node labels of a vector network's coordinate over ``dims`` (the node dim's
+    coordinate values in ``coords``), or None for a raster or unlabelled nodes."""
+    labels = coords.get(dims[0]) if len(dims) == 1 else None
+    return None if labels is None else labels.values
+
+
 def is_network_coordinate(variable: xr.Variable) -> bool:
     """Whether ``variable`` holds a river network (``hydro_role: flow_direction``)."""
     return variable.attrs.get("hydro_role") == HYDRO_ROLE

@@ -40,7 +40,7 @@ from . import operations
 from .errors import GridMismatchError
 from .layout import axis_of, layout_of
 from .network import RiverNetwork, label_positions
-from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate
+from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate, node_labels
 from .network_index import NetworkIndex, network_coordinates
 from .units import (
     DISCHARGE_LONG_NAME,
@@ -282,7 +282,9 @@ def find_network(
             return on_grid(obj, index.network, tuple(index.dims)), name, index.dims
     for name, coord in obj.coords.items():
         if is_network_coordinate(coord.variable):
-            network = decode_network(coord.variable, _node_ids(obj, coord.dims), layout_of(obj, coord.dims))
+            network = decode_network(
+                coord.variable, node_labels(obj.coords, coord.dims), layout_of(obj, coord.dims)
+            )
             return on_grid(obj, network, tuple(coord.dims)), name, coord.dims
     return None
 
@@ -330,7 +332,7 @@ def _index_coordinate(obj: T) -> T:
         )
     for name in names:
         coord = obj[name]
-        ids = _node_ids(obj, coord.dims)
+        ids = node_labels(obj.coords, coord.dims)
         if name in obj.xindexes:
             obj = obj.drop_indexes(name)
         options = {"layout": layout_of(obj, coord.dims)} | ({} if ids is None else {"ids": ids})
@@ -351,10 +353,6 @@ def _name_in_encoding(obj: T, name: Hashable, dims) -> T:
     return obj
 
 
-def _node_ids(obj, dims) -> Any:
-    return obj[dims[0]].values if len(dims) == 1 and dims[0] in obj.coords else None
-
-
 def _check_fresh(obj, name: Hashable, index: NetworkIndex, variable: xr.Variable) -> None:
     """Raise if the coordinate no longer encodes the network its index caches.
 
@@ -362,7 +360,7 @@ def _check_fresh(obj, name: Hashable, index: NetworkIndex, variable: xr.Variable
     a copy costs one comparison of the codes (well under 1 ms for a million cells);
     a dask coordinate (``.chunk()`` chunks it) is not computed for the check.
     """
-    if index.matches(variable, _node_ids(obj, variable.dims), compute=False) is False:
+    if index.matches(variable, node_labels(obj.coords, variable.dims), compute=False) is False:
         raise ValueError(
             f"the {name!r} coordinate no longer encodes the river network cached by its index "
             "(its values were changed after the network was attached); attach the network "
