@@ -73,6 +73,7 @@ __all__ = [
     "write_network",
 ]
 
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -93,6 +93,7 @@ def converted(network: RiverNetwork, ops: Any) -> Levels:
     and device in ``ops.key`` and converts index arrays with ``ops.index`` and
     masks with ``ops.asarray``.
     """
+
     def convert() -> Levels:
         lv = level_order(network)
         index = ops.index

@@ -271,7 +271,6 @@ def _block(block, *weights, **options):
     return out if np.ndim(options["q"]) == 0 else move_axis(out, 0, -2)
 
 
-
 def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
     """:func:`catchment_statistics` on arrays of one library (not dask)."""
     xp = array_namespace(field) if weights is None else array_namespace(field, weights)
@@ -402,7 +401,6 @@ class _Plan:
         first = np.cumsum(lengths) - lengths
         within = np.arange(lengths.sum()) - np.repeat(first, lengths)
         return self.cells[order][np.repeat(begins, lengths) + within], first, lengths
-
 
 
 def _safe_div(xp, a, b):
