@@ -138,7 +138,7 @@ def streams(network: RiverNetwork, min_area: float | None = None, min_order: int
     ids = segment[stream_nodes]
     order = np.argsort(ids, kind="stable")  # by segment, upstream first within each (topological order)
     cells, ids = stream_nodes[order], ids[order]
-    last = np.flatnonzero(np.r_[ids[1:] != ids[:-1], True])  # each segment's last cell
+    last = np.flatnonzero(np.diff(ids, append=heads.size + 1))  # each segment's last cell
     ends = cells[last]
     next_down = np.where(down[ends] >= 0, segment[np.maximum(down[ends], 0)], 0)
     n_cells = np.diff(np.r_[0, last + 1])
