@@ -157,6 +157,13 @@ def test_polygon_area_is_the_sum_of_cell_areas_on_lat_lon():
     assert gdf.geometry[0].bounds == (0.0, 60.0, 2.0, 61.0) and gdf.crs.to_epsg() == 4326
 
 
+def test_no_stream_cell_left_gives_an_empty_frame():
+    net, _ = random_network(1, 5, 5)
+    gdf = streams(net, min_area=1e9)
+    assert len(gdf) == 0 and gdf.crs == net.crs and gdf["length"].dtype == np.float64
+    assert not stream_segments(net, min_area=1e9).any()
+
+
 def test_bad_input_raises_clearly(monkeypatch):
     net, _ = random_network(1, 4, 4)
     with pytest.raises(ValueError, match="min_order must be an integer >= 1"):

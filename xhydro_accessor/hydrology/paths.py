@@ -16,7 +16,8 @@ first of equal areas in flat order).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from math import prod
 from typing import Any, Literal
 
@@ -51,8 +52,9 @@ class FlowPaths:
         The locations, as :func:`~xhydro_accessor.hydrology.locations.locate` placed them.
     units : str
         ``"m"``, or ``"1"`` where the lengths count cells or edges.
-    y, x : ndarray of float64
-        The cell-centre coordinates of each cell (NaN without grid coordinates).
+    network : RiverNetwork
+        The network walked (for :attr:`y`, :attr:`x`, :attr:`rows`, :attr:`cols`,
+        computed when first asked for).
     """
 
     index: np.ndarray
@@ -60,11 +62,34 @@ class FlowPaths:
     offsets: np.ndarray
     locations: Locations
     units: str
-    y: np.ndarray
-    x: np.ndarray
+    network: RiverNetwork = field(repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.offsets.size - 1)
+
+    @cached_property
+    def _centres(self) -> tuple[np.ndarray, np.ndarray]:
+        return cell_centres(self.network, self.index)
+
+    @property
+    def y(self) -> np.ndarray:
+        """The cell-centre ``y`` coordinate (latitude, northing) of each cell (NaN without coordinates)."""
+        return self._centres[0]
+
+    @property
+    def x(self) -> np.ndarray:
+        """The cell-centre ``x`` coordinate (longitude, easting) of each cell (NaN without coordinates)."""
+        return self._centres[1]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The stored row (first grid axis) of each cell; a vector network's node position."""
+        return self.index // self.network.shape[1] if len(self.network.shape) == 2 else self.index
+
+    @property
+    def cols(self) -> np.ndarray:
+        """The stored column (second grid axis) of each cell; 0 on a vector network."""
+        return self.index % self.network.shape[1] if len(self.network.shape) == 2 else self.index * 0
 
     @property
     def n_cells(self) -> np.ndarray:
@@ -116,10 +141,10 @@ def flow_path(
     Returns
     -------
     FlowPaths
-        Per location its cells (flat index; ``row``/``col`` by
-        ``numpy.divmod(index, nx)``), their coordinates and the length along the
-        path from the location. :attr:`FlowPaths.paths` is the list of index
-        arrays pyflwdir's ``path()`` returns.
+        Per location its cells (flat index, ``rows``/``cols``), their
+        coordinates (``y``/``x``) and the length along the path from the
+        location. :attr:`FlowPaths.paths` is the list of index arrays
+        pyflwdir's ``path()`` returns.
 
     Raises
     ------
@@ -227,7 +252,7 @@ def cell_centres(network: RiverNetwork, index: np.ndarray) -> tuple[np.ndarray, 
     (array([10.]), array([2.]))
     """
     index = np.asarray(index, np.int64)
-    grid = geometry.network_grid(network)
+    grid = geometry.network_grid(network) if len(network.shape) == 2 else None
     if grid is None:
         return np.full(index.size, np.nan), np.full(index.size, np.nan)
     first, second = np.divmod(index, network.shape[1])
@@ -244,8 +269,7 @@ def _walk(network, loc: Locations, nxt, step, walk_step, limit) -> FlowPaths:
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     index, distance = np.empty(offsets[-1], np.int64), np.empty(offsets[-1])
     walk_fill(starts, nxt, step, offsets, index, distance)
-    y, x = cell_centres(network, index) if len(network.shape) == 2 else (np.full(index.size, np.nan),) * 2
-    return FlowPaths(index, distance, offsets, loc, _units(network), y, x)
+    return FlowPaths(index, distance, offsets, loc, _units(network), network)
 
 
 def _units(network: RiverNetwork) -> str:

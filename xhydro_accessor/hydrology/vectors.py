@@ -150,7 +150,7 @@ def streams(network: RiverNetwork, min_area: float | None = None, min_order: int
     y, x = cell_centres(network, vertices)
     lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, np.stack([x, y], axis=1), (offsets,))
     steps = flat_step_lengths(network)
-    length = np.bincount(ids - 1, weights=steps[cells], minlength=heads.size)
+    length = np.bincount(ids - 1, weights=steps[cells], minlength=heads.size).astype(np.float64)
     from .stream_order import strahler
     from .upstream_area import upstream_area
 

@@ -463,7 +463,7 @@ def stream_segments(
 
 
 def catchment_polygons(
-    obj: xr.DataArray,
+    obj: xr.DataArray | xr.Dataset,
     network: RiverNetwork | None = None,
     *,
     nodata: int = 0,
@@ -523,11 +523,7 @@ def flow_path(
     }  # fmt: skip
     coords = {k: v for k, v in loc.coords(network).items() if k not in (*grid, "row", "col")}
     if len(grid) == 2:
-        rows, cols = np.divmod(cell, network.shape[1])
-        data["row"], data["col"] = (
-            (along, np.where(cell >= 0, rows, -1)),
-            (along, np.where(cell >= 0, cols, -1)),
-        )
+        data["row"], data["col"] = (along, padded(paths.rows, -1)), (along, padded(paths.cols, -1))
         names = grid[::-1] if layout_transposed(network) else grid
         for name, values in zip(names, (paths.y, paths.x), strict=True):
             coords[name] = (along, padded(values, np.nan), obj[name].attrs if name in obj.coords else {})
