@@ -524,7 +524,7 @@ def flow_path(
     coords = {k: v for k, v in loc.coords(network).items() if k not in (*grid, "row", "col")}
     if len(grid) == 2:
         data["row"], data["col"] = (along, padded(paths.rows, -1)), (along, padded(paths.cols, -1))
-        names = grid[::-1] if layout_transposed(network) else grid
+        names = grid[::-1] if _transposed(network) else grid
         for name, values in zip(names, (paths.y, paths.x), strict=True):
             coords[name] = (along, padded(values, np.nan), obj[name].attrs if name in obj.coords else {})
     ds = xr.Dataset(data, coords=coords)
@@ -554,7 +554,7 @@ def main_stem(
     return _grid(mask, obj, grid, "main_stem", {"long_name": "main stem upstream of the stations"})
 
 
-def layout_transposed(network: RiverNetwork) -> bool:
+def _transposed(network: RiverNetwork) -> bool:
     """Whether the network's grid is stored x first (dims ``(x, y)``)."""
     from ..layout import layout_of_network
 
