@@ -159,7 +159,8 @@ def run_vectors(n_gauges, repeat, rows):
     flw.idxs_us_main  # noqa: B018  (pyflwdir computes its main upstream cells once, lazily)
     net_order = xa.strahler(net)
     gauges = np.random.default_rng(0).choice(np.flatnonzero(net.mask), n_gauges, replace=False)
-    xa.flow_path(net, gauges[:1], "up")  # our main upstream cells and step lengths, cached once
+    xa.flow_path(net, gauges[:1], "up", max_length="1 km")  # cached once per network: main upstream
+    xa.flow_path(net, gauges[:1])  # cells, step lengths, downstream indices; pint's registry loaded
     cases = [
         ("streams GeoDataFrame", "ours", lambda: streams(net)),
         ("streams GeoDataFrame", "pyflwdir streams() + from_features",

@@ -250,3 +250,26 @@ def test_segment_lengths_equal_pyflwdir_lines_on_a_projected_grid():
     lengths = ours.set_index("segment_id").loc[first, "length"].to_numpy()
     np.testing.assert_allclose(lengths, theirs.geometry.length.to_numpy(), rtol=1e-12)
     assert len(set(first)) == len(ours) - int(((ours["n_cells"] == 1) & (ours["next_down_id"] == 0)).sum())
+
+
+def test_a_grid_stored_x_first_gives_the_same_vectors():
+    """dims (x, y): the same lines, lengths, polygons and paths as the (y, x) grid."""
+    net, _ = random_network(11, 6, 5)
+    codes = xr.DataArray(np.zeros(net.shape), dims=("y", "x"), coords=net.coords)
+    ldd = ref.encode(*ref.random_grid_network(np.random.default_rng(11), 6, 5), "ldd")
+    flipped = xa.RiverNetwork.from_ldd(codes.copy(data=ldd).T, crs="EPSG:3035")
+    lines = [
+        {g.wkt: length for g, length in zip(f.geometry, f["length"], strict=True)}
+        for f in (streams(net), streams(flipped))
+    ]
+    assert lines[0].keys() == lines[1].keys()
+    assert all(lines[0][k] == pytest.approx(lines[1][k]) for k in lines[0])
+    labels = xa.basins(net)
+    polygons, flipped_polygons = catchment_polygons(net, labels), catchment_polygons(flipped, labels.T)
+    assert all(p.equals(q) for p, q in zip(polygons.geometry, flipped_polygons.geometry, strict=True))
+    np.testing.assert_allclose(polygons["area"], flipped_polygons["area"])
+    start = np.flatnonzero(net.mask)[:1]
+    rows, cols = np.divmod(start, net.shape[1])
+    down, across = xa.flow_path(net, start), xa.flow_path(flipped, cols * net.shape[0] + rows)
+    np.testing.assert_array_equal(down.y, across.y)
+    np.testing.assert_array_equal(down.x, across.x)
