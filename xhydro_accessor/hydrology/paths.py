@@ -174,11 +174,8 @@ def flow_path(
             f"max_length={max_length!r} is a length in metres: the network's grid has no known geometry "
             "(coordinates and a CRS); give max_length as a number of steps"
         )
-    steps = flat_step_lengths(network)
     nxt = _downstream(network) if direction == "down" else main_upstream(network, upstream_area)
-    step = steps if direction == "down" else np.where(nxt >= 0, steps[np.maximum(nxt, 0)], 0.0)
-    walk_step = step if in_metres else np.ones_like(step)
-    return _walk(network, loc, nxt, step, walk_step, limit)
+    return _walk(network, loc, nxt, direction == "up", not in_metres, limit)
 
 
 def main_stem(
@@ -260,15 +257,16 @@ def cell_centres(network: RiverNetwork, index: np.ndarray) -> tuple[np.ndarray, 
 
 
 # ------------------------------------------------------------------ helpers
-def _walk(network, loc: Locations, nxt, step, walk_step, limit) -> FlowPaths:
+def _walk(network, loc: Locations, nxt, upward: bool, per_step: bool, limit: float) -> FlowPaths:
     from ..kernels.walks import walk_counts, walk_fill
 
+    steps = flat_step_lengths(network)
     starts = loc.index.astype(np.int64)
     counts = np.empty(starts.size, np.int64)
-    walk_counts(starts, nxt, walk_step, float(limit), counts)
+    walk_counts(starts, nxt, steps, upward, per_step, float(limit), counts)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     index, distance = np.empty(offsets[-1], np.int64), np.empty(offsets[-1])
-    walk_fill(starts, nxt, step, offsets, index, distance)
+    walk_fill(starts, nxt, steps, upward, offsets, index, distance)
     return FlowPaths(index, distance, offsets, loc, _units(network), network)
 
 

@@ -25,24 +25,28 @@ def segment_labels(nodes, to, head, segment):
 
 
 @numba.njit(cache=True, nogil=True)
-def walk_counts(starts, nxt, step, limit, counts):
+def walk_counts(starts, nxt, step, upward, per_step, limit, counts):
     """Number of cells on each walk from ``starts``: until ``nxt`` stops, or before the
-    move that would take the walked length beyond ``limit``."""
+    move that would take the walked length beyond ``limit`` (counted in moves when
+    ``per_step``). ``step[i]`` is the length from ``i`` to its downstream cell: a move
+    from ``i`` to ``j`` is ``step[j]`` long when the walk goes ``upward``, else ``step[i]``."""
     for g in range(starts.size):
         i = starts[g]
         total = 0.0
         n = 1
         while nxt[i] >= 0:
-            if total + step[i] > limit:
+            j = nxt[i]
+            s = 1.0 if per_step else (step[j] if upward else step[i])
+            if total + s > limit:
                 break
-            total += step[i]
-            i = nxt[i]
+            total += s
+            i = j
             n += 1
         counts[g] = n
 
 
 @numba.njit(cache=True, nogil=True)
-def walk_fill(starts, nxt, step, offsets, index, distance):
+def walk_fill(starts, nxt, step, upward, offsets, index, distance):
     """The walks counted by :func:`walk_counts`: walk ``g`` fills ``offsets[g]:offsets[g + 1]``
     of ``index`` (the cells) and ``distance`` (the length walked to each, 0 at the start)."""
     for g in range(starts.size):
@@ -52,8 +56,9 @@ def walk_fill(starts, nxt, step, offsets, index, distance):
         index[k] = i
         distance[k] = 0.0
         while k + 1 < offsets[g + 1]:
-            total += step[i]
-            i = nxt[i]
+            j = nxt[i]
+            total += step[j] if upward else step[i]
+            i = j
             k += 1
             index[k] = i
             distance[k] = total
