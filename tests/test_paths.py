@@ -101,7 +101,7 @@ def test_bad_input_raises_clearly():
         flow_path(xa.RiverNetwork.from_ldd(np.array([[6, 5, 255]])), [(0, 2)])
 
 
-def test_the_dataset_pads_the_paths():
+def test_the_dataset_pads_the_paths(tmp_path):
     net = line_network()
     da = xr.DataArray(np.zeros(net.shape), dims=("y", "x"), coords=net.coords).hydro.assign_network(net)
     ds = da.hydro.flow_path({"a": (0.0, 0.0), "b": (0.0, 3000.0)}, max_length="10 km")
@@ -115,6 +115,9 @@ def test_the_dataset_pads_the_paths():
     assert ds.distance.attrs["units"] == "m" and ds.attrs["direction"] == "down"
     one = ds.isel(station=1, step=slice(0, int(ds.n_cells[1])))
     np.testing.assert_array_equal(one.x, paths.x[paths.offsets[1] :])
+    ds.to_netcdf(tmp_path / "paths.nc")
+    with xr.open_dataset(tmp_path / "paths.nc") as back:
+        xr.testing.assert_identical(back.load(), ds)
     stem = da.hydro.main_stem({"a": (0.0, 2000.0)})
     assert stem.dtype == bool and stem.values.tolist() == [[True, True, True, False, False]]
 

@@ -9,8 +9,9 @@ padded along a ``step`` dim.
 
 The main upstream cell of a cell is its upstream cell of largest upstream area
 (km² from the grid's geometry, else the upstream cell count; or the measure
-given as ``upstream_area=``). Areas equal to within 1e-6 (1 m² in km²) are ties,
-won by the smallest flat index (pyflwdir's rule: ``main_upstream`` keeps the
+given as ``upstream_area=``), compared rounded to 6 decimals (1 m² in km²) so
+that the rounding errors of sums added in different orders do not decide. Equal
+rounded areas are ties, won by the smallest flat index (pyflwdir's rule: ``main_upstream`` keeps the
 first of equal areas in flat order).
 """
 
@@ -207,7 +208,7 @@ def main_upstream(network: RiverNetwork, upstream_area: Any = None) -> np.ndarra
     """Flat index of each cell's main upstream cell (-1 at sources and off the network).
 
     The upstream cell of largest ``upstream_area`` (default: km² from the grid's
-    geometry, else the upstream cell count); ties (equal to within 1e-6) to the
+    geometry, else the upstream cell count); ties (equal once rounded to 6 decimals) to the
     smallest flat index.
 
     Examples
