@@ -26,8 +26,10 @@ import numpy as np
 
 from .. import geometry
 from ..network import RiverNetwork
+from ..operations import accumulate
 from ._backend import host
-from .locations import Locations, locate
+from .distances import step_lengths
+from .locations import Locations, locate, upstream_km2
 
 Direction = Literal["down", "up"]
 
@@ -277,8 +279,6 @@ def _units(network: RiverNetwork) -> str:
 
 def flat_step_lengths(network: RiverNetwork) -> np.ndarray:
     """:func:`~xhydro_accessor.hydrology.distances.step_lengths`, flat and computed once per network."""
-    from .distances import step_lengths
-
     return network.cached("step_lengths", lambda: step_lengths(network)).reshape(-1)
 
 
@@ -288,9 +288,6 @@ def _downstream(network: RiverNetwork) -> np.ndarray:
 
 def _default_area(network: RiverNetwork) -> np.ndarray:
     """Upstream area in km², or the upstream cell count where the geometry is unknown."""
-    from ..operations import accumulate
-    from .locations import upstream_km2
-
     km2 = upstream_km2(network) if len(network.shape) == 2 else None
     if km2 is not None:
         return km2

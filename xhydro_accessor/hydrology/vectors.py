@@ -25,7 +25,11 @@ import numpy as np
 
 from .. import geometry
 from ..network import RiverNetwork
+from ._backend import host
+from .locations import upstream_km2
 from .paths import cell_centres, flat_step_lengths
+from .stream_order import strahler
+from .upstream_area import cell_areas
 
 
 def _vector_libraries(what: str):
@@ -151,11 +155,7 @@ def streams(network: RiverNetwork, min_area: float | None = None, min_order: int
     lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, np.stack([x, y], axis=1), (offsets,))
     steps = flat_step_lengths(network)
     length = np.bincount(ids - 1, weights=steps[cells], minlength=heads.size).astype(np.float64)
-    from .stream_order import strahler
-    from .upstream_area import upstream_area
-
-    km2 = upstream_area(network, units="km2").reshape(-1)
-    order_at = strahler(network).reshape(-1)
+    km2, order_at = _upstream_km2(network, "streams"), strahler(network).reshape(-1)
     return gpd.GeoDataFrame(
         {
             "segment_id": np.arange(1, heads.size + 1, dtype=np.int32),
@@ -213,9 +213,6 @@ def catchment_polygons(network: RiverNetwork, labels: Any, *, nodata: int = 0) -
     """
     gpd, shapely = _vector_libraries("catchment_polygons")
     grid = _grid_with_geometry(network, "catchment_polygons")
-    from ._backend import host
-    from .upstream_area import cell_areas
-
     values = host(labels)
     if values.shape != network.shape or values.dtype.kind not in "iu":
         raise ValueError(
@@ -264,15 +261,8 @@ def _segments(network: RiverNetwork, min_area, min_order) -> tuple[np.ndarray, n
         raise ValueError("stream segments need a grid network, not a vector network")
     on = network.mask.reshape(-1).copy()
     if min_area is not None:
-        from .locations import upstream_km2
-
-        km2 = upstream_km2(network)
-        if km2 is None:
-            raise ValueError("min_area needs the grid's geometry: coordinates and a CRS (or degrees)")
-        on &= km2 >= _non_negative(min_area, "min_area")
+        on &= _upstream_km2(network, "min_area") >= _non_negative(min_area, "min_area")
     if min_order is not None:
-        from .stream_order import strahler
-
         if not isinstance(min_order, int | np.integer) or isinstance(min_order, bool) or min_order < 1:
             raise ValueError(f"min_order must be an integer >= 1, got {min_order!r}")
         on &= strahler(network).reshape(-1) >= min_order
@@ -286,6 +276,14 @@ def _segments(network: RiverNetwork, min_area, min_order) -> tuple[np.ndarray, n
     segment[heads] = np.arange(1, heads.size + 1, dtype=np.int32)
     segment_labels(nodes, to, head, segment)
     return segment, stream_nodes, heads
+
+
+def _upstream_km2(network: RiverNetwork, what: str) -> np.ndarray:
+    """Upstream area in km² of every cell (flat, computed once per network)."""
+    km2 = upstream_km2(network)
+    if km2 is None:
+        raise ValueError(f"{what} needs the grid's geometry: coordinates and a CRS (or degrees)")
+    return km2
 
 
 def _non_negative(value: Any, name: str) -> float:
