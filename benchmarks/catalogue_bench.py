@@ -14,6 +14,10 @@ network cells and times, after a warm-up on a tiny network (JIT excluded):
 
 Each figure is one run (best of ``--repeat``); the table goes to stdout and
 ``benchmarks/.cache/CATALOGUE-RESULTS.md``.
+
+``python benchmarks/catalogue_bench.py vectors [--gauges 10000]`` times instead river
+segments, catchment polygons and flow paths on EFAS 5 km against pyflwdir
+(:func:`run_vectors`; table in ``benchmarks/.cache/VECTORS-RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -136,5 +140,81 @@ def main():
     (HERE / ".cache" / "CATALOGUE-RESULTS.md").write_text(text + "\n")
 
 
+def run_vectors(n_gauges, repeat, rows):
+    """Issue 17 items 4-5 on EFAS 5 km (the real network in ../shared/data): river segments as a
+    GeoDataFrame vs pyflwdir's ``streams()`` features (and its bare segment kernel), flow paths from
+    ``n_gauges`` cells vs pyflwdir's ``path`` (down and up the main stem, lengths in metres)."""
+    import geopandas as gpd
+    import pyflwdir
+
+    from tests.test_against_pyflwdir import _build
+    from tests.test_paths import _pyflwdir_paths
+    from xhydro_accessor.hydrology.vectors import catchment_polygons, stream_segments, streams
+
+    warm = xa.RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 6, 5]]))  # JIT of the walks
+    xa.flow_path(warm, [0], "up")
+    stream_segments(warm)
+    _info, _codes, _valid, net, flw = _build("efas_europe_nc")
+    flw.order_cells()
+    flw.idxs_us_main  # noqa: B018  (pyflwdir computes its main upstream cells once, lazily)
+    net_order = xa.strahler(net)
+    gauges = np.random.default_rng(0).choice(np.flatnonzero(net.mask), n_gauges, replace=False)
+    xa.flow_path(net, gauges[:1], "up", max_length="1 km")  # cached once per network: main upstream
+    xa.flow_path(net, gauges[:1])  # cells, step lengths, downstream indices; pint's registry loaded
+    cases = [
+        ("streams GeoDataFrame", "ours", lambda: streams(net)),
+        ("streams GeoDataFrame", "pyflwdir streams() + from_features",
+         lambda: gpd.GeoDataFrame.from_features(flw.streams())),
+        ("streams, order >= 4", "ours", lambda: streams(net, min_order=4)),
+        ("streams, order >= 4", "pyflwdir streams(min_sto=4) + from_features",
+         lambda: gpd.GeoDataFrame.from_features(flw.streams(min_sto=4, strord=net_order))),
+        ("segment cells only", "ours stream_segments (grid)", lambda: stream_segments(net)),
+        ("segment cells only", "pyflwdir streams kernel (lists)",
+         lambda: pyflwdir.streams.streams(flw.idxs_ds, flw.idxs_seq)),
+        ("catchment polygons, all basins", "ours", lambda: catchment_polygons(net, xa.basins(net))),
+        ("flow_path down", "ours", lambda: xa.flow_path(net, gauges)),
+        ("flow_path down", "pyflwdir path (m)", lambda: _pyflwdir_paths(flw, gauges, "down", None)),
+        ("flow_path up", "ours", lambda: xa.flow_path(net, gauges, "up")),
+        ("flow_path up", "pyflwdir path (m)", lambda: _pyflwdir_paths(flw, gauges, "up", None)),
+        ("flow_path down 50 km", "ours", lambda: xa.flow_path(net, gauges, max_length="50 km")),
+        ("flow_path down 50 km", "pyflwdir path (m)", lambda: _pyflwdir_paths(flw, gauges, "down", 5e4)),
+    ]  # fmt: skip
+    out = {}
+    for what, lib, fn in cases:
+        seconds, out[(what, lib)] = timed(fn, repeat)
+        rows.append((what, lib, f"{seconds:.3f}", ""))
+    ours, (theirs, _) = out[("flow_path down", "ours")], out[("flow_path down", "pyflwdir path (m)")]
+    same = all(np.array_equal(a, b) for a, b in zip(ours.paths, theirs, strict=True))
+    rows.append(("check", "flow_path down cells == pyflwdir", str(same), ""))
+    n_ours, n_theirs = (
+        len(out[("streams GeoDataFrame", "ours")]),
+        len(out[("segment cells only", "pyflwdir streams kernel (lists)")]),
+    )
+    rows.append(
+        ("check", "segments ours / pyflwdir lists (+1 [pit, pit] per outlet)", f"{n_ours} / {n_theirs}", "")
+    )
+
+
+def main_vectors():
+    """``python benchmarks/catalogue_bench.py vectors [--gauges 10000]``: :func:`run_vectors` only."""
+    parser = argparse.ArgumentParser(description=run_vectors.__doc__.splitlines()[0])
+    parser.add_argument("--gauges", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(sys.argv[2:])
+    rows = []
+    run_vectors(args.gauges, args.repeat, rows)
+    lines = [
+        f"# Vectors and flow paths on EFAS 5 km (366,989 cells), {args.gauges} gauges",
+        "",
+        "| operation | library | seconds | note |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+    ]
+    text = "\n".join(lines)
+    print(text)
+    (HERE / ".cache").mkdir(exist_ok=True)
+    (HERE / ".cache" / "VECTORS-RESULTS.md").write_text(text + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    main_vectors() if sys.argv[1:2] == ["vectors"] else main()

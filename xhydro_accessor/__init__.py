@@ -14,9 +14,11 @@ from .errors import (
 from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
 from .hydrology.locations import LocationError, Locations, locate
+from .hydrology.paths import FlowPaths, flow_path, main_stem
 from .hydrology.stream_order import shreve, strahler
 from .hydrology.subnetwork import Subnetwork, subnetwork, upstream_subnetwork
 from .hydrology.upstream_area import cell_areas, upstream_area
+from .hydrology.vectors import catchment_polygons, stream_segments, streams
 from .io import network_to_dataset, open_network, write_network
 from .network import RiverNetwork
 from .operations import (
@@ -71,6 +73,12 @@ __all__ = [
     "repair",
     "set_options",
     "write_network",
+    "FlowPaths",
+    "flow_path",
+    "main_stem",
+    "streams",
+    "stream_segments",
+    "catchment_polygons",
 ]
 
 

@@ -58,6 +58,11 @@ CATALOGUE = (
     "upstream_area",
     "upstream_subnetwork",
     "subnetwork",
+    "streams",
+    "stream_segments",
+    "catchment_polygons",
+    "flow_path",
+    "main_stem",
 )
 
 
@@ -1083,6 +1088,277 @@ class HydroAccessor(Generic[T]):
         (array([[5., 6., 7.]]), array([0, 1, 2]))
         """
         return xarray_layer.subnetwork(self._obj, mask, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    # ------------------------------------------------- vectors and flow paths
+    def streams(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        min_area: float | None = None,
+        min_order: int | None = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> Any:
+        """River segments from confluence to confluence as a GeoDataFrame (the ``vector`` extra).
+
+        See :func:`xhydro_accessor.hydrology.vectors.streams` for the segments, their
+        ids (``next_down_id`` 0 at outlets) and the columns.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        min_area : float, optional
+            Only cells draining at least this upstream area (km²) are streams.
+        min_order : int, optional
+            Only cells of at least this Strahler order are streams.
+        x_dim, y_dim : hashable, optional
+            The spatial dims, when the attached network, CF axes or the dims' names
+            do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``segment_id``, ``next_down_id``, ``upstream_area`` (km²), ``strahler``,
+            ``n_cells``, ``length`` (m) and the LineString geometry in the grid's CRS.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> coords = {"y": [5e3, 0.0], "x": [0.0, 5e3, 1e4]}
+        >>> da = xr.DataArray(np.zeros((2, 3)), dims=("y", "x"), coords=coords)
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 6, 5]]))
+        >>> da.hydro.streams(net, crs="EPSG:3035", min_order=2)[["segment_id", "next_down_id", "length"]]
+           segment_id  next_down_id  length
+        0           1             0  5000.0
+        """
+        return xarray_layer.streams(
+            self._obj, network, min_area=min_area, min_order=min_order, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def stream_segments(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        min_area: float | None = None,
+        min_order: int | None = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """The segment id of every stream cell: :meth:`streams`' ``segment_id`` on the grid.
+
+        0 off the streams (the ``_FillValue``). Needs no geopandas.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        min_area, min_order : optional
+            The filters of :meth:`streams`.
+        x_dim, y_dim : hashable, optional
+            The spatial dims, when the attached network, CF axes or the dims' names
+            do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``stream_segment`` (int32) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.stream_segments(net).values
+        array([[1, 2, 3],
+               [4, 5, 5]], dtype=int32)
+        """
+        return xarray_layer.stream_segments(
+            self._obj, network, min_area=min_area, min_order=min_order, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def catchment_polygons(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        nodata: int = 0,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> Any:
+        """The labels of this DataArray (e.g. :meth:`catchments`) as polygons (the ``vector`` extra).
+
+        See :func:`xhydro_accessor.hydrology.vectors.catchment_polygons`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        nodata : int, default 0
+            The label of cells in no catchment.
+        x_dim, y_dim : hashable, optional
+            The spatial dims, when the attached network, CF axes or the dims' names
+            do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per label: ``label``, ``area`` (km², the sum of the cells' areas),
+            ``n_cells`` and the (multi)polygon in the grid's CRS.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> coords = {"y": [1e3, 0.0], "x": [0.0, 1e3]}
+        >>> da = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), coords=coords)
+        >>> da = da.hydro.assign_network(RiverNetwork.from_ldd(np.array([[6, 2], [6, 5]])))
+        >>> labels = da.hydro.catchments({"outlet": (0.0, 1e3)})
+        >>> labels.hydro.catchment_polygons(crs="EPSG:3035")[["label", "area", "n_cells"]]
+           label  area  n_cells
+        0      1   4.0        4
+        """
+        return xarray_layer.catchment_polygons(
+            self._obj, network, nodata=nodata, x_dim=x_dim, y_dim=y_dim, crs=crs
+        )
+
+    def flow_path(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        direction: Literal["down", "up"] = "down",
+        max_length: float | str | None = None,
+        snap: float | str = 0,
+        upstream_area: Any = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.Dataset:
+        """The flow path from each location: its cells in order, their coordinates, the length along it.
+
+        See :func:`xhydro_accessor.hydrology.paths.flow_path` (pyflwdir's ``path()``).
+        One Dataset for all the locations, dims ``(station, step)``, each path padded
+        past its end (``cell``/``row``/``col`` -1, ``distance`` and coordinates NaN;
+        ``n_cells`` is each path's length): ``ds.isel(station=i, step=slice(0,
+        int(ds.n_cells[i])))`` is one path.
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        direction : {"down", "up"}
+            To the outlet, or up the main stem (the upstream cell of largest upstream area).
+        max_length : float or str, optional
+            A number of steps, or a length such as ``"50 km"``: the path stops before
+            the step that would go beyond it.
+        snap : float or str, default 0
+            Search radius to move the locations onto the network (see :func:`~xhydro_accessor.locate`).
+        upstream_area : DataArray or array, optional
+            The measure of the main stem; default the upstream area (km²).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        Dataset
+            ``cell`` (flat index), ``row``, ``col``, ``distance`` (m from the station;
+            cells without coordinates) over ``(station, step)``, the grid's coordinates
+            of each cell, ``n_cells`` and the stations' coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> coords = {"y": [0.0], "x": [0.0, 1e3, 2e3, 3e3]}
+        >>> da = xr.DataArray(np.zeros((1, 4)), dims=("y", "x"), coords=coords)
+        >>> da = da.hydro.assign_network(RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]])), crs="EPSG:3035")
+        >>> ds = da.hydro.flow_path({"a": (0.0, 1e3), "b": (0.0, 2e3)})
+        >>> ds.x.values, ds.distance.values
+        (array([[1000., 2000., 3000.],
+               [2000., 3000.,   nan]]), array([[   0., 1000., 2000.],
+               [   0., 1000.,   nan]]))
+        """
+        return xarray_layer.flow_path(
+            self._obj,
+            locations,
+            network,
+            direction=direction,
+            max_length=max_length,
+            snap=snap,
+            upstream_area=upstream_area,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            crs=crs,
+        )
+
+    def main_stem(
+        self,
+        locations: Any,
+        network: RiverNetwork | None = None,
+        *,
+        snap: float | str = 0,
+        upstream_area: Any = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Boolean mask of the main stems upstream of the locations (see :func:`xhydro_accessor.main_stem`).
+
+        Parameters
+        ----------
+        locations : dict, array-like, xarray object or Locations
+            Gauges or points in any form :func:`~xhydro_accessor.locate` takes.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        snap : float or str, default 0
+            Search radius to move the locations onto the network.
+        upstream_area : DataArray or array, optional
+            The measure of the main stem; default the upstream area (km²).
+        x_dim, y_dim : hashable, optional
+            The spatial dims (``x_dim`` alone: a vector network's node dim), when the
+            attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``main_stem`` (bool) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2], [6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.main_stem([(1, 2)], net).values
+        array([[ True,  True,  True],
+               [False, False,  True]])
+        """
+        return xarray_layer.main_stem(
+            self._obj,
+            locations,
+            network,
+            snap=snap,
+            upstream_area=upstream_area,
+            x_dim=x_dim,
+            y_dim=y_dim,
+            crs=crs,
+        )
 
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:

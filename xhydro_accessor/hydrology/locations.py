@@ -258,7 +258,7 @@ def locate(
     reported = _reported(area, index.size)
     raster = len(network.shape) == 2
     cells = _upstream_cells(network) if raster else None
-    km2 = _upstream_km2(network) if raster else None
+    km2 = upstream_km2(network) if raster else None
     if (in_metres or not np.isnan(reported).all()) and km2 is None:
         if raster and geometry.network_grid(network) is not None:
             _geometry_or_raise(network)  # the UnknownGeometryError asking for crs=
@@ -310,7 +310,7 @@ def _upstream_cells(network: RiverNetwork) -> np.ndarray:
     return np.asarray(cells, np.float64).reshape(-1)
 
 
-def _upstream_km2(network: RiverNetwork) -> np.ndarray | None:
+def upstream_km2(network: RiverNetwork) -> np.ndarray | None:
     """Upstream area in km² of every cell, or None where the grid's geometry is unknown."""
     from .upstream_area import upstream_area
 

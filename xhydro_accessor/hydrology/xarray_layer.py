@@ -421,3 +421,141 @@ def _cut(obj, grid, sub):
     rows, cols = np.divmod(sub.index[[0, -1]], sub.parent_shape[-1])
     window = {grid[0]: slice(rows[0], rows[1] + 1), grid[1]: slice(cols[0], cols[1] + 1)}
     return assign_network(drop_network(obj).isel(window), sub.network, y_dim=grid[0], x_dim=grid[1])
+
+
+# ------------------------------------------------------ vectors and flow paths
+def streams(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    min_area: float | None = None,
+    min_order: int | None = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+):
+    """``obj.hydro.streams(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.streams`."""
+    from .vectors import streams as _streams
+
+    network, _ = resolve(obj, network, x_dim, y_dim, crs)
+    return _streams(network, min_area, min_order)
+
+
+def stream_segments(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    min_area: float | None = None,
+    min_order: int | None = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """``obj.hydro.stream_segments(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.stream_segments`."""
+    from .vectors import stream_segments as _stream_segments
+
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    ids = _stream_segments(network, min_area, min_order)
+    attrs = {"long_name": "stream segment id (streams() segment_id; 0 off the streams)"}
+    return _labelled(_grid(ids, obj, grid, "stream_segment", attrs), 0)
+
+
+def catchment_polygons(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    nodata: int = 0,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+):
+    """``obj.hydro.catchment_polygons(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.catchment_polygons`."""
+    from .vectors import catchment_polygons as _catchment_polygons
+
+    if not isinstance(obj, xr.DataArray):
+        raise TypeError(f"catchment_polygons needs a DataArray of labels, got {type(obj).__name__}")
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    if set(obj.dims) != set(grid):
+        raise ValueError(f"the labels must have only the grid dims {grid}, got {obj.dims}: select one first")
+    return _catchment_polygons(network, obj.transpose(*grid).values, nodata=nodata)
+
+
+def flow_path(
+    obj: xr.DataArray | xr.Dataset,
+    locations: Any,
+    network: RiverNetwork | None = None,
+    *,
+    direction: Literal["down", "up"] = "down",
+    max_length: float | str | None = None,
+    snap: float | str = 0,
+    upstream_area: Any = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.Dataset:
+    """``obj.hydro.flow_path(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.flow_path`."""
+    from .paths import flow_path as _flow_path
+
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    loc = locate(network, locations, snap=snap)
+    area = _data(upstream_area, grid, obj)
+    paths = _flow_path(network, loc, direction, max_length, upstream_area=area)
+    n, counts = len(paths), paths.n_cells
+    station = np.repeat(np.arange(n), counts)
+    step = np.arange(paths.index.size) - np.repeat(paths.offsets[:-1], counts)
+
+    def padded(values: np.ndarray, fill: Any) -> np.ndarray:
+        out = np.full((n, int(counts.max(initial=0))), fill, values.dtype)
+        out[station, step] = values
+        return out
+
+    along = (STATION, "step")
+    cell = padded(paths.index, -1)
+    data: dict[Hashable, Any] = {
+        "cell": (along, cell, {"long_name": "flat grid index of the path's cells (-1 past its end)"}),
+        "distance": (along, padded(paths.distance, np.nan),
+                     {"units": paths.units, "long_name": "length along the path from the station"}),
+        "n_cells": (STATION, counts, {"long_name": "cells on the path, the station's included"}),
+    }  # fmt: skip
+    coords = {k: v for k, v in loc.coords(network).items() if k not in (*grid, "row", "col")}
+    if len(grid) == 2:
+        data["row"], data["col"] = (along, padded(paths.rows, -1)), (along, padded(paths.cols, -1))
+        names = grid[::-1] if _transposed(network) else grid
+        for name, values in zip(names, (paths.y, paths.x), strict=True):
+            coords[name] = (along, padded(values, np.nan), obj[name].attrs if name in obj.coords else {})
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs["direction"] = direction
+    return ds
+
+
+def main_stem(
+    obj: xr.DataArray | xr.Dataset,
+    locations: Any,
+    network: RiverNetwork | None = None,
+    *,
+    snap: float | str = 0,
+    upstream_area: Any = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """``obj.hydro.main_stem(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.main_stem`."""
+    from .paths import main_stem as _main_stem
+
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    mask = _main_stem(
+        network, locate(network, locations, snap=snap), upstream_area=_data(upstream_area, grid, obj)
+    )
+    return _grid(mask, obj, grid, "main_stem", {"long_name": "main stem upstream of the stations"})
+
+
+def _transposed(network: RiverNetwork) -> bool:
+    """Whether the network's grid is stored x first (dims ``(x, y)``)."""
+    from ..layout import layout_of_network
+
+    return len(network.shape) == 2 and layout_of_network(network).transposed
