@@ -170,6 +170,7 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        edge_weights: Any = None,
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -196,6 +197,11 @@ class HydroAccessor(Generic[T]):
             :func:`xhydro_accessor.accumulate`).
         engine : {"auto", "numba", "xp"}, default "auto"
             The engine of the array-level operation (see :func:`xhydro_accessor.accumulate`).
+        edge_weights : DataArray, array or str, optional
+            A weight per cell for the link to its downstream cell, multiplying what moves
+            along it (earthkit-hydro's ``edge_weights``; see :func:`xhydro_accessor.accumulate`):
+            a DataArray over the spatial dims, an array of the grid's shape, or the name of
+            a coordinate or variable.
 
         Returns
         -------
@@ -224,6 +230,7 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            edge_weights=edge_weights,
         )
 
     def accumulate_downstream(
@@ -237,6 +244,7 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        edge_weights: Any = None,
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -260,6 +268,7 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            edge_weights=edge_weights,
         )
 
     def move_downstream(

@@ -79,6 +79,7 @@ def accumulate(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    edge_weights: Any = None,
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -101,6 +102,17 @@ def accumulate(
         The engine (see the module docstring): ``"numba"`` the compiled host-memory
         engine, ``"xp"`` the level-synchronous Array API one; ``"auto"`` picks
         ``"numba"`` for numpy (and dask of numpy, CPU torch) and ``"xp"`` otherwise.
+    edge_weights : array of shape network.shape, optional
+        earthkit-hydro's ``edge_weights``: ``edge_weights[i]`` multiplies what moves
+        along the link from cell ``i`` to its downstream cell (a loss or a partition
+        ratio per link; outlets' values are not read), so each upstream value is
+        weighted by the product of the edge weights on its path:
+        ``n_j = w_j·x_j ⊕ edge_i·n_i`` over the cells ``i`` draining into ``j``
+        (``⊕`` = +, max or min; ``mean`` and ``std``/``var`` use the same path weights
+        times ``weights``). NaN on a link raises ``ValueError``, and so do negative
+        ones for mean/std/var. Every engine and library; torch and jax differentiate
+        wrt field, weights and edge weights (through the level-synchronous kernels:
+        O(levels · cells)). See :mod:`xhydro_accessor.backends.edges`.
 
     Examples
     --------
@@ -113,8 +125,11 @@ def accumulate(
     >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="max")
     array([[1, 2, 3],
            [4, 6, 6]])
+    >>> accumulate(net, np.ones((2, 3)), edge_weights=np.full((2, 3), 0.5))  # half of each inflow
+    array([[1. , 1. , 1. ],
+           [1. , 3.5, 1. ]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine)
+    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine, edge_weights)
 
 
 def accumulate_downstream(
@@ -125,6 +140,7 @@ def accumulate_downstream(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    edge_weights: Any = None,
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -137,8 +153,12 @@ def accumulate_downstream(
     >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
+    >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]), edge_weights=np.full((1, 4), 0.5))
+    array([[2.75, 3.5 , 3.  , 4.  ]])
     """
-    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine)
+    return _dispatch(
+        "accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine, edge_weights
+    )
 
 
 def move_downstream(
@@ -185,15 +205,21 @@ def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") ->
 
 
 # ------------------------------------------------------------------- dispatch
-def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto"):
+def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto", edge_weights=None):
     """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
     check_options(how, skipna)
     check_engine(engine)
-    library_of(field, weights)  # first: an unsupported array type says so
+    library_of(field, weights, edge_weights)  # first: an unsupported array type says so
     field = supported_dtype(field, "field")
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
-    out = dispatch(network, op, field, how, weights, skipna, engine)
+    if edge_weights is not None:
+        from .backends import edges
+
+        edge_weights = edges.check_edge_weights(network, edge_weights, how)
+        out = edges.run(network, op, field, how, weights, skipna, edge_weights, engine)
+    else:
+        out = dispatch(network, op, field, how, weights, skipna, engine)
     if warn_nan and not skipna and isinstance(out, np.ndarray):
         _warn_nan(op, network, field, weights, out)
     return out

@@ -505,6 +505,7 @@ def apply(
     y_dim: Hashable | None = None,
     warn_nan: bool = True,
     engine: str = "auto",
+    edge_weights: Any = None,
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -534,6 +535,8 @@ def apply(
     operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
+    if edge_weights is not None:
+        engine = {"engine": engine, "edge_weights": edge_weights_of(edge_weights, obj, dims)}  # type: ignore[assignment]
     if isinstance(obj, xr.DataArray):
         w = weights_of(weights, obj, None, dims, crs)
         return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine)
@@ -543,6 +546,22 @@ def apply(
             w = weights_of(weights, var, obj, dims, crs)
             out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine)
     return out
+
+
+def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> Any:
+    """The array of an ``edge_weights=`` argument over the spatial ``dims``, in their order: a
+    name (a coordinate or variable of ``obj``), a DataArray (transposed by its dims) or an array."""
+    if isinstance(edge_weights, str):
+        if edge_weights not in obj.coords and edge_weights not in getattr(obj, "data_vars", {}):
+            raise KeyError(f"edge_weights={edge_weights!r} names no coordinate or variable of the object")
+        edge_weights = obj[edge_weights]
+    if isinstance(edge_weights, xr.DataArray):
+        if set(edge_weights.dims) != set(dims):
+            raise ValueError(
+                f"edge_weights must have exactly the spatial dims {dims}, got {edge_weights.dims}"
+            )
+        return edge_weights.transpose(*dims).data
+    return edge_weights
 
 
 def _apply(
@@ -577,7 +596,8 @@ def _apply(
             "how": how,
             "skipna": skipna,
             "grid_ndim": len(dims),
-            "options": {"engine": engine} | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
+            "options": (engine if isinstance(engine, dict) else {"engine": engine})
+            | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
