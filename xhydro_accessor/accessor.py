@@ -1093,6 +1093,90 @@ class HydroAccessor(Generic[T]):
         """
         return xarray_layer.subnetwork(self._obj, mask, network, x_dim=x_dim, y_dim=y_dim, crs=crs)
 
+    def smooth_along(
+        self,
+        window: int,
+        how: Literal["mean", "median"] = "mean",
+        weights: Any = None,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """A moving mean or median along the flow (pyflwdir's ``moving_average`` / ``moving_median``).
+
+        See :func:`xhydro_accessor.hydrology.along.smooth_along` for the window: the cell,
+        up to ``window`` cells downstream and up to ``window`` cells up its main upstream
+        branch; NaN left out, NaN cells stay NaN.
+
+        Parameters
+        ----------
+        window : int
+            Cells up and down (a window of at most ``2 * window + 1`` cells).
+        how : {"mean", "median"}
+        weights : DataArray or array of the grid's shape, optional
+            Weights of the mean.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims, if they cannot be found from CF axes or their names.
+
+        Returns
+        -------
+        DataArray or Dataset
+            Same dims, coordinates and attrs.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 6, 5]]))
+        >>> da = xr.DataArray([[1.0, 2.0, 9.0, 4.0, 5.0]], dims=("y", "x"))
+        >>> da.hydro.smooth_along(1, network=net).values
+        array([[1.5, 4. , 5. , 6. , 4.5]])
+        """
+        return xarray_layer.smooth_along(self._obj, window, how, weights, network, x_dim=x_dim, y_dim=y_dim)
+
+    def fill_along(
+        self,
+        direction: Literal["down", "up"] = "down",
+        how: Literal["max", "min", "sum"] = "max",
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Fill NaN from the nearest valid cells along the flow (pyflwdir's ``fillnodata``).
+
+        See :func:`xhydro_accessor.hydrology.along.fill_along`: ``direction="down"``
+        fills from the nearest valid cells upstream (branches merged by ``how``),
+        ``"up"`` from the nearest valid cell downstream.
+
+        Parameters
+        ----------
+        direction : {"down", "up"}
+            The way values travel.
+        how : {"max", "min", "sum"}
+            How values arriving from several upstream branches merge (``"down"``).
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims, if they cannot be found from CF axes or their names.
+
+        Returns
+        -------
+        DataArray or Dataset
+            Same dims, coordinates and attrs.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> da = xr.DataArray([[np.nan, 2.0, np.nan, 4.0]], dims=("y", "x"))
+        >>> da.hydro.fill_along("up", network=net).values
+        array([[2., 2., 4., 4.]])
+        """
+        return xarray_layer.fill_along(self._obj, direction, how, network, x_dim=x_dim, y_dim=y_dim)
+
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:
     """``xr.open_dataset(..., engine="hydro")``: the river network indexed again.
