@@ -32,6 +32,7 @@ from .backends import Engine
 from .hydrology import xarray_layer
 from .hydrology.catchments import Statistic
 from .network import RiverNetwork
+from .node_vectors import Output
 from .operations import How
 from .xarray_ops import apply, assign_network, attached_network, cell_area, drop_network
 
@@ -171,6 +172,7 @@ class HydroAccessor(Generic[T]):
         warn_nan: bool = True,
         engine: Engine = "auto",
         edge_weights: Any = None,
+        output: Output = "grid",
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -202,6 +204,10 @@ class HydroAccessor(Generic[T]):
             along it (earthkit-hydro's ``edge_weights``; see :func:`xhydro_accessor.accumulate`):
             a DataArray over the spatial dims, an array of the grid's shape, or the name of
             a coordinate or variable.
+        output : {"grid", "nodes"}, default "grid"
+            ``"nodes"``: a DataArray over a ``node`` dim instead of the spatial dims, the
+            network's cells in ``network.nodes`` order, with the coordinates of each
+            node's cell (the spatial dims' coordinates, e.g. ``y``/``x``, along ``node``).
 
         Returns
         -------
@@ -231,6 +237,7 @@ class HydroAccessor(Generic[T]):
             warn_nan=warn_nan,
             engine=engine,
             edge_weights=edge_weights,
+            output=output,
         )
 
     def accumulate_downstream(
@@ -245,6 +252,7 @@ class HydroAccessor(Generic[T]):
         warn_nan: bool = True,
         engine: Engine = "auto",
         edge_weights: Any = None,
+        output: Output = "grid",
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -269,6 +277,7 @@ class HydroAccessor(Generic[T]):
             warn_nan=warn_nan,
             engine=engine,
             edge_weights=edge_weights,
+            output=output,
         )
 
     def move_downstream(
@@ -281,6 +290,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         engine: Engine = "auto",
+        output: Output = "grid",
     ) -> T:
         """Each cell receives the reduction of its direct upstream neighbours (not itself).
 
@@ -304,6 +314,7 @@ class HydroAccessor(Generic[T]):
             x_dim=x_dim,
             y_dim=y_dim,
             engine=engine,
+            output=output,
         )
 
     def move_upstream(
@@ -313,10 +324,11 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         engine: Engine = "auto",
+        output: Output = "grid",
     ) -> T:
         """Each cell receives its downstream cell's value (NaN / fill value at outlets).
 
-        ``engine`` as in :meth:`accumulate`.
+        ``engine`` and ``output`` as in :meth:`accumulate`.
 
         Examples
         --------
@@ -325,7 +337,9 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_upstream(net).values
         array([[ 2.,  3., nan, nan]])
         """
-        return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim, engine=engine)
+        return apply(
+            "move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim, engine=engine, output=output
+        )
 
     def cell_area(
         self, *, x_dim: Hashable | None = None, y_dim: Hashable | None = None, crs: Any = None

@@ -47,6 +47,12 @@ engine
 Parameters
     are checked before any work: an unknown ``how`` raises ``ValueError``, a
     ``skipna`` other than True/False ``TypeError``.
+output and node vectors
+    ``output="nodes"`` returns the values on the network's cells only, in
+    :attr:`~xhydro_accessor.RiverNetwork.nodes` order: ``(..., n_nodes)``, batch dims
+    kept. Fields, weights and edge weights may be given that way too (last axis of
+    length ``n_nodes``); trailing dims equal to the grid are read as a grid first —
+    see :mod:`xhydro_accessor.node_vectors` for the rule and the ambiguous cases.
 Off-network cells and empty results
     hold NaN in float outputs and :func:`fill_value` of the dtype in integer
     outputs (its most negative value; the largest for unsigned integers).
@@ -61,9 +67,10 @@ from typing import Any
 import numpy as np
 
 from . import reductions
-from .backends import ENGINES, Engine, check_engine, dispatch, library_of
+from .backends import ENGINES, Engine, check_engine, dispatch, library_of, on_one_library
 from .errors import NaNPropagationWarning
 from .network import RiverNetwork
+from .node_vectors import Output, check_output, to_grid, to_nodes
 from .reductions import REDUCTIONS, How, fill_value, result_dtype, supported_dtype
 
 __all__ = ["ENGINES", "HOWS", "Engine", "How", "fill_value", "result_dtype", "supported_dtype"]  # re-exported
@@ -80,6 +87,7 @@ def accumulate(
     warn_nan: bool = True,
     engine: Engine = "auto",
     edge_weights: Any = None,
+    output: Output = "grid",
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -113,6 +121,9 @@ def accumulate(
         ones for mean/std/var. Every engine and library; torch and jax differentiate
         wrt field, weights and edge weights (through the level-synchronous kernels:
         O(levels · cells)). See :mod:`xhydro_accessor.backends.edges`.
+    output : {"grid", "nodes"}, default "grid"
+        ``"nodes"``: the result on the network's cells only, ``(..., n_nodes)`` in
+        ``network.nodes`` order (see the module docstring).
 
     Examples
     --------
@@ -129,7 +140,9 @@ def accumulate(
     array([[1. , 1. , 1. ],
            [1. , 3.5, 1. ]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine, edge_weights)
+    return _dispatch(
+        "accumulate", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
+    )
 
 
 def accumulate_downstream(
@@ -141,6 +154,7 @@ def accumulate_downstream(
     warn_nan: bool = True,
     engine: Engine = "auto",
     edge_weights: Any = None,
+    output: Output = "grid",
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -157,7 +171,7 @@ def accumulate_downstream(
     array([[2.75, 3.5 , 3.  , 4.  ]])
     """
     return _dispatch(
-        "accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine, edge_weights
+        "accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
     )
 
 
@@ -168,6 +182,7 @@ def move_downstream(
     weights: Any = None,
     skipna: bool = False,
     engine: Engine = "auto",
+    output: Output = "grid",
 ) -> np.ndarray:
     """Move a field one step downstream: each cell receives the reduction of its
     direct upstream neighbours (not itself).
@@ -185,10 +200,12 @@ def move_downstream(
     array([[nan, nan, nan],
            [nan, -1., nan]])
     """
-    return _dispatch("move_downstream", network, field, how, weights, skipna, engine=engine)
+    return _dispatch("move_downstream", network, field, how, weights, skipna, engine=engine, output=output)
 
 
-def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") -> np.ndarray:
+def move_upstream(
+    network: RiverNetwork, field: Any, engine: Engine = "auto", output: Output = "grid"
+) -> np.ndarray:
     """Move a field one step upstream: each cell receives its downstream cell's value.
 
     Outlets (no downstream cell) receive NaN, or :func:`fill_value` for integers.
@@ -201,19 +218,23 @@ def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") ->
     >>> move_upstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[ 2.,  3., nan, nan]])
     """
-    return _dispatch("move_upstream", network, field, "max", None, False, engine=engine)
+    return _dispatch("move_upstream", network, field, "max", None, False, engine=engine, output=output)
 
 
 # ------------------------------------------------------------------- dispatch
-def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto", edge_weights=None):
+def _dispatch(
+    op, network, field, how, weights, skipna, warn_nan=False, engine="auto", edge_weights=None, output="grid"
+):
     """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
     check_options(how, skipna)
     check_engine(engine)
+    check_output(output)
     library_of(field, weights, edge_weights)  # first: an unsupported array type says so
-    field = supported_dtype(field, "field")
+    field = _grid(network, supported_dtype(field, "field"))
     if weights is not None:
-        weights = check_weights(supported_dtype(weights, "weights"), how)
+        weights = check_weights(_grid(network, supported_dtype(weights, "weights")), how)
     if edge_weights is not None:
+        edge_weights = _grid(network, edge_weights)
         from .backends import edges
 
         edge_weights = edges.check_edge_weights(network, edge_weights, how)
@@ -222,7 +243,12 @@ def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="
         out = dispatch(network, op, field, how, weights, skipna, engine)
     if warn_nan and not skipna and isinstance(out, np.ndarray):
         _warn_nan(op, network, field, weights, out)
-    return out
+    return out if output == "grid" else on_one_library(lambda a: to_nodes(network, a), out)
+
+
+def _grid(network: RiverNetwork, values: Any) -> Any:
+    """``values`` on the grid, node vectors scattered (:func:`~xhydro_accessor.node_vectors.to_grid`)."""
+    return on_one_library(lambda a: to_grid(network, a), values)
 
 
 def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.ndarray) -> None:

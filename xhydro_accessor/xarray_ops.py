@@ -42,6 +42,7 @@ from .layout import axis_of, layout_of
 from .network import RiverNetwork, label_positions
 from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate, node_labels
 from .network_index import NetworkIndex, network_coordinates
+from .node_vectors import check_output
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -55,12 +56,15 @@ from .units import (
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
+#: The dim of results on the network's cells only (``output="nodes"``), in ``network.nodes`` order.
+NODE = "node"
+
 OPERATIONS = {
     "accumulate": operations.accumulate,
     "accumulate_downstream": operations.accumulate_downstream,
     "move_downstream": operations.move_downstream,
-    "move_upstream": lambda network, field, how, weights, skipna, engine: operations.move_upstream(
-        network, field, engine
+    "move_upstream": lambda network, field, how, weights, skipna, engine, output="grid": (
+        operations.move_upstream(network, field, engine, output)
     ),
 }
 
@@ -506,6 +510,7 @@ def apply(
     warn_nan: bool = True,
     engine: str = "auto",
     edge_weights: Any = None,
+    output: str = "grid",
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -535,17 +540,41 @@ def apply(
     operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
+    check_output(output)
+    extra = {"output": output} if output != "grid" else {}
     if edge_weights is not None:
-        engine = {"engine": engine, "edge_weights": edge_weights_of(edge_weights, obj, dims)}  # type: ignore[assignment]
+        extra["edge_weights"] = edge_weights_of(edge_weights, obj, dims)
     if isinstance(obj, xr.DataArray):
         w = weights_of(weights, obj, None, dims, crs)
-        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine)
+        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine, extra)
+    if output != "grid":
+        raise ValueError("output='nodes' is for a DataArray: select a variable first")
     out = obj.copy()
     for name, var in obj.data_vars.items():
         if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
             w = weights_of(weights, var, obj, dims, crs)
-            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine)
+            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine, extra)
     return out
+
+
+def node_coordinates(out: xr.DataArray, obj: Any, network: RiverNetwork, dims: tuple[Hashable, ...]) -> Any:
+    """A result with a :data:`NODE` dim (in ``network.nodes`` order), given the coordinates
+    of each node's cell: the values of ``obj``'s spatial dim coordinates there (``y``/``x``,
+    ``lat``/``lon``, a vector network's node labels), named as those dims.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5, 255]]))
+    >>> da = xr.DataArray(np.ones((1, 3)), dims=("y", "x"), coords={"y": [10.0], "x": [0.0, 1, 2]})
+    >>> node_coordinates(xr.DataArray([1.0, 2.0], dims=NODE), da, net, ("y", "x")).coords["x"].values
+    array([0., 1.])
+    """
+    at = np.divmod(network.nodes, network.shape[1]) if len(dims) == 2 else (network.nodes,)
+    coords = {dim: (NODE, np.asarray(obj[dim].values)[where]) for dim, where in zip(dims, at, strict=True)
+              if dim in obj.coords}  # fmt: skip
+    return out.assign_coords(coords)
 
 
 def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> Any:
@@ -565,11 +594,12 @@ def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tup
 
 
 def _apply(
-    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine
+    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine, extra=None
 ) -> xr.DataArray:
     """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
     DataArray (broadcast against ``da``) or an array of the grid's shape."""
     field, reg, units = dequantify(da)
+    gridded = (extra or {}).get("output", "grid") == "grid"
     w_units = None
     if weights is not None:
         if not isinstance(weights, xr.DataArray):
@@ -587,7 +617,7 @@ def _apply(
         field,
         *([] if weights is None else [weights]),
         input_core_dims=[list(dims)] * (1 if weights is None else 2),
-        output_core_dims=[list(dims)],
+        output_core_dims=[list(dims) if gridded else ["__hydro_node__"]],
         dask="allowed",
         keep_attrs=True,
         kwargs={
@@ -596,11 +626,15 @@ def _apply(
             "how": how,
             "skipna": skipna,
             "grid_ndim": len(dims),
-            "options": (engine if isinstance(engine, dict) else {"engine": engine})
+            "options": {"engine": engine}
+            | (extra or {})
             | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
+        **({} if gridded else {"dask_gufunc_kwargs": {"output_sizes": {"__hydro_node__": network.n_nodes}}}),
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
+    if not gridded:
+        out = node_coordinates(out.rename({"__hydro_node__": NODE}), da, network, dims)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
     _set_metadata(out, op, how, units, out_units)
     if out.attrs.get("standard_name") == DISCHARGE_STANDARD_NAME and out_units != DISCHARGE_UNITS:

@@ -18,9 +18,10 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from ..network import RiverNetwork
+from ..node_vectors import Output, check_output, to_grid, to_nodes
 from ..operations import accumulate, supported_dtype
 from ..threads import in_blocks
-from ._backend import host, library
+from ._backend import host, library, native
 
 _FILL_HOW = {"max": 0, "min": 1, "sum": 2}
 
@@ -67,6 +68,7 @@ def smooth_along(
     window: int,
     how: Literal["mean", "median"] = "mean",
     weights: Any = None,
+    output: Output = "grid",
 ) -> Any:
     """A moving mean or median along the flow, as pyflwdir's ``moving_average`` /
     ``moving_median`` (without their stream-order restriction).
@@ -87,6 +89,9 @@ def smooth_along(
     weights : array of shape network.shape or field.shape, optional
         Weights of the mean (non-negative; a cell whose weights in the window sum to 0
         gives NaN). Not for the median.
+    output : {"grid", "nodes"}, default "grid"
+        ``"nodes"``: the values on the network's cells only, in ``network.nodes`` order;
+        fields and weights may be node vectors too (see :mod:`xhydro_accessor.node_vectors`).
 
     Examples
     --------
@@ -104,10 +109,11 @@ def smooth_along(
         raise ValueError(f"window must be a non-negative integer (cells up and down), got {window!r}")
     if weights is not None and how == "median":
         raise ValueError("weights are for how='mean' only")
-    field = supported_dtype(field, "field")
+    check_output(output)
+    field = _on_grid(network, supported_dtype(field, "field"))
     network.check_grid(tuple(field.shape))
     if weights is not None:
-        weights = supported_dtype(weights, "weights")
+        weights = _on_grid(network, supported_dtype(weights, "weights"))
         if tuple(weights.shape) not in (tuple(network.shape), tuple(field.shape)):
             raise ValueError(
                 f"weights must have the grid's shape {network.shape} or the field's {tuple(field.shape)}, "
@@ -115,7 +121,8 @@ def smooth_along(
             )
         if library(weights) == "numpy" and np.any(np.asarray(weights) < 0):
             raise ValueError("weights of the moving mean must be non-negative")
-    return _run(_smooth, network, field, weights, window=int(window), median=how == "median")
+    out = _run(_smooth, network, field, weights, window=int(window), median=how == "median")
+    return out if output == "grid" else native(lambda a: to_nodes(network, a), out)
 
 
 def fill_along(
@@ -123,6 +130,7 @@ def fill_along(
     field: Any,
     direction: Literal["down", "up"] = "down",
     how: Literal["max", "min", "sum"] = "max",
+    output: Output = "grid",
 ) -> Any:
     """Fill NaN from the nearest valid cells along the flow, as pyflwdir's ``fillnodata``.
 
@@ -138,7 +146,7 @@ def fill_along(
         no choice); missing cells with no valid cell downstream stay NaN.
 
     Valid values are never changed. Integer fields have no missing values: returned as
-    float64 copies.
+    float64 copies. ``output`` and node-vector fields as in :func:`smooth_along`.
 
     Examples
     --------
@@ -159,9 +167,16 @@ def fill_along(
         raise ValueError(f"direction must be 'down' (values flow downstream) or 'up', got {direction!r}")
     if how not in _FILL_HOW:
         raise ValueError(f"how must be one of {tuple(_FILL_HOW)}, got {how!r}")
-    field = supported_dtype(field, "field")
+    check_output(output)
+    field = _on_grid(network, supported_dtype(field, "field"))
     network.check_grid(tuple(field.shape))
-    return _run(_fill, network, field, None, down=direction == "down", how=_FILL_HOW[how])
+    out = _run(_fill, network, field, None, down=direction == "down", how=_FILL_HOW[how])
+    return out if output == "grid" else native(lambda a: to_nodes(network, a), out)
+
+
+def _on_grid(network: RiverNetwork, values: Any) -> Any:
+    """Node vectors scattered to the grid (:func:`~xhydro_accessor.node_vectors.to_grid`)."""
+    return native(lambda a: to_grid(network, a), values)
 
 
 # ------------------------------------------------------------------ helpers
