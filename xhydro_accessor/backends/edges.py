@@ -217,7 +217,8 @@ def compute_numba(
             run(kernels.MOMENTS, mean, weight, m2)
             y = m2 / weight
             y = np.sqrt(y) if reduction.finalize == "sqrt" else y
-    y[:, ~network.mask.reshape(-1)] = reductions.fill_value(dtype)
+    off = network.cached("xhydro_accessor.off_network", lambda: np.flatnonzero(~network.mask.reshape(-1)))
+    y[:, off] = reductions.fill_value(dtype)
     return y.astype(dtype, copy=False)
 
 
