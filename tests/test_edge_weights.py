@@ -149,20 +149,30 @@ def test_every_backend_equals_numpy(backend):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, err_msg=how)
 
 
-@pytest.mark.parametrize("how", ["sum", "mean", "max", "var"])
-def test_torch_gradient_wrt_field_and_edge_weights(how):
+@pytest.mark.parametrize(
+    "how, op, engine",
+    [("sum", "accumulate", "auto"), ("sum", "accumulate_downstream", "auto"), ("sum", "accumulate", "xp"),
+     ("mean", "accumulate", "auto"), ("max", "accumulate", "auto"), ("var", "accumulate_downstream", "auto")],
+)  # fmt: skip
+def test_torch_gradient_wrt_field_and_edge_weights(how, op, engine):
     torch = pytest.importorskip("torch")
     net, _ = network(7, 4, 5)
     rng = np.random.default_rng(7)
-    field = torch.tensor(rng.normal(size=net.shape), requires_grad=True)
+    field = torch.tensor(rng.normal(size=(2, *net.shape)), requires_grad=True)
+    weights = torch.tensor(rng.uniform(0.5, 2.0, size=net.shape), requires_grad=True)
     edges = torch.tensor(rng.uniform(0.2, 1.0, size=net.shape), requires_grad=True)
     mask = torch.tensor(net.mask)
 
-    def f(x, e):
-        out = xa.accumulate(net, x, how=how, edge_weights=e)
+    def f(x, w, e):
+        out = getattr(xa, op)(net, x, how=how, weights=w, edge_weights=e, engine=engine)
         return torch.where(mask, out, 0.0)
 
-    assert torch.autograd.gradcheck(f, (field, edges))
+    assert torch.autograd.gradcheck(f, (field, weights, edges))
+    field = torch.tensor(rng.normal(size=net.shape), requires_grad=True)
+
+    def f(x, e):  # noqa: F811 - one member: finite differences of the numba engine below
+        return torch.where(mask, xa.accumulate(net, x, how=how, edge_weights=e), 0.0)
+
     # and against finite differences of the numba engine's forward
     loss = f(field, edges).sum()
     gx, ge = torch.autograd.grad(loss, (field, edges))

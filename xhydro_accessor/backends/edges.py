@@ -16,12 +16,14 @@ path weights (merged with Chan's stable update, where earthkit-hydro takes
 Engines: :func:`compute_numba` (compiled passes of :mod:`..kernels.edges`, numpy and
 CPU tensors without gradient) and :func:`compute_xp` (level-synchronous, functional,
 any Array API library: torch and jax differentiate through it, wrt the field, the
-node weights and the edge weights). :func:`run` picks one by the data, as
+node weights and the edge weights; an edge-weighted *sum* on torch has its own O(cells)
+backward pass instead, :func:`_torch_sum`). :func:`run` picks one by the data, as
 :func:`~xhydro_accessor.backends.dispatch` does; dask runs each batch chunk in numpy.
 """
 
 from __future__ import annotations
 
+import functools
 from math import prod
 from typing import Any
 
@@ -146,8 +148,17 @@ def run(
         e = xp.reshape(edges, (1, prod(network.shape)))
         label = library if library != "torch" or device(x).type == "cpu" else f"torch on {device(x)}"
         chosen = engine_for(engine, label)  # engine="numba" for arrays off the host raises
-        tracked = any(getattr(a, "requires_grad", False) for a in (x, w, e) if a is not None)
-        if chosen.__name__.endswith("numba_engine") and not tracked:  # gradients: traced in xp
+        compiled = chosen.__name__.endswith("numba_engine")
+        tracked = library == "torch" and any(
+            getattr(a, "requires_grad", False) for a in (x, w, e) if a is not None
+        )
+        if tracked and how == "sum":  # a linear pass: its adjoint in O(cells)
+            import torch
+
+            if torch.is_grad_enabled():
+                y = _torch_sum().apply(x, w, e, network, op, skipna, compiled)
+                return xp.reshape(y, shape)
+        if compiled and not tracked:  # other gradients: traced through the xp kernels
             y = compute_numba(network, op, _host(x), how, None if w is None else _host(w), _host(e), skipna)
             y = y if library == "numpy" else xp.asarray(y)
         else:
@@ -155,6 +166,85 @@ def run(
         return xp.reshape(y, shape)
 
     return on_one_library(one, field, weights, edges)
+
+
+@functools.cache
+def _torch_sum() -> Any:
+    """The ``torch.autograd.Function`` of an edge-weighted sum (torch imported when first needed).
+
+    The pass is linear in the field; its adjoint is the edge-weighted pass the other way
+    (``λ = accumulate_downstream(g, edges)`` for ``accumulate``, and back). Then
+    ``d/dx' = λ`` and, for the link ``i → d``, ``d/d edge_i = λ_d · n_i`` (upstream
+    accumulation) or ``λ_i · n_d`` (along the path): one pass each way, O(cells).
+    """
+    import torch
+
+    def run(network, op, x, w, e, skipna, compiled):
+        if compiled:
+            w = None if w is None else _host(w)
+            return torch.from_numpy(compute_numba(network, op, _host(x), "sum", w, _host(e), skipna))
+        with torch.no_grad():
+            return compute_xp(network, op, x, "sum", w, e, skipna)
+
+    class EdgeSum(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w, e, network, op, skipna, compiled):
+            ctx.network, ctx.op, ctx.skipna, ctx.compiled = network, op, skipna, compiled
+            y = run(network, op, x, w, e, skipna, compiled)
+            ctx.save_for_backward(x, w, e, y)
+            return y
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g):
+            x, w, e, y = ctx.saved_tensors
+            network, op = ctx.network, ctx.op
+            mask = torch.as_tensor(network.mask.reshape(1, -1).copy(), device=g.device)
+            g = torch.where(mask, g, 0)
+            other = "accumulate_downstream" if op == "accumulate" else "accumulate"
+            adjoint = torch.where(mask, run(network, other, g, None, e.to(g.dtype), False, ctx.compiled), 0)
+            xs, ws = x.to(g.dtype), None if w is None else w.to(g.dtype)
+            nan = torch.isnan(xs) if ws is None else torch.isnan(xs) | torch.isnan(ws)
+            keep = ~nan if ctx.skipna else torch.ones_like(nan)
+            gx = torch.where(keep, adjoint if ws is None else adjoint * ws, 0)
+            gw = None
+            if ws is not None and ctx.needs_input_grad[1]:
+                gw = torch.where(keep, adjoint * xs, 0)
+                gw = gw.sum(0, keepdim=True) if w.shape[0] == 1 < g.shape[0] else gw
+            ge = None
+            if ctx.needs_input_grad[2]:
+                down = torch.as_tensor(downstream_cells(network), device=g.device)
+                has = down >= 0
+                at = down.clamp(min=0)
+                n = torch.where(mask, y.to(g.dtype), 0)
+                if op == "accumulate":  # the link i -> d: λ_d · n_i
+                    ge = torch.where(has, adjoint[:, at] * n, 0)
+                else:  # λ_i · n_d
+                    ge = torch.where(has, adjoint * n[:, at], 0)
+                ge = ge.sum(0, keepdim=True).to(e.dtype)
+            gx = gx.to(x.dtype) if ctx.needs_input_grad[0] else None
+            gw = None if gw is None else gw.to(w.dtype)
+            return gx, gw, ge, None, None, None, None
+
+    return EdgeSum
+
+
+def downstream_cells(network: RiverNetwork) -> np.ndarray:
+    """The flat index of each cell's downstream cell, -1 at outlets and off the network (cached).
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> downstream_cells(RiverNetwork.from_ldd(np.array([[6, 5, 255]]))).tolist()
+    [1, -1, -1]
+    """
+
+    def compute() -> np.ndarray:
+        down = np.full(prod(network.shape), -1, np.int64)
+        down[network.nodes] = network.downstream
+        return down
+
+    return network.cached("xhydro_accessor.down_flat", compute)
 
 
 def _host(x: Any) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from array_api_compat import array_namespace, device
 
+from ..backends.edges import downstream_cells
 from ..network import RiverNetwork
 from ..node_vectors import Output, check_output, to_grid, to_nodes
 from ..operations import accumulate, supported_dtype
@@ -45,21 +46,10 @@ def main_upstream(network: RiverNetwork) -> np.ndarray:
 
         cells = accumulate(network, network.mask.astype(np.int64)).reshape(-1)
         out = np.empty(cells.size, np.int64)
-        kernel(_down(network), cells, out)
+        kernel(downstream_cells(network), cells, out)
         return out
 
     return network.cached("xhydro_accessor.main_upstream", compute)
-
-
-def _down(network: RiverNetwork) -> np.ndarray:
-    """The flat index of each cell's downstream cell, -1 at outlets and off the network."""
-
-    def compute() -> np.ndarray:
-        down = np.full(prod(network.shape), -1, np.int64)
-        down[network.nodes] = network.downstream
-        return down
-
-    return network.cached("xhydro_accessor.down_flat", compute)
 
 
 def smooth_along(
@@ -217,7 +207,7 @@ def _smooth(field, *weights, network, window, median):
         w = np.asarray(weights[0], np.float64).reshape(-1, x.shape[1])
     out = np.full_like(x, np.nan)
     cells = np.sort(network.nodes).astype(np.int64)
-    down, up = _down(network), main_upstream(network)
+    down, up = downstream_cells(network), main_upstream(network)
     in_blocks(
         cells.size,
         cells.size * x.shape[0] * (2 * window + 1),
