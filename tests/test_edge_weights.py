@@ -206,6 +206,18 @@ def test_jax_gradient_wrt_field():
         for k, weight in p.items():
             expected[k] += weight
     np.testing.assert_allclose(np.asarray(grad).ravel()[net.mask.ravel()], expected[net.mask.ravel()])
+    # wrt the edge weights: as torch's O(cells) backward gives it
+    torch = pytest.importorskip("torch")
+    jnp, mask = jax.numpy, net.mask
+
+    def loss(e):
+        return jnp.where(mask, xa.accumulate(net, jnp.asarray(field), edge_weights=e) ** 2, 0).sum()
+
+    e = torch.tensor(edges, requires_grad=True)
+    torch.where(
+        torch.tensor(mask), xa.accumulate(net, torch.tensor(field), edge_weights=e) ** 2, 0
+    ).sum().backward()
+    np.testing.assert_allclose(np.asarray(jax.grad(loss)(jnp.asarray(edges))), e.grad.numpy(), rtol=1e-10)
 
 
 def test_accessor_takes_edge_weights_as_array_dataarray_or_name():
@@ -267,3 +279,36 @@ def test_distances_take_a_length_or_travel_time_per_link():
     np.testing.assert_allclose(xa.distance_to_outlet(net, travel).ravel(), expected)
     with pytest.raises(ValueError, match="must be non-negative"):
         xa.distance_to_outlet(net, -travel)
+
+
+def test_distances_with_link_lengths_equal_earthkit_hydro():
+    pytest.importorskip("earthkit.hydro")
+    from earthkit.hydro import distance
+    from earthkit.hydro._readers import from_d8
+    from earthkit.hydro.data_structures import RiverNetwork as EkNetwork
+
+    codes = np.asarray(real_data.load("efas_europe_nc").values)
+    codes = np.where(np.isin(codes, list(range(1, 10))), codes, 255).astype(np.uint8)
+    net = xa.RiverNetwork.from_ldd(codes)
+    ek = EkNetwork(from_d8(codes, "pcr_d8"))
+    hours = np.random.default_rng(1).uniform(0.5, 3.0, size=net.shape)  # travel time per link
+    ek_hours = hours.reshape(-1)[ek.mask]  # its distances take a value per node (its link downstream)
+
+    def same(ours, theirs):
+        np.testing.assert_allclose(ours[net.mask], np.asarray(theirs)[net.mask], rtol=1e-12)
+
+    same(xa.distance_to_outlet(net, hours), distance.array.to_sink(ek, ek_hours, return_type="gridded"))
+    for path in ("longest", "shortest"):
+        same(
+            xa.distance_to_source(net, hours, path=path),
+            distance.array.to_source(ek, ek_hours, path=path, return_type="gridded"),
+        )
+
+
+def test_vector_network_edge_weights_follow_the_node_labels():
+    net = xa.RiverNetwork.from_downstream([20, 30, -1], ids=[10, 20, 30])  # 10 -> 20 -> 30
+    field = xr.DataArray([1.0, 2.0, 4.0], dims="node", coords={"node": [30, 20, 10]})
+    edges = xr.DataArray([0.5, 0.25, 9.0], dims="node", coords={"node": [10, 20, 30]})
+    out = field.hydro.accumulate(net, edge_weights=edges)
+    # 30 receives 0.25 · (2 + 0.5 · 4) from 20; the outlet's 9 is never read
+    np.testing.assert_array_equal(out.sel(node=[10, 20, 30]).values, [4.0, 4.0, 2.0])

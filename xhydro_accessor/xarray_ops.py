@@ -585,6 +585,7 @@ def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tup
             raise KeyError(f"edge_weights={edge_weights!r} names no coordinate or variable of the object")
         edge_weights = obj[edge_weights]
     if isinstance(edge_weights, xr.DataArray):
+        edge_weights = align_weights(edge_weights, obj, dims)  # a vector network's labels
         if set(edge_weights.dims) != set(dims):
             raise ValueError(
                 f"edge_weights must have exactly the spatial dims {dims}, got {edge_weights.dims}"
