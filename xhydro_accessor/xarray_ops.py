@@ -631,7 +631,7 @@ def _apply(
             | (extra or {})
             | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
-        **({} if gridded else {"dask_gufunc_kwargs": {"output_sizes": {"__hydro_node__": network.n_nodes}}}),
+        dask_gufunc_kwargs=None if gridded else {"output_sizes": {"__hydro_node__": network.n_nodes}},
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
     if not gridded:
