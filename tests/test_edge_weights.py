@@ -236,6 +236,16 @@ def test_accessor_takes_edge_weights_as_array_dataarray_or_name():
         da.hydro.accumulate_downstream(edge_weights=edges).values,
         xa.accumulate_downstream(net, field, edge_weights=edges),
     )
+    import dask.array
+
+    chunked = dask.array.from_array(edges, chunks=(2, 3))  # spatial chunks: computed whole
+    np.testing.assert_allclose(
+        xa.accumulate(net, field, edge_weights=chunked), xa.accumulate(net, field, edge_weights=edges)
+    )
+    with pytest.raises(ValueError, match="NaN on 1 link"):
+        bad = edges.copy()
+        bad.flat[net.nodes[net.downstream >= 0][0]] = np.nan
+        xa.accumulate(net, field, edge_weights=dask.array.from_array(bad, chunks=(2, 3)))
     dask_da = da.chunk({"t": 1})
     lazy = dask_da.hydro.accumulate(edge_weights=edges)
     assert lazy.chunks is not None

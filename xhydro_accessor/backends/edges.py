@@ -55,7 +55,8 @@ def check_edge_weights(network: RiverNetwork, edges: Any, how: str) -> Any:
     """``edges`` checked: the network's grid shape, numeric, no NaN on a link, and
     non-negative for ``mean``/``std``/``var`` (path weights are then frequency weights;
     a negative one makes a mean or a variance undefined). Values of other libraries
-    are read where they can be (not under ``jax.jit``; dask when computed).
+    are read where they can be (not under ``jax.jit``); dask edge weights are computed
+    (one grid, which every task needs whole).
 
     Examples
     --------
@@ -74,8 +75,9 @@ def check_edge_weights(network: RiverNetwork, edges: Any, how: str) -> Any:
             f"cell: its link to the downstream cell), got {shape}"
         )
     library = library_of(edges)
-    if library == "dask":
-        return edges.map_blocks(_check_values, network, how, dtype=edges.dtype)
+    if library == "dask":  # one grid, needed whole by every task: computed here
+        edges = np.asarray(edges.compute())
+        library = "numpy"
     if library == "numpy":
         return _check_values(edges, network, how)
     xp = array_namespace(edges)
