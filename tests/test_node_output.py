@@ -133,3 +133,23 @@ def test_xarray_node_dim_with_cell_coordinates():
         da.to_dataset(name="p").hydro.accumulate(output="nodes")
     with pytest.raises(ValueError, match="output must be one of"):
         da.hydro.accumulate(output="grid2")
+
+
+def test_xarray_fields_given_on_the_nodes():
+    net = network(6)
+    field = np.random.default_rng(6).normal(size=(2, *net.shape))
+    da = xr.DataArray(field, dims=("t", "y", "x")).hydro.assign_network(net)
+    on_cells = da.hydro.accumulate(output="nodes")
+    assert on_cells.dims == ("t", "node")
+    # a node DataArray (the network passed: the node dim carries no network coordinate)
+    expected = on_nodes(net, xa.move_upstream(net, xa.accumulate(net, field)))
+    np.testing.assert_array_equal(on_cells.hydro.move_upstream(net, output="nodes").values, expected)
+    back = on_cells.hydro.accumulate_downstream(net)
+    assert back.dims == ("t", "y", "x")
+    np.testing.assert_array_equal(back.values, xa.accumulate_downstream(net, xa.accumulate(net, field)))
+    lazy = on_cells.chunk({"t": 1}).hydro.accumulate(net, how="max", output="nodes")
+    np.testing.assert_array_equal(
+        lazy.values, on_nodes(net, xa.accumulate(net, xa.accumulate(net, field), how="max"))
+    )
+    with pytest.raises(ValueError, match="no river network given"):
+        on_cells.hydro.accumulate()

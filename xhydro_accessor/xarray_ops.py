@@ -42,7 +42,7 @@ from .layout import axis_of, layout_of
 from .network import RiverNetwork, label_positions
 from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate, node_labels
 from .network_index import NetworkIndex, network_coordinates
-from .node_vectors import check_output
+from .node_vectors import check_output, to_grid
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -538,6 +538,8 @@ def apply(
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
     operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
+    if network is not None and isinstance(obj, xr.DataArray):
+        obj = grid_of_nodes(obj, network)  # a node DataArray back on the grid
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
     check_output(output)
@@ -575,6 +577,36 @@ def node_coordinates(out: xr.DataArray, obj: Any, network: RiverNetwork, dims: t
     coords = {dim: (NODE, np.asarray(obj[dim].values)[where]) for dim, where in zip(dims, at, strict=True)
               if dim in obj.coords}  # fmt: skip
     return out.assign_coords(coords)
+
+
+def grid_of_nodes(obj: xr.DataArray, network: RiverNetwork) -> xr.DataArray:
+    """A DataArray on a grid network's cells only — a :data:`NODE` dim of length
+    ``network.n_nodes`` in ``network.nodes`` order, as ``output="nodes"`` gives — back on
+    the grid (the network's dims, ``y``/``x`` if it has none, and its coordinates; 0 off
+    the network, which no operation reads). Other objects are returned as they are.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5, 255]]))
+    >>> grid_of_nodes(xr.DataArray([1.0, 2.0], dims=NODE), net).values
+    array([[1., 2., 0.]])
+    """
+    dims = tuple(network.dims) if network.dims else ("y", "x")
+    if len(network.shape) != 2 or NODE not in obj.dims or obj.sizes[NODE] != network.n_nodes or NODE in dims:
+        return obj
+    if set(dims) & set(obj.dims):
+        raise ValueError(
+            f"the field has both a {NODE!r} dim and the grid's dims {dims}: which is the network?"
+        )
+    values = obj.drop_vars([name for name, c in obj.coords.items() if NODE in c.dims])
+    grid = xr.apply_ufunc(
+        lambda a: to_grid(network, a, nodes=True), values, input_core_dims=[[NODE]],
+        output_core_dims=[list(dims)], dask="allowed", keep_attrs=True,
+        dask_gufunc_kwargs={"output_sizes": dict(zip(dims, network.shape, strict=True))},
+    )  # fmt: skip
+    return grid.assign_coords({d: network.coords[d] for d in dims if d in network.coords})
 
 
 def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> Any:
