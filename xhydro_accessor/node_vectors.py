@@ -15,7 +15,10 @@ How a field is read
     (:func:`to_grid` with ``nodes=True``) to resolve it.
 
 Both directions are gathers (``take``), so they run in every array library and keep
-gradients (torch, jax).
+gradients (torch, jax). In xarray, ``output="nodes"`` gives a ``node`` dim with the
+coordinates of each node's cell, and a DataArray with that ``node`` dim is put back on
+the grid by the ``.hydro`` operations when the network is passed
+(:func:`xhydro_accessor.xarray_ops.grid_of_nodes`).
 
 Examples
 --------
