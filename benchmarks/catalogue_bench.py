@@ -12,8 +12,16 @@ network cells and times, after a warm-up on a tiny network (JIT excluded):
   statistics: its labels + ``np.bincount`` (nested);
 - check: nested labels equal pyflwdir's; whole means equal earthkit-hydro's.
 
-Each figure is one run (best of ``--repeat``); the table goes to stdout and
-``benchmarks/.cache/CATALOGUE-RESULTS.md``.
+Along the river, on the EFAS 5 km network (``--efas``; ``--only-efas`` skips the above):
+
+- edge-weighted upstream sum and mean (``edge_weights``): ours (numba and xp engines)
+  against earthkit-hydro ``upstream.array.sum/mean(edge_weights=)``;
+- ``smooth_along`` (window 5, mean and median) against pyflwdir ``moving_average`` /
+  ``moving_median``; ``fill_along`` against pyflwdir ``fillnodata``;
+- check: the largest differences to the peers.
+
+Each figure is one run (best of ``--repeat``, after a warm-up call: JIT excluded); the
+table goes to stdout and ``benchmarks/.cache/CATALOGUE-RESULTS.md``.
 
 ``python benchmarks/catalogue_bench.py vectors [--gauges 10000]`` times instead river
 segments, catchment polygons and flow paths on EFAS 5 km against pyflwdir
@@ -115,20 +123,99 @@ def run(codes, n_gauges, repeat, rows):
     )
 
 
+def efas_codes():
+    """The EFAS 5 km LDD shipped with the package, as uint8 with 255 for missing."""
+    import xarray as xr
+
+    path = Path(xa.__file__).parent / "data" / "efas_5km_europe_ldd.nc"
+    with xr.open_dataset(path, mask_and_scale=False) as ds:
+        ldd = next(v for v in ds.data_vars.values() if v.ndim == 2).values
+    return np.where((ldd >= 1) & (ldd <= 9), ldd, 255).astype(np.uint8)
+
+
+def run_along(repeat, rows):
+    """Edge-weighted accumulation and smoothing/filling along the river on EFAS 5 km."""
+    import pyflwdir
+    from earthkit.hydro import upstream
+    from earthkit.hydro._readers import from_d8
+    from earthkit.hydro.data_structures import RiverNetwork as EkNetwork
+
+    codes = efas_codes()
+    ours = xa.RiverNetwork.from_ldd(codes)
+    ek = EkNetwork(from_d8(codes, "pcr_d8"))
+    flw = pyflwdir.from_array(codes, ftype="ldd")
+    flw.idxs_us_main  # noqa: B018 - pyflwdir's lazily computed main upstream cells: not timed
+    rng = np.random.default_rng(0)
+    field = rng.random(ours.shape)
+    edges = rng.uniform(0.5, 1.0, ours.shape)
+    _, up, eid = ek.data[0]  # earthkit-hydro's edges: each takes its upstream cell's weight
+    ek_edges = np.empty(ek.n_edges)
+    ek_edges[eid] = edges.reshape(-1)[ek.mask[up]]
+    holes = np.where(rng.random(ours.shape) < 0.3, np.nan, field)
+    label = f"EFAS 5 km ({ours.n_nodes} cells)"
+    cases = [
+        ("edge-weighted sum", "ours", lambda: xa.accumulate(ours, field, edge_weights=edges)),
+        ("edge-weighted sum", "ours xp", lambda: xa.accumulate(ours, field, edge_weights=edges, engine="xp")),
+        ("edge-weighted sum", "earthkit-hydro", lambda: upstream.array.sum(ek, field, edge_weights=ek_edges)),
+        ("edge-weighted mean", "ours", lambda: xa.accumulate(ours, field, "mean", edge_weights=edges)),
+        ("edge-weighted mean", "earthkit-hydro",
+         lambda: upstream.array.mean(ek, field, edge_weights=ek_edges)),
+        ("smooth_along mean n=5", "ours", lambda: xa.smooth_along(ours, field, 5)),
+        ("smooth_along mean n=5", "pyflwdir moving_average", lambda: flw.moving_average(field, 5)),
+        ("smooth_along median n=5", "ours", lambda: xa.smooth_along(ours, field, 5, how="median")),
+        ("smooth_along median n=5", "pyflwdir moving_median", lambda: flw.moving_median(field, 5)),
+        ("fill_along down", "ours", lambda: xa.fill_along(ours, holes)),
+        ("fill_along down", "pyflwdir fillnodata",
+         lambda: flw.fillnodata(np.where(np.isnan(holes), -9999.0, holes), -9999.0)),
+    ]  # fmt: skip
+    results = {}
+    for what, lib, fn in cases:
+        fn()  # warm-up: JIT and caches
+        seconds, results[(what, lib)] = timed(fn, repeat)
+        rows.append((f"{what}, {label}", lib, f"{seconds:.4f}", ""))
+    mask = ours.mask
+    for what, peer in (
+        ("edge-weighted sum", "earthkit-hydro"),
+        ("edge-weighted mean", "earthkit-hydro"),
+        ("smooth_along mean n=5", "pyflwdir moving_average"),
+        ("smooth_along median n=5", "pyflwdir moving_median"),
+        ("fill_along down", "pyflwdir fillnodata"),
+    ):
+        a = np.nan_to_num(np.asarray(results[(what, "ours")])[mask], nan=-9999.0)
+        b = np.asarray(results[(what, peer)])[mask]
+        rows.append(
+            (
+                "check",
+                f"max rel diff, {what} vs {peer}",
+                f"{np.max(np.abs(a - b) / np.maximum(1, np.abs(b))):.1e}",
+                "",
+            )
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gauges", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--efas", action="store_true", help="also the rows along the river on EFAS 5 km")
+    parser.add_argument("--only-efas", action="store_true", help="only the rows on EFAS 5 km")
     args = parser.parse_args()
-    warm = []
-    run(synthetic_d8(64, seed=0), 20, 1, warm)  # JIT and caches
-    codes = synthetic_d8(args.size, seed=0)
     rows = []
-    run(codes, args.gauges, args.repeat, rows)
+    title = "# Along the river on EFAS 5 km"
+    if not args.only_efas:
+        warm = []
+        run(synthetic_d8(64, seed=0), 20, 1, warm)  # JIT and caches
+        codes = synthetic_d8(args.size, seed=0)
+        run(codes, args.gauges, args.repeat, rows)
+        title = (
+            f"# Catchments at {args.gauges} gauges, synthetic D8 {args.size}×{args.size} "
+            f"({int(np.count_nonzero(codes != 247))} cells)"
+        )
+    if args.efas or args.only_efas:
+        run_along(args.repeat, rows)
     lines = [
-        f"# Catchments at {args.gauges} gauges, synthetic D8 {args.size}×{args.size} "
-        f"({int(np.count_nonzero(codes != 247))} cells)",
+        title,
         "",
         "| operation | library | seconds | note |",
         "|---|---|---|---|",

@@ -11,6 +11,7 @@ from .errors import (
     NetworkError,
     UnknownGeometryError,
 )
+from .hydrology.along import fill_along, smooth_along
 from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
 from .hydrology.locations import LocationError, Locations, locate
@@ -71,6 +72,8 @@ __all__ = [
     "open_network",
     "register_convention",
     "repair",
+    "fill_along",
+    "smooth_along",
     "set_options",
     "write_network",
     "FlowPaths",

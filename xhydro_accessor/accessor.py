@@ -32,6 +32,7 @@ from .backends import Engine
 from .hydrology import xarray_layer
 from .hydrology.catchments import Statistic
 from .network import RiverNetwork
+from .node_vectors import Output
 from .operations import How
 from .xarray_ops import apply, assign_network, attached_network, cell_area, drop_network
 
@@ -175,6 +176,8 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        edge_weights: Any = None,
+        output: Output = "grid",
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -201,6 +204,15 @@ class HydroAccessor(Generic[T]):
             :func:`xhydro_accessor.accumulate`).
         engine : {"auto", "numba", "xp"}, default "auto"
             The engine of the array-level operation (see :func:`xhydro_accessor.accumulate`).
+        edge_weights : DataArray, array or str, optional
+            A weight per cell for the link to its downstream cell, multiplying what moves
+            along it (earthkit-hydro's ``edge_weights``; see :func:`xhydro_accessor.accumulate`):
+            a DataArray over the spatial dims, an array of the grid's shape, or the name of
+            a coordinate or variable.
+        output : {"grid", "nodes"}, default "grid"
+            ``"nodes"``: a DataArray over a ``node`` dim instead of the spatial dims, the
+            network's cells in ``network.nodes`` order, with the coordinates of each
+            node's cell (the spatial dims' coordinates, e.g. ``y``/``x``, along ``node``).
 
         Returns
         -------
@@ -229,6 +241,8 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            edge_weights=edge_weights,
+            output=output,
         )
 
     def accumulate_downstream(
@@ -242,6 +256,8 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        edge_weights: Any = None,
+        output: Output = "grid",
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -265,6 +281,8 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            edge_weights=edge_weights,
+            output=output,
         )
 
     def move_downstream(
@@ -277,6 +295,7 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         engine: Engine = "auto",
+        output: Output = "grid",
     ) -> T:
         """Each cell receives the reduction of its direct upstream neighbours (not itself).
 
@@ -300,6 +319,7 @@ class HydroAccessor(Generic[T]):
             x_dim=x_dim,
             y_dim=y_dim,
             engine=engine,
+            output=output,
         )
 
     def move_upstream(
@@ -309,10 +329,11 @@ class HydroAccessor(Generic[T]):
         x_dim: Hashable | None = None,
         y_dim: Hashable | None = None,
         engine: Engine = "auto",
+        output: Output = "grid",
     ) -> T:
         """Each cell receives its downstream cell's value (NaN / fill value at outlets).
 
-        ``engine`` as in :meth:`accumulate`.
+        ``engine`` and ``output`` as in :meth:`accumulate`.
 
         Examples
         --------
@@ -321,7 +342,9 @@ class HydroAccessor(Generic[T]):
         >>> xr.DataArray([[1.0, 2.0, 3.0, 4.0]], dims=("y", "x")).hydro.move_upstream(net).values
         array([[ 2.,  3., nan, nan]])
         """
-        return apply("move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim, engine=engine)
+        return apply(
+            "move_upstream", self._obj, network, x_dim=x_dim, y_dim=y_dim, engine=engine, output=output
+        )
 
     def cell_area(
         self, *, x_dim: Hashable | None = None, y_dim: Hashable | None = None, crs: Any = None
@@ -1359,6 +1382,90 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             crs=crs,
         )
+
+    def smooth_along(
+        self,
+        window: int,
+        how: Literal["mean", "median"] = "mean",
+        weights: Any = None,
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """A moving mean or median along the flow (pyflwdir's ``moving_average`` / ``moving_median``).
+
+        See :func:`xhydro_accessor.hydrology.along.smooth_along` for the window: the cell,
+        up to ``window`` cells downstream and up to ``window`` cells up its main upstream
+        branch; NaN left out, NaN cells stay NaN.
+
+        Parameters
+        ----------
+        window : int
+            Cells up and down (a window of at most ``2 * window + 1`` cells).
+        how : {"mean", "median"}
+        weights : DataArray or array of the grid's shape, optional
+            Weights of the mean.
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims, if they cannot be found from CF axes or their names.
+
+        Returns
+        -------
+        DataArray or Dataset
+            Same dims, coordinates and attrs.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 6, 5]]))
+        >>> da = xr.DataArray([[1.0, 2.0, 9.0, 4.0, 5.0]], dims=("y", "x"))
+        >>> da.hydro.smooth_along(1, network=net).values
+        array([[1.5, 4. , 5. , 6. , 4.5]])
+        """
+        return xarray_layer.smooth_along(self._obj, window, how, weights, network, x_dim=x_dim, y_dim=y_dim)
+
+    def fill_along(
+        self,
+        direction: Literal["down", "up"] = "down",
+        how: Literal["max", "min", "sum"] = "max",
+        network: RiverNetwork | None = None,
+        *,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+    ) -> T:
+        """Fill NaN from the nearest valid cells along the flow (pyflwdir's ``fillnodata``).
+
+        See :func:`xhydro_accessor.hydrology.along.fill_along`: ``direction="down"``
+        fills from the nearest valid cells upstream (branches merged by ``how``),
+        ``"up"`` from the nearest valid cell downstream.
+
+        Parameters
+        ----------
+        direction : {"down", "up"}
+            The way values travel.
+        how : {"max", "min", "sum"}
+            How values arriving from several upstream branches merge (``"down"``).
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        x_dim, y_dim : hashable, optional
+            The spatial dims, if they cannot be found from CF axes or their names.
+
+        Returns
+        -------
+        DataArray or Dataset
+            Same dims, coordinates and attrs.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 6, 5]]))
+        >>> da = xr.DataArray([[np.nan, 2.0, np.nan, 4.0]], dims=("y", "x"))
+        >>> da.hydro.fill_along("up", network=net).values
+        array([[2., 2., 4., 4.]])
+        """
+        return xarray_layer.fill_along(self._obj, direction, how, network, x_dim=x_dim, y_dim=y_dim)
 
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:

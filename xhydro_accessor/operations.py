@@ -47,6 +47,12 @@ engine
 Parameters
     are checked before any work: an unknown ``how`` raises ``ValueError``, a
     ``skipna`` other than True/False ``TypeError``.
+output and node vectors
+    ``output="nodes"`` returns the values on the network's cells only, in
+    :attr:`~xhydro_accessor.RiverNetwork.nodes` order: ``(..., n_nodes)``, batch dims
+    kept. Fields, weights and edge weights may be given that way too (last axis of
+    length ``n_nodes``); trailing dims equal to the grid are read as a grid first —
+    see :mod:`xhydro_accessor.node_vectors` for the rule and the ambiguous cases.
 Off-network cells and empty results
     hold NaN in float outputs and :func:`fill_value` of the dtype in integer
     outputs (its most negative value; the largest for unsigned integers).
@@ -61,9 +67,10 @@ from typing import Any
 import numpy as np
 
 from . import reductions
-from .backends import ENGINES, Engine, check_engine, dispatch, library_of
+from .backends import ENGINES, Engine, check_engine, dispatch, library_of, on_one_library
 from .errors import NaNPropagationWarning
 from .network import RiverNetwork
+from .node_vectors import Output, check_output, to_grid, to_nodes
 from .reductions import REDUCTIONS, How, fill_value, result_dtype, supported_dtype
 
 __all__ = ["ENGINES", "HOWS", "Engine", "How", "fill_value", "result_dtype", "supported_dtype"]  # re-exported
@@ -79,6 +86,8 @@ def accumulate(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    edge_weights: Any = None,
+    output: Output = "grid",
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -101,6 +110,20 @@ def accumulate(
         The engine (see the module docstring): ``"numba"`` the compiled host-memory
         engine, ``"xp"`` the level-synchronous Array API one; ``"auto"`` picks
         ``"numba"`` for numpy (and dask of numpy, CPU torch) and ``"xp"`` otherwise.
+    edge_weights : array of shape network.shape, optional
+        earthkit-hydro's ``edge_weights``: ``edge_weights[i]`` multiplies what moves
+        along the link from cell ``i`` to its downstream cell (a loss or a partition
+        ratio per link; outlets' values are not read), so each upstream value is
+        weighted by the product of the edge weights on its path:
+        ``n_j = w_j·x_j ⊕ edge_i·n_i`` over the cells ``i`` draining into ``j``
+        (``⊕`` = +, max or min; ``mean`` and ``std``/``var`` use the same path weights
+        times ``weights``). NaN on a link raises ``ValueError``, and so do negative
+        ones for mean/std/var. Every engine and library; torch and jax differentiate
+        wrt field, weights and edge weights (through the level-synchronous kernels:
+        O(levels · cells)). See :mod:`xhydro_accessor.backends.edges`.
+    output : {"grid", "nodes"}, default "grid"
+        ``"nodes"``: the result on the network's cells only, ``(..., n_nodes)`` in
+        ``network.nodes`` order (see the module docstring).
 
     Examples
     --------
@@ -113,8 +136,13 @@ def accumulate(
     >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="max")
     array([[1, 2, 3],
            [4, 6, 6]])
+    >>> accumulate(net, np.ones((2, 3)), edge_weights=np.full((2, 3), 0.5))  # half of each inflow
+    array([[1. , 1. , 1. ],
+           [1. , 3.5, 1. ]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine)
+    return _dispatch(
+        "accumulate", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
+    )
 
 
 def accumulate_downstream(
@@ -125,6 +153,8 @@ def accumulate_downstream(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    edge_weights: Any = None,
+    output: Output = "grid",
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -137,8 +167,12 @@ def accumulate_downstream(
     >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
+    >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]), edge_weights=np.full((1, 4), 0.5))
+    array([[2.75, 3.5 , 3.  , 4.  ]])
     """
-    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine)
+    return _dispatch(
+        "accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
+    )
 
 
 def move_downstream(
@@ -148,6 +182,7 @@ def move_downstream(
     weights: Any = None,
     skipna: bool = False,
     engine: Engine = "auto",
+    output: Output = "grid",
 ) -> np.ndarray:
     """Move a field one step downstream: each cell receives the reduction of its
     direct upstream neighbours (not itself).
@@ -165,10 +200,12 @@ def move_downstream(
     array([[nan, nan, nan],
            [nan, -1., nan]])
     """
-    return _dispatch("move_downstream", network, field, how, weights, skipna, engine=engine)
+    return _dispatch("move_downstream", network, field, how, weights, skipna, engine=engine, output=output)
 
 
-def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") -> np.ndarray:
+def move_upstream(
+    network: RiverNetwork, field: Any, engine: Engine = "auto", output: Output = "grid"
+) -> np.ndarray:
     """Move a field one step upstream: each cell receives its downstream cell's value.
 
     Outlets (no downstream cell) receive NaN, or :func:`fill_value` for integers.
@@ -181,22 +218,37 @@ def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") ->
     >>> move_upstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[ 2.,  3., nan, nan]])
     """
-    return _dispatch("move_upstream", network, field, "max", None, False, engine=engine)
+    return _dispatch("move_upstream", network, field, "max", None, False, engine=engine, output=output)
 
 
 # ------------------------------------------------------------------- dispatch
-def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto"):
+def _dispatch(
+    op, network, field, how, weights, skipna, warn_nan=False, engine="auto", edge_weights=None, output="grid"
+):
     """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
     check_options(how, skipna)
     check_engine(engine)
-    library_of(field, weights)  # first: an unsupported array type says so
-    field = supported_dtype(field, "field")
+    check_output(output)
+    library_of(field, weights, edge_weights)  # first: an unsupported array type says so
+    field = _grid(network, supported_dtype(field, "field"))
     if weights is not None:
-        weights = check_weights(supported_dtype(weights, "weights"), how)
-    out = dispatch(network, op, field, how, weights, skipna, engine)
+        weights = check_weights(_grid(network, supported_dtype(weights, "weights")), how)
+    if edge_weights is not None:
+        edge_weights = _grid(network, edge_weights)
+        from .backends import edges
+
+        edge_weights = edges.check_edge_weights(network, edge_weights, how)
+        out = edges.run(network, op, field, how, weights, skipna, edge_weights, engine)
+    else:
+        out = dispatch(network, op, field, how, weights, skipna, engine)
     if warn_nan and not skipna and isinstance(out, np.ndarray):
         _warn_nan(op, network, field, weights, out)
-    return out
+    return out if output == "grid" else on_one_library(lambda a: to_nodes(network, a), out)
+
+
+def _grid(network: RiverNetwork, values: Any) -> Any:
+    """``values`` on the grid, node vectors scattered (:func:`~xhydro_accessor.node_vectors.to_grid`)."""
+    return on_one_library(lambda a: to_grid(network, a), values)
 
 
 def _warn_nan(op: str, network: RiverNetwork, field: Any, weights: Any, out: np.ndarray) -> None:

@@ -42,6 +42,7 @@ from .layout import axis_of, layout_of
 from .network import RiverNetwork, label_positions
 from .network_codec import DOWNSTREAM_ID, FLOW_DIRECTION, decode_network, is_network_coordinate, node_labels
 from .network_index import NetworkIndex, network_coordinates
+from .node_vectors import check_output, to_grid
 from .units import (
     DISCHARGE_LONG_NAME,
     DISCHARGE_STANDARD_NAME,
@@ -55,12 +56,15 @@ from .units import (
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
 
+#: The dim of results on the network's cells only (``output="nodes"``), in ``network.nodes`` order.
+NODE = "node"
+
 OPERATIONS = {
     "accumulate": operations.accumulate,
     "accumulate_downstream": operations.accumulate_downstream,
     "move_downstream": operations.move_downstream,
-    "move_upstream": lambda network, field, how, weights, skipna, engine: operations.move_upstream(
-        network, field, engine
+    "move_upstream": lambda network, field, how, weights, skipna, engine, output="grid": (
+        operations.move_upstream(network, field, engine, output)
     ),
 }
 
@@ -505,6 +509,8 @@ def apply(
     y_dim: Hashable | None = None,
     warn_nan: bool = True,
     engine: str = "auto",
+    edge_weights: Any = None,
+    output: str = "grid",
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -532,25 +538,101 @@ def apply(
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
     operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
+    if network is not None and isinstance(obj, xr.DataArray):
+        obj = grid_of_nodes(obj, network)  # a node DataArray back on the grid
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
+    check_output(output)
+    extra = {"output": output} if output != "grid" else {}
+    if edge_weights is not None:
+        extra["edge_weights"] = edge_weights_of(edge_weights, obj, dims)
     if isinstance(obj, xr.DataArray):
         w = weights_of(weights, obj, None, dims, crs)
-        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine)
+        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine, extra)
+    if output != "grid":
+        raise ValueError("output='nodes' is for a DataArray: select a variable first")
     out = obj.copy()
     for name, var in obj.data_vars.items():
         if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
             w = weights_of(weights, var, obj, dims, crs)
-            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine)
+            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine, extra)
     return out
 
 
+def node_coordinates(out: xr.DataArray, obj: Any, network: RiverNetwork, dims: tuple[Hashable, ...]) -> Any:
+    """A result with a :data:`NODE` dim (in ``network.nodes`` order), given the coordinates
+    of each node's cell: the values of ``obj``'s spatial dim coordinates there (``y``/``x``,
+    ``lat``/``lon``, a vector network's node labels), named as those dims.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5, 255]]))
+    >>> da = xr.DataArray(np.ones((1, 3)), dims=("y", "x"), coords={"y": [10.0], "x": [0.0, 1, 2]})
+    >>> node_coordinates(xr.DataArray([1.0, 2.0], dims=NODE), da, net, ("y", "x")).coords["x"].values
+    array([0., 1.])
+    """
+    at = np.divmod(network.nodes, network.shape[1]) if len(dims) == 2 else (network.nodes,)
+    coords = {dim: (NODE, np.asarray(obj[dim].values)[where]) for dim, where in zip(dims, at, strict=True)
+              if dim in obj.coords}  # fmt: skip
+    return out.assign_coords(coords)
+
+
+def grid_of_nodes(obj: xr.DataArray, network: RiverNetwork) -> xr.DataArray:
+    """A DataArray on a grid network's cells only — a :data:`NODE` dim of length
+    ``network.n_nodes`` in ``network.nodes`` order, as ``output="nodes"`` gives — back on
+    the grid (the network's dims, ``y``/``x`` if it has none, and its coordinates; 0 off
+    the network, which no operation reads). Other objects are returned as they are.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 5, 255]]))
+    >>> grid_of_nodes(xr.DataArray([1.0, 2.0], dims=NODE), net).values
+    array([[1., 2., 0.]])
+    """
+    dims = tuple(network.dims) if network.dims else ("y", "x")
+    if len(network.shape) != 2 or NODE not in obj.dims or obj.sizes[NODE] != network.n_nodes or NODE in dims:
+        return obj
+    if set(dims) & set(obj.dims):
+        raise ValueError(
+            f"the field has both a {NODE!r} dim and the grid's dims {dims}: which is the network?"
+        )
+    values = obj.drop_vars([name for name, c in obj.coords.items() if NODE in c.dims])
+    grid = xr.apply_ufunc(
+        lambda a: to_grid(network, a, nodes=True), values, input_core_dims=[[NODE]],
+        output_core_dims=[list(dims)], dask="allowed", keep_attrs=True,
+        dask_gufunc_kwargs={"output_sizes": dict(zip(dims, network.shape, strict=True))},
+    )  # fmt: skip
+    return grid.assign_coords({d: network.coords[d] for d in dims if d in network.coords})
+
+
+def edge_weights_of(edge_weights: Any, obj: xr.DataArray | xr.Dataset, dims: tuple[Hashable, ...]) -> Any:
+    """The array of an ``edge_weights=`` argument over the spatial ``dims``, in their order: a
+    name (a coordinate or variable of ``obj``), a DataArray (transposed by its dims) or an array."""
+    if isinstance(edge_weights, str):
+        if edge_weights not in obj.coords and edge_weights not in getattr(obj, "data_vars", {}):
+            raise KeyError(f"edge_weights={edge_weights!r} names no coordinate or variable of the object")
+        edge_weights = obj[edge_weights]
+    if isinstance(edge_weights, xr.DataArray):
+        edge_weights = align_weights(edge_weights, obj, dims)  # a vector network's labels
+        if set(edge_weights.dims) != set(dims):
+            raise ValueError(
+                f"edge_weights must have exactly the spatial dims {dims}, got {edge_weights.dims}"
+            )
+        return edge_weights.transpose(*dims).data
+    return edge_weights
+
+
 def _apply(
-    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine
+    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine, extra=None
 ) -> xr.DataArray:
     """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
     DataArray (broadcast against ``da``) or an array of the grid's shape."""
     field, reg, units = dequantify(da)
+    gridded = (extra or {}).get("output", "grid") == "grid"
     w_units = None
     if weights is not None:
         if not isinstance(weights, xr.DataArray):
@@ -568,7 +650,7 @@ def _apply(
         field,
         *([] if weights is None else [weights]),
         input_core_dims=[list(dims)] * (1 if weights is None else 2),
-        output_core_dims=[list(dims)],
+        output_core_dims=[list(dims) if gridded else ["__hydro_node__"]],
         dask="allowed",
         keep_attrs=True,
         kwargs={
@@ -577,10 +659,15 @@ def _apply(
             "how": how,
             "skipna": skipna,
             "grid_ndim": len(dims),
-            "options": {"engine": engine} | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
+            "options": {"engine": engine}
+            | (extra or {})
+            | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
+        dask_gufunc_kwargs=None if gridded else {"output_sizes": {"__hydro_node__": network.n_nodes}},
     )
     out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
+    if not gridded:
+        out = node_coordinates(out.rename({"__hydro_node__": NODE}), da, network, dims)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
     _set_metadata(out, op, how, units, out_units)
     if out.attrs.get("standard_name") == DISCHARGE_STANDARD_NAME and out_units != DISCHARGE_UNITS:

@@ -187,6 +187,9 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
     if tuple(weights.shape if hasattr(weights, "shape") else np.shape(weights)) != tuple(network.shape):
         raise ValueError(f"{operation}: weights must have the network's shape {network.shape}, "
                          f"got {np.shape(weights)}")  # fmt: skip
+    if library(weights) == "numpy" and np.any(np.asarray(weights) < 0):
+        raise ValueError(f"{operation}: weights are lengths (or travel times) and must be non-negative, "
+                         f"found {np.asarray(weights)[np.asarray(weights) < 0][0]}")  # fmt: skip
     options.update(network=network, per=per)
     if library(weights) == "dask":
         from ..backends.dask import map_batches

@@ -423,6 +423,54 @@ def _cut(obj, grid, sub):
     return assign_network(drop_network(obj).isel(window), sub.network, y_dim=grid[0], x_dim=grid[1])
 
 
+def _along(function, obj, network, x_dim, y_dim, weights=None, **options) -> Any:
+    """An array-level function of :mod:`.along` over the spatial dims of every variable."""
+    network, dims = resolve(obj, network, x_dim, y_dim)
+    if weights is not None:
+        weights = _data(weights, dims, obj)
+
+    def core(field):
+        return function(network, field, weights=weights, **options) if weights is not None else (
+            function(network, field, **options))  # fmt: skip
+
+    out = xr.apply_ufunc(core, obj, input_core_dims=[list(dims)], output_core_dims=[list(dims)],
+                         dask="allowed", keep_attrs=True)  # fmt: skip
+    return out.transpose(*obj.dims) if isinstance(obj, xr.DataArray) else out
+
+
+def smooth_along(
+    obj: xr.DataArray | xr.Dataset,
+    window: int,
+    how: Literal["mean", "median"] = "mean",
+    weights: Any = None,
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+) -> Any:
+    """``obj.hydro.smooth_along(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.smooth_along`."""
+    from .along import smooth_along as _smooth
+
+    return _along(_smooth, obj, network, x_dim, y_dim, weights, window=window, how=how)
+
+
+def fill_along(
+    obj: xr.DataArray | xr.Dataset,
+    direction: Literal["down", "up"] = "down",
+    how: Literal["max", "min", "sum"] = "max",
+    network: RiverNetwork | None = None,
+    *,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+) -> Any:
+    """``obj.hydro.fill_along(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.fill_along`."""
+    from .along import fill_along as _fill
+
+    return _along(_fill, obj, network, x_dim, y_dim, direction=direction, how=how)
+
+
 # ------------------------------------------------------ vectors and flow paths
 def streams(
     obj: xr.DataArray | xr.Dataset,
