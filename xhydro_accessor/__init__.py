@@ -14,7 +14,8 @@ from .errors import (
 from .hydrology.catchments import basins, catchment_statistics, catchments, downstream_mask, upstream_mask
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
 from .hydrology.locations import LocationError, Locations, locate
-from .hydrology.stream_order import shreve, strahler
+from .hydrology.stream_order import hack, shreve, strahler, stream_order
+from .hydrology.subbasins import subbasins
 from .hydrology.subnetwork import Subnetwork, subnetwork, upstream_subnetwork
 from .hydrology.upstream_area import cell_areas, upstream_area
 from .io import network_to_dataset, open_network, write_network
@@ -71,6 +72,9 @@ __all__ = [
     "repair",
     "set_options",
     "write_network",
+    "hack",
+    "stream_order",
+    "subbasins",
 ]
 
 
