@@ -42,6 +42,14 @@ def label_pass(nodes, to, labels, nested, parent, visit):
 
 
 @numba.njit(cache=True, nogil=True)
+def mark_first(index, labels):
+    """``labels[index[k]] = k + 1`` where still 0: the first of several locations on a cell wins."""
+    for k in range(index.size):
+        if labels[index[k]] == 0:
+            labels[index[k]] = k + 1
+
+
+@numba.njit(cache=True, nogil=True)
 def flag_downstream(nodes, to, flags):
     """Set ``flags`` on every cell downstream of a flagged cell (upstream-first pass)."""
     for k in range(nodes.size):
