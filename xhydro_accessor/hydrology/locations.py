@@ -394,9 +394,9 @@ def _parse(network: RiverNetwork, locations: Any, crs: Any = None) -> tuple[np.n
         if network.coords and network.dims and all(d in network.coords for d in network.dims):
             return names, _from_coordinates(network, pairs, names, crs), True
         return names, _from_rowcol(network, pairs, names), False
-    pairs = _tuple_pairs(locations) if len(network.shape) == 2 else None
-    if pairs is not None:  # a list of (row, col) tuples, read without numpy's type inference
-        return np.arange(pairs.shape[0]), _from_rowcol(network, pairs, np.arange(pairs.shape[0])), False
+    tuples = _tuple_pairs(locations) if len(network.shape) == 2 else None
+    if tuples is not None:  # a list of (row, col) tuples, read without numpy's type inference
+        return np.arange(tuples.shape[0]), _from_rowcol(network, tuples, np.arange(tuples.shape[0])), False
     values = host(locations)  # topology: indices, any backend
     if values.ndim == 2 and values.shape[1] == 2 and len(network.shape) == 2:
         return np.arange(values.shape[0]), _from_rowcol(network, values, np.arange(values.shape[0])), False
