@@ -12,6 +12,9 @@ cells, after a warm-up on a tiny network (JIT excluded):
   nested); earthkit-hydro ``catchments.array.mean`` (whole); pyflwdir has no catchment
   statistics: its labels + ``np.bincount`` (nested);
 - labels nested, (row, col) tuples: ours given the gauges as a list of Python tuples;
+- Hack order (pyflwdir's ``stream_order(type="classic")``), Pfafstetter sub-basins and
+  sub-basins by area (ours and pyflwdir, upstream cells as the area; both libraries keep
+  the main stem they derive, so the times are of warm calls);
 - check: nested labels equal pyflwdir's (and ours / pyflwdir's time); whole means equal
   earthkit-hydro's.
 
@@ -34,6 +37,8 @@ from synthetic import synthetic_d8  # noqa: E402
 
 import xhydro_accessor as xa  # noqa: E402
 from xhydro_accessor.hydrology.catchments import catchment_statistics, catchments  # noqa: E402
+from xhydro_accessor.hydrology.stream_order import hack  # noqa: E402
+from xhydro_accessor.hydrology.subbasins import subbasins  # noqa: E402
 
 
 def timed(fn, repeat):
@@ -74,6 +79,7 @@ def run(codes, n_gauges, repeat, rows, kind="esri"):
     gauges = rng.choice(np.flatnonzero(ours.mask), size=n_gauges, replace=False)
     field = rng.random(ours.shape)
     n = gauges.size
+    cells = flw.upstream_area("cell").astype(np.float64)
     nodes = np.searchsorted(np.flatnonzero(ours.mask), gauges)  # earthkit-hydro: indices of network cells
     pairs = list(zip(*(np.divmod(gauges, ours.shape[1])[k].tolist() for k in (0, 1)), strict=True))
 
@@ -98,6 +104,24 @@ def run(codes, n_gauges, repeat, rows, kind="esri"):
             "ours",
             lambda: catchment_statistics(ours, field, gauges, "median", nested=True),
         ),
+        ("hack order", "ours", lambda: hack(ours)),
+        ("hack order", "pyflwdir classic", lambda: flw.stream_order(type="classic")),
+        (
+            "pfafstetter depth 2, upa_min 200 cells",
+            "ours",
+            lambda: subbasins(ours, "pfafstetter", depth=2, upa_min=200),
+        ),
+        (
+            "pfafstetter depth 2, upa_min 200 cells",
+            "pyflwdir",
+            lambda: flw.subbasins_pfafstetter(depth=2, upa_min=200)[0],
+        ),
+        (
+            "subbasins area_min 1000 cells",
+            "ours",
+            lambda: subbasins(ours, "area", area_min=1000, upstream_area=cells),
+        ),
+        ("subbasins area_min 1000 cells", "pyflwdir", lambda: flw.subbasins_area(1000, uparea=cells)[0]),
     ]
     results, times = {}, {}
     for what, lib, fn in cases:
@@ -118,6 +142,12 @@ def run(codes, n_gauges, repeat, rows, kind="esri"):
             np.abs(results[("mean whole", "ours")] - np.asarray(results[("mean whole", "earthkit-hydro")]))
         )
         rows.append(("check", "max abs diff, whole mean vs earthkit-hydro", f"{diff:.1e}", ""))
+    for what in ("hack order", "pfafstetter depth 2, upa_min 200 cells"):
+        pair = [results.get((what, lib)) for lib in ("ours", "pyflwdir classic", "pyflwdir")]
+        ours_out, theirs = pair[0], pair[1] if pair[1] is not None else pair[2]
+        if ours_out is not None and theirs is not None:
+            same = np.array_equal(ours_out[ours.mask], theirs[ours.mask])
+            rows.append(("check", f"{what} == pyflwdir", str(same), ""))
     nested = results[("mean nested", "ours")]
     rows.append(
         (

@@ -50,8 +50,8 @@ def subbasins(
         ``"pfafstetter"``: the four largest tributaries of each main stem are
         sub-basins 2, 4, 6, 8 (from downstream up), the inter-basins of the main
         stem below and between them 1, 3, 5, 7 and above the last 9, recursively
-        ``depth`` digits deep (ties in area: the tributary nearer the outlet, then
-        the smaller flat index).
+        ``depth`` digits deep (ties in area between tributaries broken as pyflwdir
+        breaks them, so the codes equal pyflwdir's).
     min_sto : int, default -2 (``by="order"``)
         Smallest order of a sub-basin's outlet; negative: counted down from the
         largest order on the network (-2: two below it).
