@@ -367,11 +367,11 @@ class _Plan:
     cells), the tree of groups, and each group's cells for the order statistics."""
 
     def __init__(self, network: RiverNetwork, index: np.ndarray):
+        from ..kernels.labels import labelled_cells
+
         labels, parent, visit, (cells_of, _, inverse) = _label(network, index, True)
         self.network, self.m, self.inverse = network, cells_of.size, inverse
-        lab = labels[network.nodes]
-        self.cells = network.nodes[lab > 0].astype(np.int64)
-        self.groups = (lab[lab > 0] - 1).astype(np.int64)
+        self.cells, self.groups = labelled_cells(network.nodes, labels)
         self.parent = parent[1:].astype(np.int64) - 1  # group space: -1 at roots
         self.upstream_first = visit[::-1].astype(np.int64) - 1
 
