@@ -115,13 +115,13 @@ def subbasins(
         if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or not 1 <= depth <= 9:
             raise ValueError(f"depth must be an integer from 1 to 9 (digits of the codes), got {depth!r}")
         main, cells = main_upstream(network)
-        seq, down = _down_first(network)
+        _, down = _down_first(network)
         upa = cells.astype(np.float64) if upstream_area is None else _area(network, upstream_area)
         threshold = _number(0.0 if upa_min is None else upa_min, "upa_min")
         classic = hack(network).reshape(-1)
         keep = flat_mask & (upa >= threshold) & (classic <= depth + 1)
         branch = np.zeros(flat_mask.size, np.int64)
-        kernels.pfafstetter_branches(seq, down, main, upa, np.where(keep, classic, 0), network.outlets,
+        kernels.pfafstetter_branches(down, main, upa, np.where(keep, classic, 0), network.outlets,
                                      depth, branch)  # fmt: skip
         kernels.fill_upstream(nodes, to, branch)
         return (branch % 10**depth).astype(np.int32).reshape(network.shape)

@@ -93,24 +93,21 @@ def _walk_main(start, main, order, branch, code):
 
 
 @numba.njit(cache=True, nogil=True)
-def pfafstetter_branches(seq, down, main, upa, order, pits, depth, branch):
+def pfafstetter_branches(down, main, upa, order, pits, depth, branch):
     """Pfafstetter codes on the river branches (``branch``, flat int64 zeros), as pyflwdir's
     ``subbasins_pfafstetter`` before its upstream fill: returns the number of sub-basin outlets.
 
     ``order`` is the Hack order where it is at most ``depth + 1`` (and the cell
     counted), else 0. Each basin's code starts with its number (``pits``' order)
     above ``depth`` digits of 1s. A branch's tributaries are its four of largest
-    ``upa`` (ties as pyflwdir's: numba's quicksort of them in ``seq`` order),
+    ``upa`` (ties as pyflwdir's: numba's quicksort of them in ``seq`` order, which
+    is the order met walking the branch upstream, ascending flat index at one cell),
     numbered 2, 4, 6, 8 from downstream, the main-stem stretches below and
     between them 1, 3, 5, 7, 9, one digit per level.
     """
     size = branch.size
-    n = seq.size
-    rank = np.full(size, -1, np.int64)  # position in seq
-    joins = np.zeros(size + 1, np.int64)  # tributaries joining each cell (CSR)
-    for step in range(n):
-        i = seq[step]
-        rank[i] = step
+    joins = np.zeros(size + 1, np.int64)  # tributaries joining each cell (CSR, ascending flat index)
+    for i in range(size):
         d = down[i]
         if d >= 0 and order[i] > 0 and order[i] > order[d]:
             joins[d + 1] += 1
@@ -118,15 +115,16 @@ def pfafstetter_branches(seq, down, main, upa, order, pits, depth, branch):
         joins[c + 1] += joins[c]
     tribs = np.empty(joins[size], np.int64)
     fill = joins[:-1].copy()
-    for i in seq:
+    for i in range(size):
         d = down[i]
         if d >= 0 and order[i] > 0 and order[i] > order[d]:
             tribs[fill[d]] = i
             fill[d] += 1
     is_outlet = np.zeros(size, np.bool_)
-    q_code = np.empty(n + 1, np.int64)
-    q_depth = np.empty(n + 1, np.int64)
-    q_start = np.empty(n + 1, np.int64)
+    most = pits.size + 2 * tribs.size  # outlets: the pits, and per tributary itself and a stretch
+    q_code = np.empty(most, np.int64)
+    q_depth = np.empty(most, np.int64)
+    q_start = np.empty(most, np.int64)
     head = tail = 0
     base = 0
     for d0 in range(depth):
@@ -159,7 +157,7 @@ def pfafstetter_branches(seq, down, main, upa, order, pits, depth, branch):
                     cand[m] = tribs[j]
                     m += 1
             walk = main[walk]
-        cand = cand[np.argsort(rank[cand], kind="mergesort")]  # in seq order, as pyflwdir's
+        # met upstream along the branch (distance to the outlet, then flat index): pyflwdir's seq
         cand = cand[np.argsort(-upa[cand])][:4]  # numba's quicksort: pyflwdir's order among ties
         cand = cand[np.argsort(-upa[down[cand]])]
         below = code  # the main-stem stretch downstream of the next tributary
