@@ -63,9 +63,14 @@ def test_labels_and_masks_equal_brute_force(seed, ny, nx, n):
     if on.size == 0:
         return
     gauges = rng.choice(on, size=n).tolist()  # duplicates allowed: the first one labels
+    ids = rng.permutation(n) * 2**33 + 7  # the ids' values, beyond int32, label in place of 1..n
     for nested in (False, True):
         got = catchments(net, gauges, nested=nested).reshape(-1)
-        np.testing.assert_array_equal(got, expected_labels(down, gauges, nested))
+        want = expected_labels(down, gauges, nested)
+        np.testing.assert_array_equal(got, want)
+        with_ids = catchments(net, gauges, nested=nested, ids=ids).reshape(-1)
+        np.testing.assert_array_equal(with_ids, np.where(want > 0, ids[np.maximum(want, 1) - 1], 0))
+        assert with_ids.dtype == ids.dtype
     ups = ref.upstream_sets(down)
     want_up = np.zeros(down.size, bool)
     want_up[[c for g in gauges for c in ups[g]]] = True

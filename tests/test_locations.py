@@ -38,6 +38,20 @@ def test_forms_agree(net):
     assert locate(net, by_coords) is by_coords
 
 
+def test_lists_of_tuples_read_as_arrays(net):
+    """(row, col) tuples take a fast reader: the same cells, the same errors as an array."""
+    np.testing.assert_array_equal(locate(net, [(1, 1), (0.0, 3.0), (1, 1)]).index, [5, 3, 5])
+    with pytest.raises(LocationError, match="must be integers"):
+        locate(net, [(1, 1.5)])
+    with pytest.raises(LocationError, match=r"off the 3×4 grid: \(row, col\) \{1: \(3, 0\)\}"):
+        locate(net, [(0, 0), (3, 0)])
+    with pytest.raises(LocationError, match=r"shape \(1, 3\) are neither"):  # not pairs: the generic reader
+        locate(net, [(1, 1, 0)])
+    # no snapping: moved 0 m on a grid with geometry, NaN without
+    np.testing.assert_array_equal(locate(net, [(1, 1), (0, 3)]).moved_m, [0, 0])
+    assert np.isnan(locate(xa.RiverNetwork.from_ldd(LDD), [(1, 1)]).moved_m).all()
+
+
 def test_descending_and_ascending_coordinates_and_cell_edges(net):
     # cell (0, 0) spans lat 49.5..50.5, lon 0.5..1.5
     np.testing.assert_array_equal(locate(net, {"edge": (50.5, 0.5), "in": (49.51, 1.49)}).index, [0, 0])

@@ -16,7 +16,8 @@ from .hydrology.catchments import basins, catchment_statistics, catchments, down
 from .hydrology.distances import distance_from_points, distance_to_outlet, distance_to_source, step_lengths
 from .hydrology.locations import LocationError, Locations, locate
 from .hydrology.paths import FlowPaths, flow_path, main_stem
-from .hydrology.stream_order import shreve, strahler
+from .hydrology.stream_order import hack, shreve, strahler, stream_order
+from .hydrology.subbasins import subbasins
 from .hydrology.subnetwork import Subnetwork, subnetwork, upstream_subnetwork
 from .hydrology.upstream_area import cell_areas, upstream_area
 from .hydrology.vectors import catchment_polygons, stream_segments, streams
@@ -73,6 +74,9 @@ __all__ = [
     "register_convention",
     "repair",
     "fill_along",
+    "hack",
+    "stream_order",
+    "subbasins",
     "smooth_along",
     "set_options",
     "write_network",

@@ -58,6 +58,8 @@ CATALOGUE = (
     "distance_from_points",
     "upstream_area",
     "upstream_subnetwork",
+    "stream_order",
+    "subbasins",
     "subnetwork",
     "streams",
     "stream_segments",
@@ -1466,6 +1468,103 @@ class HydroAccessor(Generic[T]):
         array([[2., 2., 4., 4.]])
         """
         return xarray_layer.fill_along(self._obj, direction, how, network, x_dim=x_dim, y_dim=y_dim)
+
+    def stream_order(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        kind: Literal["strahler", "shreve", "hack"] = "strahler",
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Stream order by name on the object's grid (see :func:`xhydro_accessor.stream_order`).
+
+        Fill value and ``valid_min``/``valid_max`` as in :meth:`strahler`.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        kind : {"strahler", "shreve", "hack"}, default "strahler"
+            Strahler order, Shreve magnitude, or Hack (classic) order: 1 on each
+            basin's main stem, one more per tributary level.
+        x_dim, y_dim : hashable, optional
+            The spatial dims, when the attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``strahler_order``, ``shreve_magnitude`` or ``hack_order`` (integers) on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2], [6, 6, 5]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.stream_order(net, kind="hack").values
+        array([[1, 1, 1],
+               [2, 2, 1]], dtype=int32)
+        """
+        return xarray_layer.stream_order(self._obj, network, kind=kind, x_dim=x_dim, y_dim=y_dim, crs=crs)
+
+    def subbasins(
+        self,
+        network: RiverNetwork | None = None,
+        *,
+        by: Literal["order", "area", "pfafstetter"] = "order",
+        min_sto: int | None = None,
+        order: Any = None,
+        area_min: float | None = None,
+        depth: int | None = None,
+        upa_min: float | None = None,
+        upstream_area: Any = None,
+        x_dim: Hashable | None = None,
+        y_dim: Hashable | None = None,
+        crs: Any = None,
+    ) -> xr.DataArray:
+        """Sub-basins by stream order, area or Pfafstetter coding (see
+        :func:`xhydro_accessor.hydrology.subbasins.subbasins`, which documents the parameters).
+
+        Labels as :meth:`basins`: int32, 0 (the ``_FillValue``) off the network;
+        ``valid_min``/``valid_max`` their range; the parameters given are kept as attributes.
+
+        Parameters
+        ----------
+        network : RiverNetwork, optional
+            Default: the attached network (:meth:`assign_network`).
+        by : {"order", "area", "pfafstetter"}, default "order"
+        min_sto, order : by="order"
+        area_min : by="area"
+        depth, upa_min : by="pfafstetter"
+        upstream_area : DataArray or array, optional
+            The area ``area_min``/``upa_min`` are measured in (default km² by area,
+            upstream cells for Pfafstetter).
+        x_dim, y_dim : hashable, optional
+            The spatial dims, when the attached network, CF axes or the dims' names do not tell them.
+        crs : pyproj.CRS, str or int, optional
+            The grid's CRS, when neither the object nor the network declares one.
+
+        Returns
+        -------
+        DataArray
+            ``subbasin`` labels (1..n by outlet cell), or ``pfafstetter_code``, on the object's grid.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr
+        >>> from xhydro_accessor import RiverNetwork
+        >>> net = RiverNetwork.from_ldd(np.array([[3, 2, 1], [6, 5, 4]]))
+        >>> xr.DataArray(np.zeros((2, 3)), dims=("y", "x")).hydro.subbasins(net, by="pfafstetter").values
+        array([[3, 2, 4],
+               [6, 1, 8]], dtype=int32)
+        """
+        return xarray_layer.subbasins(
+            self._obj, network, by=by, min_sto=min_sto, order=order, area_min=area_min, depth=depth,
+            upa_min=upa_min, upstream_area=upstream_area, x_dim=x_dim, y_dim=y_dim, crs=crs,
+        )  # fmt: skip
 
 
 def open_dataset(*args: Any, **kwargs: Any) -> xr.Dataset:

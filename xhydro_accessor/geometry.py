@@ -393,8 +393,14 @@ def network_grid(network: Any, crs: Any = None, latlon: bool | None = None) -> N
     the coordinates' CF units when the network was built, or dims named lat/lon)
     says whether the coordinates are degrees. An x-first network (dims ``(x, y)``,
     see :func:`~xhydro_accessor.layout.layout_of_network`) gives its ``y`` from the
-    second dim.
+    second dim. With neither ``crs`` nor ``latlon`` the grid is computed once per network.
     """
+    if crs is None and latlon is None and hasattr(network, "cached"):
+        return network.cached(("geometry", "network_grid"), lambda: _network_grid(network, None, None))
+    return _network_grid(network, crs, latlon)
+
+
+def _network_grid(network: Any, crs: Any, latlon: bool | None) -> NetworkGrid | None:
     from .layout import layout_of_network
 
     dims: tuple = network.dims or ()

@@ -80,20 +80,25 @@ def catchments(
     >>> catchments(net, [(0, 1), (0, 3)], nested=True)
     array([[1, 1, 2, 2]], dtype=int32)
     """
+    from ..kernels.labels import label_pass, mark_first
+
     check_bool(nested, "nested")
     loc = locate(network, locations, snap=snap)
-    labels, _, _, unique = _label(network, loc.index, nested)
-    first = unique[1]
-    if ids is None:
-        names = (first + 1).astype(np.int32)
-    else:
+    if ids is not None:
         ids = np.asarray(ids)
         if ids.shape != (len(loc),) or ids.dtype.kind not in "iu" or np.any(ids == 0):
             raise ValueError(
                 f"ids must be {len(loc)} non-zero integers, one per location; got {ids.size} "
                 f"of dtype {ids.dtype}{' with a 0' if ids.dtype.kind in 'iu' and np.any(ids == 0) else ''}"
             )
-        names = ids[first].astype(ids.dtype.newbyteorder("="))  # the ids' values and dtype: 2**40 stays
+    # each location's number (1..n) on its cell, the first of several on one cell; spread upstream
+    labels = np.zeros(prod(network.shape), np.int32)
+    mark_first(loc.index, labels)
+    parent, visit = np.zeros(len(loc) + 1, np.int32), np.zeros(len(loc), np.int32)
+    label_pass(network.nodes, network.downstream, labels, nested, parent, visit)
+    if ids is None:
+        return labels.reshape(network.shape)
+    names = ids.astype(ids.dtype.newbyteorder("="))  # the ids' values and dtype: 2**40 stays
     lut = np.concatenate([np.zeros(1, names.dtype), names])
     return lut[labels].reshape(network.shape)
 
@@ -362,11 +367,11 @@ class _Plan:
     cells), the tree of groups, and each group's cells for the order statistics."""
 
     def __init__(self, network: RiverNetwork, index: np.ndarray):
+        from ..kernels.labels import labelled_cells
+
         labels, parent, visit, (cells_of, _, inverse) = _label(network, index, True)
         self.network, self.m, self.inverse = network, cells_of.size, inverse
-        lab = labels[network.nodes]
-        self.cells = network.nodes[lab > 0].astype(np.int64)
-        self.groups = (lab[lab > 0] - 1).astype(np.int64)
+        self.cells, self.groups = labelled_cells(network.nodes, labels)
         self.parent = parent[1:].astype(np.int64) - 1  # group space: -1 at roots
         self.upstream_first = visit[::-1].astype(np.int64) - 1
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -306,8 +307,12 @@ def _reported(area: Any, n: int) -> np.ndarray:
 def _upstream_cells(network: RiverNetwork) -> np.ndarray:
     from ..operations import accumulate
 
-    cells = network.cached("upstream_cells", lambda: accumulate(network, np.ones(network.shape, np.float32)))
-    return np.asarray(cells, np.float64).reshape(-1)
+    def cells() -> np.ndarray:
+        counts = np.asarray(accumulate(network, np.ones(network.shape, np.float32)), np.float64).reshape(-1)
+        counts.flags.writeable = False
+        return counts
+
+    return network.cached(("locations", "upstream_cells"), cells)
 
 
 def upstream_km2(network: RiverNetwork) -> np.ndarray | None:
@@ -330,14 +335,20 @@ def _geometry_or_raise(network: RiverNetwork) -> None:
 
 
 def _moved_metres(network: RiverNetwork, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Metres between the centres of ``start`` and ``end`` (0 where equal), NaN without geometry."""
     grid = geometry.network_grid(network)
     if grid is None:
         return np.full(start.size, np.nan)
-    (r1, c1), (r2, c2) = np.divmod(start, network.shape[1]), np.divmod(end, network.shape[1])
+    moved = np.flatnonzero(start != end)
+    probe = moved if moved.size else np.arange(min(start.size, 1))  # a 0 m probe: is the geometry known?
+    (r1, c1), (r2, c2) = np.divmod(start[probe], network.shape[1]), np.divmod(end[probe], network.shape[1])
     try:
-        return grid.step_lengths(r1, c1, r2, c2)
+        lengths = grid.step_lengths(r1, c1, r2, c2)
     except ValueError:
         return np.full(start.size, np.nan)
+    out = np.zeros(start.size)
+    out[probe] = lengths
+    return out
 
 
 def _warn_small(network: RiverNetwork, names, index, cells) -> None:
@@ -383,6 +394,9 @@ def _parse(network: RiverNetwork, locations: Any, crs: Any = None) -> tuple[np.n
         if network.coords and network.dims and all(d in network.coords for d in network.dims):
             return names, _from_coordinates(network, pairs, names, crs), True
         return names, _from_rowcol(network, pairs, names), False
+    tuples = _tuple_pairs(locations) if len(network.shape) == 2 else None
+    if tuples is not None:  # a list of (row, col) tuples, read without numpy's type inference
+        return np.arange(tuples.shape[0]), _from_rowcol(network, tuples, np.arange(tuples.shape[0])), False
     values = host(locations)  # topology: indices, any backend
     if values.ndim == 2 and values.shape[1] == 2 and len(network.shape) == 2:
         return np.arange(values.shape[0]), _from_rowcol(network, values, np.arange(values.shape[0])), False
@@ -392,6 +406,19 @@ def _parse(network: RiverNetwork, locations: Any, crs: Any = None) -> tuple[np.n
             f"locations of shape {values.shape} are neither (row, col) pairs of shape (n, 2) nor 1-D node ids"
         )
     return np.arange(values.size), _node_ids(network, values, np.arange(values.size)), False
+
+
+def _tuple_pairs(locations: Any) -> np.ndarray | None:
+    """A non-empty list of 2-tuples of numbers as an ``(n, 2)`` float64 array; None for anything else."""
+    if not isinstance(locations, list) or not locations:
+        return None
+    if set(map(type, locations)) != {tuple} or set(map(len, locations)) != {2}:  # C-level loops
+        return None
+    try:
+        flat = np.fromiter(chain.from_iterable(locations), np.float64, count=2 * len(locations))
+    except (TypeError, ValueError):
+        return None
+    return flat.reshape(-1, 2)
 
 
 def _from_xarray(network: RiverNetwork, obj, crs: Any = None) -> tuple[np.ndarray, np.ndarray, bool]:

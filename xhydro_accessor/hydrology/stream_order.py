@@ -1,13 +1,14 @@
-"""Stream order of every network cell: Strahler and Shreve.
+"""Stream order of every network cell: Strahler, Shreve and Hack.
 
-Both are one upstream-first pass. Off-network cells hold
-:func:`~xhydro_accessor.fill_value` of the output dtype (int32 for Strahler, int64
-for Shreve).
+Each is one pass over the network. Off-network cells hold
+:func:`~xhydro_accessor.fill_value` of the output dtype (int32 for Strahler and
+Hack, int64 for Shreve). :func:`stream_order` picks one by name.
 """
 
 from __future__ import annotations
 
 from math import prod
+from typing import Literal
 
 import numpy as np
 
@@ -59,3 +60,79 @@ def shreve(network: RiverNetwork) -> np.ndarray:
     shreve_pass(network.nodes, network.downstream, magnitude)
     magnitude[~network.mask.reshape(-1)] = fill_value(np.int64)
     return magnitude.reshape(network.shape)
+
+
+def main_upstream(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """The main stem's step upstream from every cell, and the cells draining through each.
+
+    Returns ``(main, cells)``, flat over the grid: ``main`` the flat index of the
+    cell flowing into each cell that has the most upstream cells (the smallest
+    flat index among ties, as pyflwdir's ``idxs_us_main``; -1 at sources and off
+    the network), ``cells`` the number of cells draining through each cell,
+    itself included (0 off the network). Computed once per network (read-only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> main, cells = main_upstream(RiverNetwork.from_ldd(np.array([[6, 6, 2], [6, 6, 5]])))
+    >>> main.reshape(2, 3)  # the pit's (4 cells) main upstream is the top-right cell (3 cells)
+    array([[-1,  0,  1],
+           [-1,  3,  2]])
+    """
+    from ..kernels.order import main_upstream as kernel
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        cells = network.mask.reshape(-1).astype(np.int64)
+        main = np.full(cells.size, -1, np.int64)
+        kernel(network.nodes, network.downstream, cells, main)
+        main.flags.writeable = cells.flags.writeable = False
+        return main, cells
+
+    return network.cached(("stream_order", "main_upstream"), compute)
+
+
+def hack(network: RiverNetwork) -> np.ndarray:
+    """Hack (classic) order: 1 on the main stem of each basin, one more on each
+    tributary than on the river it flows into.
+
+    The main stem goes upstream from the outlet through the cell of most upstream
+    cells at each confluence (ties: the smallest flat index), as pyflwdir's
+    ``stream_order(type="classic")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> ldd = np.array([[6, 6, 2], [6, 6, 5]])  # a 3-cell stem and a 1-cell tributary meet at the pit
+    >>> hack(RiverNetwork.from_ldd(ldd))
+    array([[1, 1, 1],
+           [2, 2, 1]], dtype=int32)
+    """
+    from ..kernels.order import hack_pass
+
+    main, _ = main_upstream(network)
+    order = np.full(prod(network.shape), fill_value(np.int32), np.int32)
+    hack_pass(network.nodes, network.downstream, main, order)
+    return order.reshape(network.shape)
+
+
+ORDERS = {"strahler": strahler, "shreve": shreve, "hack": hack}
+
+
+def stream_order(
+    network: RiverNetwork, kind: Literal["strahler", "shreve", "hack"] = "strahler"
+) -> np.ndarray:
+    """Stream order of every network cell by name: :func:`strahler`, :func:`shreve` or :func:`hack`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2], [6, 6, 5]]))
+    >>> stream_order(net, "hack")[1], stream_order(net)[1]
+    (array([2, 2, 1], dtype=int32), array([1, 1, 2], dtype=int32))
+    """
+    if kind not in ORDERS:
+        raise ValueError(f"kind must be one of {sorted(ORDERS)}, got {kind!r}")
+    return ORDERS[kind](network)

@@ -423,6 +423,70 @@ def _cut(obj, grid, sub):
     return assign_network(drop_network(obj).isel(window), sub.network, y_dim=grid[0], x_dim=grid[1])
 
 
+# ------------------------------------------------------- orders by name, sub-basins
+_ORDER_NAMES = {
+    "strahler": ("strahler_order", "Strahler stream order"),
+    "shreve": ("shreve_magnitude", "Shreve stream magnitude"),
+    "hack": ("hack_order", "Hack (classic) stream order"),
+}
+
+
+def stream_order(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    kind: Literal["strahler", "shreve", "hack"] = "strahler",
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """``obj.hydro.stream_order(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.stream_order`."""
+    from .stream_order import stream_order as _stream_order
+
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    values = _stream_order(network, kind)  # checks kind
+    name, long_name = _ORDER_NAMES[kind]
+    order = _grid(values, obj, grid, name, {"long_name": long_name})
+    return _labelled(order, fill_value(order.dtype))
+
+
+_SCHEME_NAMES = {
+    "order": ("subbasin", "sub-basin (by stream order)"),
+    "area": ("subbasin", "sub-basin (by area)"),
+    "pfafstetter": ("pfafstetter_code", "Pfafstetter sub-basin code"),
+}
+
+
+def subbasins(
+    obj: xr.DataArray | xr.Dataset,
+    network: RiverNetwork | None = None,
+    *,
+    by: Literal["order", "area", "pfafstetter"] = "order",
+    min_sto: int | None = None,
+    order: Any = None,
+    area_min: float | None = None,
+    depth: int | None = None,
+    upa_min: float | None = None,
+    upstream_area: Any = None,
+    x_dim: Hashable | None = None,
+    y_dim: Hashable | None = None,
+    crs: Any = None,
+) -> xr.DataArray:
+    """``obj.hydro.subbasins(...)`` as a function of ``obj``; documented once, as the method:
+    :meth:`xhydro_accessor.accessor.HydroAccessor.subbasins`."""
+    from .subbasins import subbasins as _subbasins
+
+    network, grid = resolve(obj, network, x_dim, y_dim, crs)
+    area = _data(upstream_area, grid, obj)
+    values = _subbasins(network, by, min_sto=min_sto, order=_data(order, grid, obj), area_min=area_min,
+                        depth=depth, upa_min=upa_min, upstream_area=area)  # fmt: skip
+    name, long_name = _SCHEME_NAMES[by]
+    given = {"min_sto": min_sto, "area_min": area_min, "depth": depth, "upa_min": upa_min}
+    attrs = {"long_name": long_name} | {k: v for k, v in given.items() if v is not None}
+    return _labelled(_grid(values, obj, grid, name, attrs), 0)
+
+
 def _along(function, obj, network, x_dim, y_dim, weights=None, **options) -> Any:
     """An array-level function of :mod:`.along` over the spatial dims of every variable."""
     network, dims = resolve(obj, network, x_dim, y_dim)

@@ -42,6 +42,33 @@ def label_pass(nodes, to, labels, nested, parent, visit):
 
 
 @numba.njit(cache=True, nogil=True)
+def mark_first(index, labels):
+    """``labels[index[k]] = k + 1`` where still 0: the first of several locations on a cell wins."""
+    for k in range(index.size):
+        if labels[index[k]] == 0:
+            labels[index[k]] = k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def labelled_cells(nodes, labels):
+    """The cells of ``nodes`` labelled > 0, in their order, and their labels - 1 (both int64)."""
+    n = 0
+    for k in range(nodes.size):
+        if labels[nodes[k]] > 0:
+            n += 1
+    cells = np.empty(n, np.int64)
+    groups = np.empty(n, np.int64)
+    j = 0
+    for k in range(nodes.size):
+        label = labels[nodes[k]]
+        if label > 0:
+            cells[j] = nodes[k]
+            groups[j] = label - 1
+            j += 1
+    return cells, groups
+
+
+@numba.njit(cache=True, nogil=True)
 def flag_downstream(nodes, to, flags):
     """Set ``flags`` on every cell downstream of a flagged cell (upstream-first pass)."""
     for k in range(nodes.size):

@@ -34,3 +34,35 @@ def shreve_pass(nodes, to, magnitude):
         d = to[k]
         if d >= 0:
             magnitude[d] += magnitude[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def main_upstream(nodes, to, cells, main):
+    """The main upstream cell of every cell, written to ``main`` (flat grid, -1s).
+
+    ``cells`` (flat grid, ones on the network) becomes the number of cells
+    draining through each cell; the main upstream cell of a cell is the one of
+    most such cells among those flowing into it, the smallest flat index among
+    ties (pyflwdir's ``main_upstream``). Upstream-first: a cell's count is
+    final when it is met.
+    """
+    for k in range(nodes.size):
+        i = nodes[k]
+        d = to[k]
+        if d >= 0:
+            cells[d] += cells[i]
+            m = main[d]
+            if m < 0 or cells[i] > cells[m] or (cells[i] == cells[m] and i < m):
+                main[d] = i
+
+
+@numba.njit(cache=True, nogil=True)
+def hack_pass(nodes, to, main, order):
+    """Hack (classic) order: 1 at outlets, the downstream cell's order on its main
+    upstream cell, one more on the other cells flowing into it; downstream-first."""
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step
+        i = nodes[k]
+        d = to[k]
+        order[i] = 1 if d < 0 else order[d] + (main[d] != i)
