@@ -79,6 +79,9 @@ def accumulate(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    *,
+    q: Any = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -114,7 +117,7 @@ def accumulate(
     array([[1, 2, 3],
            [4, 6, 6]])
     """
-    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine)
+    return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine, q, method)
 
 
 def accumulate_downstream(
@@ -125,6 +128,9 @@ def accumulate_downstream(
     skipna: bool = False,
     warn_nan: bool = True,
     engine: Engine = "auto",
+    *,
+    q: Any = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -138,7 +144,8 @@ def accumulate_downstream(
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]))
     array([[6., 5., 3., 4.]])
     """
-    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine)
+    options = (warn_nan, engine, q, method)
+    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, *options)
 
 
 def move_downstream(
@@ -185,15 +192,23 @@ def move_upstream(network: RiverNetwork, field: Any, engine: Engine = "auto") ->
 
 
 # ------------------------------------------------------------------- dispatch
-def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto"):
-    """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
-    check_options(how, skipna)
+def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="auto", q=None, method=None):
+    """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher);
+    order statistics go to :func:`xhydro_accessor.backends.order_statistics.run`."""
+    check_options(how, skipna, "accumulate" if op == "move_upstream" else op)
     check_engine(engine)
     library_of(field, weights)  # first: an unsupported array type says so
     field = supported_dtype(field, "field")
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
-    out = dispatch(network, op, field, how, weights, skipna, engine)
+    if REDUCTIONS[how].state in ("order", "mode"):
+        from .backends import order_statistics
+
+        out = order_statistics.run(network, op, field, how, weights, skipna, q, method, engine)
+    elif q is not None or method is not None:
+        raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
+    else:
+        out = dispatch(network, op, field, how, weights, skipna, engine)
     if warn_nan and not skipna and isinstance(out, np.ndarray):
         _warn_nan(op, network, field, weights, out)
     return out

@@ -15,7 +15,7 @@ in the ``Literal`` below) plus, for a new state kind, its kernels in the engines
 Examples
 --------
 >>> REDUCTIONS["var"].units, REDUCTIONS["max"].state, names("accumulate")
-('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var'))
+('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var', 'median', 'percentile', 'mode'))
 >>> result_dtype("mean", "int16"), result_dtype("max", "int16"), result_dtype("sum", "uint8")
 (dtype('float64'), dtype('int16'), dtype('uint64'))
 """
@@ -31,6 +31,8 @@ import numpy as np
 FLOW_OPERATIONS = ("accumulate", "accumulate_downstream", "move_downstream")
 ALL = frozenset((*FLOW_OPERATIONS, "catchment_statistics"))
 STATISTICS_ONLY = frozenset({"catchment_statistics"})
+#: Order statistics: over upstream areas, paths to the outlet and catchments (not one-step moves).
+ORDER_OPERATIONS = frozenset({"accumulate", "accumulate_downstream", "catchment_statistics"})
 
 
 @dataclass(frozen=True)
@@ -95,15 +97,15 @@ REDUCTIONS: dict[str, Reduction] = {
         Reduction("max", "extreme", "same", "product", "product", gradient="arg", largest=True),
         Reduction("std", "moments", "float", "frequency", "same", gradient="traced", finalize="sqrt"),
         Reduction("var", "moments", "float", "frequency", "squared", gradient="traced"),
-        Reduction("median", "order", "float", "frequency", "same", "fill", "traced", STATISTICS_ONLY),
-        Reduction("percentile", "order", "float", "frequency", "same", "fill", "traced", STATISTICS_ONLY),
-        Reduction("mode", "mode", "same", "frequency", "same", "fill", None, STATISTICS_ONLY),
+        Reduction("median", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
+        Reduction("percentile", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
+        Reduction("mode", "mode", "same", "frequency", "same", "fill", None, ORDER_OPERATIONS),
     )
 }  # fmt: skip
 
 #: The ``how`` of the flow operations and of catchment statistics, for type checkers:
 #: kept equal to :func:`names` (checked at import).
-How = Literal["sum", "mean", "min", "max", "std", "var"]
+How = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
 Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
 
 
@@ -121,7 +123,7 @@ def get(how: Any, operation: str) -> Reduction:
 
     Examples
     --------
-    >>> get("median", "accumulate")
+    >>> get("median", "move_downstream")
     Traceback (most recent call last):
     ...
     ValueError: how must be one of ('sum', 'mean', 'min', 'max', 'std', 'var'), got 'median'
