@@ -21,7 +21,7 @@ def test_every_layer_lists_the_declared_reductions():
     assert HOWS == reductions.names("accumulate")
     assert reductions.names("move_downstream") == ("sum", "mean", "min", "max", "std", "var")
     assert STATISTICS == reductions.names("catchment_statistics")
-    assert {"median", "percentile", "mode"} == set(HOWS) - set(reductions.names("move_downstream"))
+    assert {"skew", "median", "percentile", "mode"} == set(HOWS) - set(reductions.names("move_downstream"))
     assert how_choices() == HOWS
 
 

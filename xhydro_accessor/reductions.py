@@ -15,7 +15,7 @@ in the ``Literal`` below) plus, for a new state kind, its kernels in the engines
 Examples
 --------
 >>> REDUCTIONS["var"].units, REDUCTIONS["max"].state, names("accumulate")
-('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var', 'median', 'percentile', 'mode'))
+('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var', 'skew', 'median', 'percentile', 'mode'))
 >>> result_dtype("mean", "int16"), result_dtype("max", "int16"), result_dtype("sum", "uint8")
 (dtype('float64'), dtype('int16'), dtype('uint64'))
 """
@@ -66,8 +66,9 @@ class Reduction:
     operations : frozenset of str
         The operations accepting it: ``accumulate``, ``accumulate_downstream``,
         ``move_downstream``, ``catchment_statistics``.
-    finalize : {"sqrt", None}
-        Applied to the state's result (``std`` is the root of the variance).
+    finalize : {"sqrt", "skew", None}
+        Applied to the state's result (``std`` is the root of the variance; ``skew``
+        carries the third central moment too, see :func:`skewness`).
     largest : bool
         For extremes: the maximum (True) or the minimum.
     """
@@ -80,7 +81,7 @@ class Reduction:
     empty: Literal["zero", "fill"] = "fill"
     gradient: Literal["adjoint", "arg", "traced"] | None = "adjoint"
     operations: frozenset[str] = ALL
-    finalize: Literal["sqrt"] | None = None
+    finalize: Literal["sqrt", "skew"] | None = None
     largest: bool = False
 
     @property
@@ -97,6 +98,8 @@ REDUCTIONS: dict[str, Reduction] = {
         Reduction("max", "extreme", "same", "product", "product", gradient="arg", largest=True),
         Reduction("std", "moments", "float", "frequency", "same", gradient="traced", finalize="sqrt"),
         Reduction("var", "moments", "float", "frequency", "squared", gradient="traced"),
+        Reduction("skew", "moments", "float", "frequency", "same", gradient="traced", finalize="skew",
+                  operations=ORDER_OPERATIONS),
         Reduction("median", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
         Reduction("percentile", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
         Reduction("mode", "mode", "same", "frequency", "same", "fill", None, ORDER_OPERATIONS),
@@ -105,8 +108,8 @@ REDUCTIONS: dict[str, Reduction] = {
 
 #: The ``how`` of the flow operations and of catchment statistics, for type checkers:
 #: kept equal to :func:`names` (checked at import).
-How = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
-Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
+How = Literal["sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"]
+Statistic = Literal["sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"]
 
 
 def names(operation: str) -> tuple[str, ...]:
@@ -256,6 +259,24 @@ def shift(xp: Any, sample: Any) -> Any:
     total = xp.sum(xp.where(ok, sample, xp.zeros_like(sample)), axis=1, keepdims=True)
     count = xp.sum(xp.astype(ok, sample.dtype), axis=1, keepdims=True)
     return total / xp.where(count == 0, xp.ones_like(count), count)
+
+
+def skewness(xp: Any, weight: Any, m2: Any, m3: Any) -> Any:
+    """The population skewness ``(M3 / W) / (M2 / W) ** 1.5`` (scipy.stats.skew's default,
+    ``bias=True``, and earthkit-hydro's ``skewness``) from the weight ``W`` and the central
+    moments' sums ``M2``, ``M3``; NaN where ``M2 == 0`` (a constant area) or ``W == 0``.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 0.0, 1.5])  # M2 = 1.5, M3 = 0.75 about the mean 0.5
+    >>> float(skewness(np, np.array(3.0), np.array(1.5), np.array(0.75)))  # scipy.stats.skew(x)
+    0.7071067811865475
+    """
+    zero = (m2 == 0) | (weight == 0)
+    ones = xp.ones_like(m2)
+    safe = xp.where(zero, ones, m2)
+    out = m3 * xp.sqrt(xp.where(zero, ones, weight)) / (safe * xp.sqrt(safe))
+    return xp.where(zero, xp.full_like(out, float("nan")), out)
 
 
 def result_units(op: str, how: str, unit: Any, weight: Any) -> Any:
