@@ -170,6 +170,8 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        q: Any = None,
+        method: str | None = None,
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -180,7 +182,7 @@ class HydroAccessor(Generic[T]):
         ----------
         network : RiverNetwork, optional
             Default: the attached network (:meth:`assign_network`).
-        how : {"sum", "mean", "min", "max", "std", "var"}
+        how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
         weights : DataArray, array, or str, optional
             Per-cell (or per-member) weights; a string names a coordinate or
             variable (of a Dataset: that variable is not accumulated itself), and
@@ -196,6 +198,10 @@ class HydroAccessor(Generic[T]):
             :func:`xhydro_accessor.accumulate`).
         engine : {"auto", "numba", "xp"}, default "auto"
             The engine of the array-level operation (see :func:`xhydro_accessor.accumulate`).
+        q, method : optional
+            Percentile(s) in [0, 100] of ``how="percentile"`` (several: a leading
+            ``quantile`` dim, coordinate ``q / 100``) and numpy's quantile method of
+            ``median``/``percentile`` (see :func:`xhydro_accessor.accumulate`).
 
         Returns
         -------
@@ -224,6 +230,8 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            q=q,
+            method=method,
         )
 
     def accumulate_downstream(
@@ -237,6 +245,8 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         warn_nan: bool = True,
         engine: Engine = "auto",
+        q: Any = None,
+        method: str | None = None,
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -260,6 +270,8 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             warn_nan=warn_nan,
             engine=engine,
+            q=q,
+            method=method,
         )
 
     def move_downstream(
@@ -622,6 +634,7 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         crs: Any = None,
         engine: Engine = "auto",
+        method: str | None = None,
     ) -> xr.DataArray:
         """Reduce a field over the catchment of each location: spatial dims → ``station``.
 
@@ -635,7 +648,7 @@ class HydroAccessor(Generic[T]):
         locations : dict, array-like, xarray object or Locations
             Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
             ``{name: (y, x)}`` in the grid's coordinates.
-        how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
+        how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
         network : RiverNetwork, optional
             Default: the attached network (:meth:`assign_network`).
         nested : bool, default False
@@ -655,6 +668,9 @@ class HydroAccessor(Generic[T]):
             The grid's CRS, when neither the object nor the network declares one.
         engine : {"auto", "numba", "xp"}, default "auto"
             The engine of the array-level statistics (see
+            :func:`xhydro_accessor.catchment_statistics`).
+        method : str, optional
+            numpy's quantile method of ``median``/``percentile`` (see
             :func:`xhydro_accessor.catchment_statistics`).
 
         Returns
@@ -692,6 +708,7 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             crs=crs,
             engine=engine,
+            method=method,
         )
 
     def strahler(

@@ -17,6 +17,16 @@ how
     ``weights`` ``w``: ``sum`` is Σ w·x, ``mean`` the weighted mean Σ w·x / Σ w,
     ``std``/``var`` the weighted population (ddof=0) moments, ``min``/``max`` of
     w·x (as earthkit-hydro). std/var use Chan's pairwise update: no cancellation.
+    :func:`accumulate` and :func:`accumulate_downstream` also take ``"skew"``
+    (the weighted population skewness μ3 / μ2^1.5, scipy.stats.skew's default and
+    earthkit-hydro's ``skewness``; NaN where the values of positive weight are all
+    equal), and the order statistics ``"median"``, ``"percentile"`` (with ``q``)
+    and ``"mode"``, exact (see :mod:`xhydro_accessor.backends.order_statistics`
+    for the definitions, weighted ones included, and
+    :mod:`xhydro_accessor.kernels.order_statistics` for the algorithm: O(N log σ)
+    time and memory for N cells and σ distinct values). The order statistics run
+    in the numba engine (numpy, dask, CPU torch without gradient); other arrays
+    and ``engine="xp"`` raise ``NotImplementedError``.
 NaN
     ``skipna=False`` (default): a NaN makes every result it reaches NaN, and
     :func:`accumulate` and :func:`accumulate_downstream` then warn once per call
@@ -93,7 +103,7 @@ def accumulate(
     ----------
     network : RiverNetwork
     field : array of shape (..., *network.shape)
-    how : {"sum", "mean", "min", "max", "std", "var"}
+    how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
     weights : array of shape network.shape or field.shape, optional
     skipna : bool, default False
         Leave NaN out (True) or let it make every result it reaches NaN.
@@ -104,6 +114,14 @@ def accumulate(
         The engine (see the module docstring): ``"numba"`` the compiled host-memory
         engine, ``"xp"`` the level-synchronous Array API one; ``"auto"`` picks
         ``"numba"`` for numpy (and dask of numpy, CPU torch) and ``"xp"`` otherwise.
+    q : float or 1-D array-like, optional
+        Percentile(s) in [0, 100] of ``how="percentile"`` (and only then); a sequence
+        puts a leading axis of ``len(q)`` on the result.
+    method : str, optional
+        numpy's quantile method of ``median``/``percentile``: ``"linear"`` (default),
+        ``"inverted_cdf"`` (earthkit-hydro's percentile), ``"lower"``, ``"higher"``,
+        ``"nearest"`` or ``"midpoint"``. Weighted quantiles are ``"inverted_cdf"``
+        only (numpy's weighted quantile; the default with weights).
 
     Examples
     --------
@@ -116,6 +134,12 @@ def accumulate(
     >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="max")
     array([[1, 2, 3],
            [4, 6, 6]])
+    >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="percentile", q=[0, 50])
+    array([[[1. , 2. , 3. ],
+            [4. , 1. , 6. ]],
+    <BLANKLINE>
+           [[1. , 2. , 3. ],
+            [4. , 3.5, 6. ]]])
     """
     return _dispatch("accumulate", network, field, how, weights, skipna, warn_nan, engine, q, method)
 
@@ -202,9 +226,12 @@ def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
     if REDUCTIONS[how].state in ("order", "mode"):
-        from .backends import order_statistics
+        from .backends import on_one_library, order_statistics
 
-        out = order_statistics.run(network, op, field, how, weights, skipna, q, method, engine)
+        def run(field: Any, weights: Any) -> Any:
+            return order_statistics.run(network, op, field, how, weights, skipna, q, method, engine)
+
+        out = on_one_library(run, field, weights)
     elif q is not None or method is not None:
         raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     else:

@@ -505,6 +505,8 @@ def apply(
     y_dim: Hashable | None = None,
     warn_nan: bool = True,
     engine: str = "auto",
+    q: Any = None,
+    method: str | None = None,
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -531,25 +533,27 @@ def apply(
     """
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
-    operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
+    operations.check_options(how, False, "accumulate" if op == "move_upstream" else op)  # the registry
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
     crs = on_grid(obj, network, dims).crs if len(dims) == 2 else None
     if isinstance(obj, xr.DataArray):
         w = weights_of(weights, obj, None, dims, crs)
-        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine)
+        return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine, q, method)
     out = obj.copy()
     for name, var in obj.data_vars.items():
         if set(dims) <= set(var.dims) and not (isinstance(weights, str) and name == weights):
             w = weights_of(weights, var, obj, dims, crs)
-            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine)
+            out[name] = _apply(op, var, network, dims, how, w, skipna, warn_nan, engine, q, method)
     return out
 
 
 def _apply(
-    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine
+    op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine, *order
 ) -> xr.DataArray:
     """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
-    DataArray (broadcast against ``da``) or an array of the grid's shape."""
+    DataArray (broadcast against ``da``) or an array of the grid's shape. Several
+    percentiles ``q`` add a leading ``quantile`` dim (coordinate ``q / 100``, as
+    ``DataArray.quantile``)."""
     field, reg, units = dequantify(da)
     w_units = None
     if weights is not None:
@@ -563,12 +567,15 @@ def _apply(
     if field.dtype.kind == "b":
         field = field.astype(np.int64)
     weights = weights_like(weights, field.dtype)
+    q, method = order or (None, None)  # percentiles and method of the order statistics
+    several = q is not None and np.ndim(q) == 1
+    quantiles = {"q": q, "method": method} if q is not None or method is not None else {}
     out = xr.apply_ufunc(
         _apply_core,
         field,
         *([] if weights is None else [weights]),
         input_core_dims=[list(dims)] * (1 if weights is None else 2),
-        output_core_dims=[list(dims)],
+        output_core_dims=[[*(["quantile"] if several else []), *dims]],
         dask="allowed",
         keep_attrs=True,
         kwargs={
@@ -577,10 +584,13 @@ def _apply(
             "how": how,
             "skipna": skipna,
             "grid_ndim": len(dims),
-            "options": {"engine": engine} | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
+            "options": {"engine": engine, **quantiles}
+            | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
     )
-    out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
+    if several:
+        out = out.assign_coords(quantile=np.asarray(q, np.float64) / 100)
+    out = out.transpose(*(["quantile"] if several else []), *[d for d in da.dims if d in out.dims], ...)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
     _set_metadata(out, op, how, units, out_units)
     if out.attrs.get("standard_name") == DISCHARGE_STANDARD_NAME and out_units != DISCHARGE_UNITS:
@@ -655,7 +665,13 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, options):
             xp = array_namespace(field, w)
             shape = np.broadcast_shapes(field.shape, w.shape)
             field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
-    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
+    out = OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
+    if np.ndim(options.get("q")) == 1:  # the percentiles' axis first; apply_ufunc's core dims last
+        from array_api_compat import array_namespace
+
+        axes = (*range(1, out.ndim - grid_ndim), 0, *range(out.ndim - grid_ndim, out.ndim))
+        out = array_namespace(out).permute_dims(out, axes)
+    return out
 
 
 def _keep(array):

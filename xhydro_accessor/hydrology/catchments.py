@@ -173,11 +173,12 @@ def catchment_statistics(
         ``grad``), cupy or any Array API array; the result is of the same library,
         on the same device.
     locations : see :func:`~xhydro_accessor.hydrology.locations.locate`
-    how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
-        The first six follow :mod:`xhydro_accessor.operations` (weights, dtypes;
-        std/var are population moments). ``median``/``percentile`` are numpy's
-        (linear interpolation; float64 for integer fields); ``mode`` is the most
-        frequent value, the smallest among ties, in the field's dtype.
+    how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
+        The first seven follow :mod:`xhydro_accessor.operations` (weights, dtypes;
+        std/var/skew are population moments). ``median``/``percentile`` are numpy's
+        (``method``, default linear interpolation; float64 for integer fields);
+        ``mode`` is the most frequent value, the smallest among ties, in the field's
+        dtype.
     nested : bool, default False
         False: each location's whole upstream area, even where other locations
         lie upstream of it; True: only the area between it and those locations.
@@ -195,12 +196,16 @@ def catchment_statistics(
     q : float or 1-D array-like, optional
         Percentile(s) in [0, 100] for ``how="percentile"``; several put a leading
         dim of ``len(q)`` on the result.
+    method : str, optional
+        numpy's quantile method of ``median``/``percentile`` (``"linear"``, the
+        default, ``"inverted_cdf"``, ``"lower"``, ``"higher"``, ``"nearest"``,
+        ``"midpoint"``); with weights only ``"inverted_cdf"`` (the default then).
     snap : float or str, default 0
         Snapping radius in cells, or a length such as ``"5 km"``.
     engine : {"auto", "numba", "xp"}, default "auto"
         sum … var of numpy fields run compiled kernels (``"auto"``, ``"numba"``) or
         the Array API code every other library runs (``"xp"``); the order
-        statistics run the latter. See :func:`xhydro_accessor.accumulate`.
+        statistics and the skewness run the latter. See :func:`xhydro_accessor.accumulate`.
 
     Returns
     -------
