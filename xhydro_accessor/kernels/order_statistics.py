@@ -168,8 +168,9 @@ def _merge(a, b, left, right, count, weight, best, top, stack, visited):
             if best.size:
                 best[x] = weight[x] if weight.size else count[x]
             continue
-        visited[n_visited] = x
-        n_visited += 1
+        if best.size:
+            visited[n_visited] = x
+            n_visited += 1
         if lx == 0:
             left[x] = ly
         elif ly != 0:
@@ -204,18 +205,21 @@ def _kth(root, k, sigma, left, right, count):
 @numba.njit(cache=True, nogil=True)
 def _first_reaching(root, p, sigma, left, right, weight):
     """The smallest rank whose cumulative weight C satisfies ``C / W >= p`` and ``C > 0``
-    (numpy's weighted ``inverted_cdf``; W the root's total)."""
+    (numpy's weighted ``inverted_cdf``; W the root's total, > 0). The last value of positive
+    weight at most: where rounding keeps ``C / W`` below ``p = 1`` (numpy's cumulative
+    sums end at W exactly; the tree's sums are added in another order)."""
     total = weight[root]
     node, lo, hi = root, 0, sigma
     below = 0.0
-    while hi - lo > 1:
+    while hi - lo > 1:  # in a subtree of positive weight, never into one of none
         mid = (lo + hi) // 2
-        reach = below + weight[left[node]]
-        if reach > 0 and reach / total >= p:
-            node, hi = left[node], mid
+        a, b = left[node], right[node]
+        reach = below + weight[a]
+        if not weight[b] > 0 or (weight[a] > 0 and reach / total >= p):
+            node, hi = a, mid
         else:
             below = reach
-            node, lo = right[node], mid
+            node, lo = b, mid
     return lo
 
 
