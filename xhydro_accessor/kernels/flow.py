@@ -135,9 +135,12 @@ def arg_start(nodes, own, arg):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def merge_moments(wa, ma, m2a, wb, mb, m2b):
-    """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update."""
+    """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update.
+
+    ``b`` of no weight changes nothing, unless its mean is NaN (a NaN of zero weight: NaN
+    propagates, as in the xp engine and numpy)."""
     if wb == 0:
-        return wa, ma, m2a
+        return (wa, ma, m2a) if mb == mb else (wa, mb, mb)
     w = wa + wb
     delta = mb - ma
     return w, ma + delta * wb / w, m2a + m2b + delta * delta * wa * wb / w
@@ -146,9 +149,9 @@ def merge_moments(wa, ma, m2a, wb, mb, m2b):
 @numba.njit(cache=True, nogil=True, inline="always")
 def merge_moments3(wa, ma, m2a, m3a, wb, mb, m2b, m3b):
     """(weight, mean, M2, M3) of ``a`` merged with ``b``: Chan et al.'s pairwise update, with
-    the third central moment (Pébay 2008)."""
+    the third central moment (Pébay 2008); NaN as :func:`merge_moments`."""
     if wb == 0:
-        return wa, ma, m2a, m3a
+        return (wa, ma, m2a, m3a) if mb == mb else (wa, mb, mb, mb)
     w = wa + wb
     delta = mb - ma
     m3 = m3a + m3b + delta**3 * wa * wb * (wa - wb) / (w * w) + 3 * delta * (wa * m2b - wb * m2a) / w
