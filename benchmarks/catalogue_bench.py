@@ -10,7 +10,12 @@ network cells and times, after a warm-up on a tiny network (JIT excluded):
 - mean: the mean of one float64 field over each gauge's catchment — ours (whole and
   nested); earthkit-hydro ``catchments.array.mean`` (whole); pyflwdir has no catchment
   statistics: its labels + ``np.bincount`` (nested);
-- check: nested labels equal pyflwdir's; whole means equal earthkit-hydro's.
+- check: nested labels equal pyflwdir's; whole means equal earthkit-hydro's;
+- percentile upstream on EFAS 5 km (the packaged ``efas_5km_europe_ldd.nc``, 367 k cells):
+  the 90th percentile of a float field over every cell's upstream area, ours
+  (``accumulate(how="percentile", q=90, method="inverted_cdf")``) against earthkit-hydro's
+  ``upstream.array.percentile`` (which must give the same values); ``--percentile-only``
+  runs this row alone.
 
 Each figure is one run (best of ``--repeat``); the table goes to stdout and
 ``benchmarks/.cache/CATALOGUE-RESULTS.md``.
@@ -111,20 +116,54 @@ def run(codes, n_gauges, repeat, rows):
     )
 
 
+def percentile_rows(repeat, rows):
+    """Percentile upstream on EFAS 5 km: ours vs earthkit-hydro (same values required)."""
+    import earthkit.hydro as ekh
+    from earthkit.hydro._readers import from_d8
+    from earthkit.hydro.data_structures import RiverNetwork as EkNetwork
+
+    from xhydro_accessor.io import read_flow_directions
+
+    codes = np.asarray(
+        read_flow_directions(HERE.parent / "xhydro_accessor" / "data" / "efas_5km_europe_ldd.nc")
+    )  # noqa: E501
+    ours = xa.RiverNetwork.from_ldd(codes, nodata=-1)
+    ek = EkNetwork(from_d8(np.where(np.isin(codes, range(1, 10)), codes, 255).astype(np.uint8), "pcr_d8"))
+    field = np.random.default_rng(0).random(ours.shape)
+    tiny = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    xa.accumulate(tiny, np.ones(tiny.shape), "percentile", q=90, method="inverted_cdf")  # JIT
+    mine, theirs = (
+        timed(lambda: xa.accumulate(ours, field, "percentile", q=90, method="inverted_cdf"), repeat),
+        timed(lambda: ekh.upstream.array.percentile(ek, field, 0.9, return_type="gridded"), repeat),
+    )
+    cells = f"EFAS 5 km, {int(ours.mask.sum())} cells"
+    rows.append(("percentile 90 upstream", "ours", f"{mine[0]:.3f}", cells))
+    rows.append(("percentile 90 upstream", "earthkit-hydro", f"{theirs[0]:.3f}", cells))
+    same = np.array_equal(mine[1][ours.mask], np.asarray(theirs[1])[ours.mask])
+    rows.append(("check", "percentile upstream == earthkit-hydro", str(same), ""))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gauges", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--percentile-only", action="store_true", help="only the EFAS percentile row")
     args = parser.parse_args()
-    warm = []
-    run(synthetic_d8(64, seed=0), 20, 1, warm)  # JIT and caches
-    codes = synthetic_d8(args.size, seed=0)
     rows = []
-    run(codes, args.gauges, args.repeat, rows)
+    title = "# Percentile upstream on EFAS 5 km"
+    if not args.percentile_only:
+        warm = []
+        run(synthetic_d8(64, seed=0), 20, 1, warm)  # JIT and caches
+        codes = synthetic_d8(args.size, seed=0)
+        run(codes, args.gauges, args.repeat, rows)
+        title = (
+            f"# Catchments at {args.gauges} gauges, synthetic D8 {args.size}×{args.size} "
+            f"({int(np.count_nonzero(codes != 247))} cells); percentile upstream on EFAS 5 km"
+        )
+    percentile_rows(args.repeat, rows)
     lines = [
-        f"# Catchments at {args.gauges} gauges, synthetic D8 {args.size}×{args.size} "
-        f"({int(np.count_nonzero(codes != 247))} cells)",
+        title,
         "",
         "| operation | library | seconds | note |",
         "|---|---|---|---|",

@@ -182,10 +182,15 @@ def compute(
         n_nodes = kernels.capacity(int(valid.sum()), max(distinct.size, 1), cells.size)
         result = np.full((ps.size, x.shape[1]), np.nan)
         top = np.full(x.shape[1] if is_mode else 0, -1, np.int32)
-        kernels.statistics_pass(
-            cells, network.downstream, rank, w_flat, nan_flat, skipna, op == "accumulate_downstream",
-            distinct.astype(np.float64) if distinct.size else np.zeros(1), ps, code, n_nodes, result, top,
-        )  # fmt: skip
+        sorted_values = distinct.astype(np.float64) if distinct.size else np.zeros(1)
+        if op == "accumulate" and not is_mode and wj is None:  # a wavelet matrix: faster
+            kernels.upstream_quantiles(cells, network.downstream, rank, nan_flat, skipna, sorted_values,
+                                       ps, code, result)  # fmt: skip
+        else:
+            kernels.statistics_pass(
+                cells, network.downstream, rank, w_flat, nan_flat, skipna, op == "accumulate_downstream",
+                sorted_values, ps, code, n_nodes, result, top,
+            )  # fmt: skip
         if is_mode:
             found = top[cells] >= 0
             out[0, j, cells[found]] = distinct[top[cells[found]]]
