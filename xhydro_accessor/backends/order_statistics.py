@@ -113,11 +113,13 @@ def run(
         w_dtype = None if weights is None else weights.dtype
         core = tuple(network.shape)
         out = map_batches(
-            _dask_block, field, weights, grid_ndim=len(core), core=((p.size,) if several else ()) + core,
+            _dask_block, field, weights, grid_ndim=len(core), core=((np.size(q),) if several else ()) + core,
             dtype=reductions.output_dtype(how, field.dtype, w_dtype), network=network, op=op, how=how,
             skipna=skipna, p=p, code=code, several=several, name=f"hydro-{op}-{how}",
         )  # fmt: skip
-        return np.moveaxis(out, -1 - len(core), 0) if several else out
+        import dask.array as da
+
+        return da.moveaxis(out, -1 - len(core), 0) if several else out
     if library == "torch":
         import torch
 
@@ -126,9 +128,9 @@ def run(
             raise NotImplementedError(f"how={how!r} is not differentiable: detach the tensors first")
         if field.device.type != "cpu":
             raise NotImplementedError(f"how={how!r} runs on CPU tensors only, not on {field.device}")
-        out = compute(network, op, field.numpy(), how, None if weights is None else weights.numpy(),
-                      skipna, p, code, several)  # fmt: skip
-        return torch.from_numpy(out)
+        result = compute(network, op, field.numpy(), how, None if weights is None else weights.numpy(),
+                         skipna, p, code, several)  # fmt: skip
+        return torch.from_numpy(result)
     return compute(network, op, np.asarray(field), how, weights, skipna, p, code, several)
 
 
@@ -158,7 +160,7 @@ def compute(
     cells = network.nodes
     floating = x.dtype.kind == "f"
     is_mode = p is None
-    ps = np.zeros(0) if is_mode else p
+    ps = np.zeros(0) if p is None else p
     out = np.full((max(ps.size, 1), x.shape[0], x.shape[1]), reductions.fill_value(dtype), dtype)
     for j in range(x.shape[0]):
         values = x[j, cells]
