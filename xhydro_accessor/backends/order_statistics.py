@@ -6,9 +6,11 @@ merges two areas): :func:`run` computes them exactly with the segment trees of
 
 - numpy, and dask of numpy (one task per chunk of the batch dims), run the kernels;
 - CPU torch tensors run them on a copy and come back as tensors on the CPU; they
-  are not differentiable (a tensor requiring a gradient raises);
-- every other library (jax, cupy, GPU torch) and ``engine="xp"`` raise
-  ``NotImplementedError`` naming the ``how`` and the engine.
+  are not differentiable (a tensor requiring a gradient raises); GPU tensors raise;
+- jax (outside ``jit``), cupy and other Array API arrays are copied to host memory and
+  the result back to their library and device (not differentiable; a traced array
+  under ``jax.jit`` raises ``NotImplementedError``);
+- ``engine="xp"`` raises ``NotImplementedError``: no level-synchronous kernel.
 
 Definitions (``q`` in percent, ``p = q / 100``; ``n`` values of an area, sorted)
 -------------------------------------------------------------------------------
@@ -101,11 +103,12 @@ def run(
 
     p, code = check_quantile(how, q, method, weights is not None)
     library = library_of(field, weights)
-    if engine == "xp" or library not in ("numpy", "dask", "torch"):
+    if engine == "xp":
         raise NotImplementedError(
-            f"how={how!r} runs in the numba engine only (numpy, dask of numpy, CPU torch), not "
-            f"engine={engine!r} on {library} arrays: convert the field to numpy"
+            f"how={how!r} has no engine='xp' kernel: it runs in the numba engine (engine='auto')"
         )
+    if library not in ("numpy", "dask", "torch"):  # jax, cupy, Array API: through host memory
+        return _through_host(network, op, field, how, weights, skipna, p, code, q, library)
     several = q is not None and np.ndim(q) > 0
     if library == "dask":
         from .dask import map_batches
@@ -132,6 +135,27 @@ def run(
                          skipna, p, code, several)  # fmt: skip
         return torch.from_numpy(result)
     return compute(network, op, np.asarray(field), how, weights, skipna, p, code, several)
+
+
+def _through_host(network, op, field, how, weights, skipna, p, code, q, library):
+    """The numba kernels on a host copy, the result back in the field's library and device
+    (jax outside ``jit``, cupy, any Array API array); traced (jitted) arrays raise."""
+    from array_api_compat import array_namespace, device
+
+    def host(a: Any) -> Any:
+        if a is None:
+            return None
+        try:
+            return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+        except Exception as error:  # a jax tracer, a device without host copies
+            raise NotImplementedError(
+                f"how={how!r} runs on host memory (numba): cannot copy these {library} arrays there "
+                f"({type(error).__name__}; under jax.jit, compute it outside the jitted function)"
+            ) from error
+
+    several = q is not None and np.ndim(q) > 0
+    out = compute(network, op, host(field), how, host(weights), skipna, p, code, several)
+    return array_namespace(field).asarray(out, device=device(field))
 
 
 def _dask_block(block, *weights, network, op, how, skipna, p, code, several):
