@@ -25,8 +25,9 @@ how
     for the definitions, weighted ones included, and
     :mod:`xhydro_accessor.kernels.order_statistics` for the algorithm: O(N log σ)
     time and memory for N cells and σ distinct values). The order statistics run
-    in the numba engine (numpy, dask, CPU torch without gradient); other arrays
-    and ``engine="xp"`` raise ``NotImplementedError``.
+    in the numba engine (numpy, dask, CPU torch; jax outside ``jit``, cupy and Array
+    API arrays through a host copy), are not differentiable (a tensor requiring a
+    gradient raises), and ``engine="xp"`` raises ``NotImplementedError``.
 NaN
     ``skipna=False`` (default): a NaN makes every result it reaches NaN, and
     :func:`accumulate` and :func:`accumulate_downstream` then warn once per call
