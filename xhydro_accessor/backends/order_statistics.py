@@ -150,7 +150,8 @@ def _through_host(network, op, field, how, weights, skipna, p, code, q, library)
         except Exception as error:  # a jax tracer, a device without host copies
             raise NotImplementedError(
                 f"how={how!r} runs on host memory (numba): cannot copy these {library} arrays there "
-                f"({type(error).__name__}; under jax.jit, compute it outside the jitted function)"
+                f"({type(error).__name__}: traced by jax.jit or jax.grad? order statistics are not "
+                "differentiable; compute them outside)"
             ) from error
 
     several = q is not None and np.ndim(q) > 0
