@@ -7,8 +7,10 @@ import pytest
 from tests import backends
 from xhydro_accessor import reductions
 
-#: every ``how`` of the flow operations (accumulate, accumulate_downstream, move_downstream)
-HOWS = list(reductions.names("accumulate"))
+#: every ``how`` of the flow operations (accumulate, accumulate_downstream, move_downstream);
+#: the order statistics (median, percentile, mode: not on move_downstream, no gradient, no
+#: xp engine) are tested in tests/test_order_statistics.py
+HOWS = list(reductions.names("move_downstream"))
 #: every ``how`` of catchment_statistics
 STATISTICS = list(reductions.names("catchment_statistics"))
 #: the differentiable ``how`` of the flow operations, gradient-checked (not std: the root of a

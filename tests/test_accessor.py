@@ -124,7 +124,7 @@ def test_missing_network_and_bad_arguments(runoff, net):
     with pytest.raises(ValueError, match="assign_network"):
         _ = runoff.hydro.network
     with pytest.raises(ValueError, match="how must be"):
-        runoff.hydro.accumulate(net, how="median")
+        runoff.hydro.accumulate(net, how="medain")
     with pytest.raises(KeyError, match="nope"):
         runoff.hydro.accumulate(net, weights="nope")
 

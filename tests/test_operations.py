@@ -184,7 +184,7 @@ def test_field_with_wrong_grid_raises():
     with pytest.raises(xa.GridMismatchError, match=r"\(1, 2\)"):
         xa.accumulate(net, np.ones((2, 1)))
     with pytest.raises(ValueError, match="how must be one of"):
-        xa.accumulate(net, np.ones((1, 2)), how="median")
+        xa.accumulate(net, np.ones((1, 2)), how="medain")
     with pytest.raises(ValueError, match="weights must have"):
         xa.accumulate(net, np.ones((1, 2)), weights=np.ones(3))
 

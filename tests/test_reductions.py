@@ -18,9 +18,10 @@ NET = xa.RiverNetwork.from_ldd(ref.encode(*ref.random_grid_network(np.random.def
 
 
 def test_every_layer_lists_the_declared_reductions():
-    assert HOWS == reductions.names("accumulate") == ("sum", "mean", "min", "max", "std", "var")
+    assert HOWS == reductions.names("accumulate")
+    assert reductions.names("move_downstream") == ("sum", "mean", "min", "max", "std", "var")
     assert STATISTICS == reductions.names("catchment_statistics")
-    assert {"median", "percentile", "mode"} == set(STATISTICS) - set(HOWS)
+    assert {"skew", "median", "percentile", "mode"} == set(HOWS) - set(reductions.names("move_downstream"))
     assert how_choices() == HOWS
 
 
@@ -58,4 +59,4 @@ def test_a_declared_reduction_runs_end_to_end(peak):
     assert result_units("accumulate", "peak", "m", "m2") == "m"
     assert "peak" in how_choices()
     with pytest.raises(ValueError, match="how must be one of"):
-        xa.accumulate(NET, field, how="median")  # declared for catchment statistics only
+        xa.move_downstream(NET, field, how="median")  # not declared for one-step moves

@@ -180,6 +180,8 @@ class HydroAccessor(Generic[T]):
         engine: Engine = "auto",
         edge_weights: Any = None,
         output: Output = "grid",
+        q: Any = None,
+        method: str | None = None,
     ) -> T:
         """Reduce over each cell's whole upstream area, the cell itself included.
 
@@ -190,7 +192,7 @@ class HydroAccessor(Generic[T]):
         ----------
         network : RiverNetwork, optional
             Default: the attached network (:meth:`assign_network`).
-        how : {"sum", "mean", "min", "max", "std", "var"}
+        how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
         weights : DataArray, array, or str, optional
             Per-cell (or per-member) weights; a string names a coordinate or
             variable (of a Dataset: that variable is not accumulated itself), and
@@ -215,6 +217,10 @@ class HydroAccessor(Generic[T]):
             ``"nodes"``: a DataArray over a ``node`` dim instead of the spatial dims, the
             network's cells in ``network.nodes`` order, with the coordinates of each
             node's cell (the spatial dims' coordinates, e.g. ``y``/``x``, along ``node``).
+        q, method : optional
+            Percentile(s) in [0, 100] of ``how="percentile"`` (several: a leading
+            ``quantile`` dim, coordinate ``q / 100``) and numpy's quantile method of
+            ``median``/``percentile`` (see :func:`xhydro_accessor.accumulate`).
 
         Returns
         -------
@@ -245,6 +251,8 @@ class HydroAccessor(Generic[T]):
             engine=engine,
             edge_weights=edge_weights,
             output=output,
+            q=q,
+            method=method,
         )
 
     def accumulate_downstream(
@@ -260,6 +268,8 @@ class HydroAccessor(Generic[T]):
         engine: Engine = "auto",
         edge_weights: Any = None,
         output: Output = "grid",
+        q: Any = None,
+        method: str | None = None,
     ) -> T:
         """Reduce along the path from each cell to its outlet, the cell included.
 
@@ -285,6 +295,8 @@ class HydroAccessor(Generic[T]):
             engine=engine,
             edge_weights=edge_weights,
             output=output,
+            q=q,
+            method=method,
         )
 
     def move_downstream(
@@ -652,6 +664,7 @@ class HydroAccessor(Generic[T]):
         y_dim: Hashable | None = None,
         crs: Any = None,
         engine: Engine = "auto",
+        method: str | None = None,
     ) -> xr.DataArray:
         """Reduce a field over the catchment of each location: spatial dims → ``station``.
 
@@ -665,7 +678,7 @@ class HydroAccessor(Generic[T]):
         locations : dict, array-like, xarray object or Locations
             Gauges or points in any form :func:`~xhydro_accessor.locate` takes, e.g.
             ``{name: (y, x)}`` in the grid's coordinates.
-        how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
+        how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
         network : RiverNetwork, optional
             Default: the attached network (:meth:`assign_network`).
         nested : bool, default False
@@ -685,6 +698,9 @@ class HydroAccessor(Generic[T]):
             The grid's CRS, when neither the object nor the network declares one.
         engine : {"auto", "numba", "xp"}, default "auto"
             The engine of the array-level statistics (see
+            :func:`xhydro_accessor.catchment_statistics`).
+        method : str, optional
+            numpy's quantile method of ``median``/``percentile`` (see
             :func:`xhydro_accessor.catchment_statistics`).
 
         Returns
@@ -722,6 +738,7 @@ class HydroAccessor(Generic[T]):
             y_dim=y_dim,
             crs=crs,
             engine=engine,
+            method=method,
         )
 
     def strahler(

@@ -17,6 +17,17 @@ how
     ``weights`` ``w``: ``sum`` is Σ w·x, ``mean`` the weighted mean Σ w·x / Σ w,
     ``std``/``var`` the weighted population (ddof=0) moments, ``min``/``max`` of
     w·x (as earthkit-hydro). std/var use Chan's pairwise update: no cancellation.
+    :func:`accumulate` and :func:`accumulate_downstream` also take ``"skew"``
+    (the weighted population skewness μ3 / μ2^1.5, scipy.stats.skew's default and
+    earthkit-hydro's ``skewness``; NaN where the values of positive weight are all
+    equal), and the order statistics ``"median"``, ``"percentile"`` (with ``q``)
+    and ``"mode"``, exact (see :mod:`xhydro_accessor.backends.order_statistics`
+    for the definitions, weighted ones included, and
+    :mod:`xhydro_accessor.kernels.order_statistics` for the algorithm: O(N log σ)
+    time and memory for N cells and σ distinct values). The order statistics run
+    in the numba engine (numpy, dask, CPU torch; jax outside ``jit``, cupy and Array
+    API arrays through a host copy), are not differentiable (a tensor requiring a
+    gradient raises), and ``engine="xp"`` raises ``NotImplementedError``.
 NaN
     ``skipna=False`` (default): a NaN makes every result it reaches NaN, and
     :func:`accumulate` and :func:`accumulate_downstream` then warn once per call
@@ -88,6 +99,9 @@ def accumulate(
     engine: Engine = "auto",
     edge_weights: Any = None,
     output: Output = "grid",
+    *,
+    q: Any = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """Reduce a field over each cell's whole upstream area, the cell itself included.
 
@@ -99,7 +113,7 @@ def accumulate(
     ----------
     network : RiverNetwork
     field : array of shape (..., *network.shape)
-    how : {"sum", "mean", "min", "max", "std", "var"}
+    how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
     weights : array of shape network.shape or field.shape, optional
     skipna : bool, default False
         Leave NaN out (True) or let it make every result it reaches NaN.
@@ -124,6 +138,14 @@ def accumulate(
     output : {"grid", "nodes"}, default "grid"
         ``"nodes"``: the result on the network's cells only, ``(..., n_nodes)`` in
         ``network.nodes`` order (see the module docstring).
+    q : float or 1-D array-like, optional
+        Percentile(s) in [0, 100] of ``how="percentile"`` (and only then); a sequence
+        puts a leading axis of ``len(q)`` on the result.
+    method : str, optional
+        numpy's quantile method of ``median``/``percentile``: ``"linear"`` (default),
+        ``"inverted_cdf"`` (earthkit-hydro's percentile), ``"lower"``, ``"higher"``,
+        ``"nearest"`` or ``"midpoint"``. Weighted quantiles are ``"inverted_cdf"``
+        only (numpy's weighted quantile; the default with weights).
 
     Examples
     --------
@@ -139,10 +161,15 @@ def accumulate(
     >>> accumulate(net, np.ones((2, 3)), edge_weights=np.full((2, 3), 0.5))  # half of each inflow
     array([[1. , 1. , 1. ],
            [1. , 3.5, 1. ]])
+    >>> accumulate(net, np.array([[1, 2, 3], [4, 5, 6]]), how="percentile", q=[0, 50])
+    array([[[1. , 2. , 3. ],
+            [4. , 1. , 6. ]],
+    <BLANKLINE>
+           [[1. , 2. , 3. ],
+            [4. , 3.5, 6. ]]])
     """
-    return _dispatch(
-        "accumulate", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
-    )
+    options = (warn_nan, engine, edge_weights, output, q, method)
+    return _dispatch("accumulate", network, field, how, weights, skipna, *options)
 
 
 def accumulate_downstream(
@@ -155,6 +182,9 @@ def accumulate_downstream(
     engine: Engine = "auto",
     edge_weights: Any = None,
     output: Output = "grid",
+    *,
+    q: Any = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """Reduce a field along the path from each cell to its outlet, the cell included.
 
@@ -170,9 +200,8 @@ def accumulate_downstream(
     >>> accumulate_downstream(net, np.array([[1.0, 2.0, 3.0, 4.0]]), edge_weights=np.full((1, 4), 0.5))
     array([[2.75, 3.5 , 3.  , 4.  ]])
     """
-    return _dispatch(
-        "accumulate_downstream", network, field, how, weights, skipna, warn_nan, engine, edge_weights, output
-    )
+    options = (warn_nan, engine, edge_weights, output, q, method)
+    return _dispatch("accumulate_downstream", network, field, how, weights, skipna, *options)
 
 
 def move_downstream(
@@ -223,22 +252,47 @@ def move_upstream(
 
 # ------------------------------------------------------------------- dispatch
 def _dispatch(
-    op, network, field, how, weights, skipna, warn_nan=False, engine="auto", edge_weights=None, output="grid"
+    op,
+    network,
+    field,
+    how,
+    weights,
+    skipna,
+    warn_nan=False,
+    engine="auto",
+    edge_weights=None,
+    output="grid",
+    q=None,
+    method=None,
 ):
-    """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher)."""
-    check_options(how, skipna)
+    """Check the arguments, then :func:`~xhydro_accessor.backends.dispatch` (the one dispatcher);
+    edge weights go to :func:`xhydro_accessor.backends.edges.run`, order statistics to
+    :func:`xhydro_accessor.backends.order_statistics.run`."""
+    check_options(how, skipna, "accumulate" if op == "move_upstream" else op)
     check_engine(engine)
     check_output(output)
     library_of(field, weights, edge_weights)  # first: an unsupported array type says so
     field = _grid(network, supported_dtype(field, "field"))
     if weights is not None:
         weights = check_weights(_grid(network, supported_dtype(weights, "weights")), how)
+    order = REDUCTIONS[how].state in ("order", "mode")
+    if not order and (q is not None or method is not None):
+        raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     if edge_weights is not None:
+        if order:
+            raise NotImplementedError(f"edge_weights with how={how!r}: order statistics take no edge weights")
         edge_weights = _grid(network, edge_weights)
         from .backends import edges
 
         edge_weights = edges.check_edge_weights(network, edge_weights, how)
         out = edges.run(network, op, field, how, weights, skipna, edge_weights, engine)
+    elif order:
+        from .backends import order_statistics
+
+        def run(field: Any, weights: Any) -> Any:
+            return order_statistics.run(network, op, field, how, weights, skipna, q, method, engine)
+
+        out = on_one_library(run, field, weights)
     else:
         out = dispatch(network, op, field, how, weights, skipna, engine)
     if warn_nan and not skipna and isinstance(out, np.ndarray):

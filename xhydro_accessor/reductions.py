@@ -15,7 +15,7 @@ in the ``Literal`` below) plus, for a new state kind, its kernels in the engines
 Examples
 --------
 >>> REDUCTIONS["var"].units, REDUCTIONS["max"].state, names("accumulate")
-('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var'))
+('squared', 'extreme', ('sum', 'mean', 'min', 'max', 'std', 'var', 'skew', 'median', 'percentile', 'mode'))
 >>> result_dtype("mean", "int16"), result_dtype("max", "int16"), result_dtype("sum", "uint8")
 (dtype('float64'), dtype('int16'), dtype('uint64'))
 """
@@ -31,6 +31,8 @@ import numpy as np
 FLOW_OPERATIONS = ("accumulate", "accumulate_downstream", "move_downstream")
 ALL = frozenset((*FLOW_OPERATIONS, "catchment_statistics"))
 STATISTICS_ONLY = frozenset({"catchment_statistics"})
+#: Order statistics: over upstream areas, paths to the outlet and catchments (not one-step moves).
+ORDER_OPERATIONS = frozenset({"accumulate", "accumulate_downstream", "catchment_statistics"})
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,9 @@ class Reduction:
     weights : {"product", "frequency"}
         ``product``: the reduction of ``weights · field`` (weights of any sign);
         ``frequency``: weights count how often a value occurs (non-negative).
-    units : {"product", "same", "squared"}
-        The result's units: the field's times the weights', the field's, or the
-        field's squared.
+    units : {"product", "same", "squared", "one"}
+        The result's units: the field's times the weights', the field's, the
+        field's squared, or none (dimensionless: the skewness).
     empty : {"zero", "fill"}
         A result over no value (a source of ``move_downstream``): 0, or
         :func:`fill_value` (NaN for floats).
@@ -64,8 +66,9 @@ class Reduction:
     operations : frozenset of str
         The operations accepting it: ``accumulate``, ``accumulate_downstream``,
         ``move_downstream``, ``catchment_statistics``.
-    finalize : {"sqrt", None}
-        Applied to the state's result (``std`` is the root of the variance).
+    finalize : {"sqrt", "skew", None}
+        Applied to the state's result (``std`` is the root of the variance; ``skew``
+        carries the third central moment too, see :func:`skewness`).
     largest : bool
         For extremes: the maximum (True) or the minimum.
     """
@@ -74,11 +77,11 @@ class Reduction:
     state: Literal["sum", "mean", "extreme", "moments", "order", "mode"]
     dtype: Literal["sum", "float", "same"]
     weights: Literal["product", "frequency"]
-    units: Literal["product", "same", "squared"]
+    units: Literal["product", "same", "squared", "one"]
     empty: Literal["zero", "fill"] = "fill"
     gradient: Literal["adjoint", "arg", "traced"] | None = "adjoint"
     operations: frozenset[str] = ALL
-    finalize: Literal["sqrt"] | None = None
+    finalize: Literal["sqrt", "skew"] | None = None
     largest: bool = False
 
     @property
@@ -95,16 +98,18 @@ REDUCTIONS: dict[str, Reduction] = {
         Reduction("max", "extreme", "same", "product", "product", gradient="arg", largest=True),
         Reduction("std", "moments", "float", "frequency", "same", gradient="traced", finalize="sqrt"),
         Reduction("var", "moments", "float", "frequency", "squared", gradient="traced"),
-        Reduction("median", "order", "float", "frequency", "same", "fill", "traced", STATISTICS_ONLY),
-        Reduction("percentile", "order", "float", "frequency", "same", "fill", "traced", STATISTICS_ONLY),
-        Reduction("mode", "mode", "same", "frequency", "same", "fill", None, STATISTICS_ONLY),
+        Reduction("skew", "moments", "float", "frequency", "one", gradient="traced", finalize="skew",
+                  operations=ORDER_OPERATIONS),
+        Reduction("median", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
+        Reduction("percentile", "order", "float", "frequency", "same", "fill", "traced", ORDER_OPERATIONS),
+        Reduction("mode", "mode", "same", "frequency", "same", "fill", None, ORDER_OPERATIONS),
     )
 }  # fmt: skip
 
 #: The ``how`` of the flow operations and of catchment statistics, for type checkers:
 #: kept equal to :func:`names` (checked at import).
-How = Literal["sum", "mean", "min", "max", "std", "var"]
-Statistic = Literal["sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"]
+How = Literal["sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"]
+Statistic = Literal["sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"]
 
 
 def names(operation: str) -> tuple[str, ...]:
@@ -121,7 +126,7 @@ def get(how: Any, operation: str) -> Reduction:
 
     Examples
     --------
-    >>> get("median", "accumulate")
+    >>> get("median", "move_downstream")
     Traceback (most recent call last):
     ...
     ValueError: how must be one of ('sum', 'mean', 'min', 'max', 'std', 'var'), got 'median'
@@ -256,7 +261,27 @@ def shift(xp: Any, sample: Any) -> Any:
     return total / xp.where(count == 0, xp.ones_like(count), count)
 
 
+def skewness(xp: Any, weight: Any, m2: Any, m3: Any) -> Any:
+    """The population skewness ``(M3 / W) / (M2 / W) ** 1.5`` (scipy.stats.skew's default,
+    ``bias=True``, and earthkit-hydro's ``skewness``) from the weight ``W`` and the central
+    moments' sums ``M2``, ``M3``; NaN where ``M2 == 0`` (a constant area) or ``W == 0``.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 0.0, 1.5])  # M2 = 1.5, M3 = 0.75 about the mean 0.5
+    >>> round(float(skewness(np, np.array(3.0), np.array(1.5), np.array(0.75))), 12)  # scipy.stats.skew(x)
+    0.707106781187
+    """
+    zero = (m2 == 0) | (weight == 0)
+    ones = xp.ones_like(m2)
+    safe = xp.where(zero, ones, m2)
+    out = m3 * xp.sqrt(xp.where(zero, ones, weight)) / (safe * xp.sqrt(safe))
+    return xp.where(zero, xp.full_like(out, float("nan")), out)
+
+
 def result_units(op: str, how: str, unit: Any, weight: Any) -> Any:
     """The units of ``op(field, how, weights)`` from pint units of field and weights."""
     rule = "same" if op == "move_upstream" else REDUCTIONS[how].units
+    if rule == "one":
+        return unit / unit  # dimensionless: "1" in CF
     return unit * weight if rule == "product" else unit**2 if rule == "squared" else unit

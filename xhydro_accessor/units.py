@@ -29,7 +29,8 @@ def result_units(op: str, how: str, units: Any, weight_units: Any = None) -> str
 
     ``sum`` (and ``min``/``max``, which reduce ``weights * field``) multiply the
     field's units by the weights' units; ``mean`` and ``std`` keep the field's
-    units (weights cancel); ``var`` squares them; ``move_upstream`` keeps them.
+    units (weights cancel); ``var`` squares them; ``skew`` is dimensionless (``"1"``);
+    ``move_upstream`` keeps them.
     ``None`` units count as dimensionless; both ``None`` gives ``None``.
 
     Examples

@@ -511,6 +511,8 @@ def apply(
     engine: str = "auto",
     edge_weights: Any = None,
     output: str = "grid",
+    q: Any = None,
+    method: str | None = None,
 ) -> T:
     """Run the array-level operation ``op`` on ``obj`` over its spatial dims.
 
@@ -537,7 +539,7 @@ def apply(
     """
     if op not in OPERATIONS:
         raise ValueError(f"op must be one of {tuple(OPERATIONS)}, got {op!r}")
-    operations.check_options(how, False)  # the registry's names: xhydro_accessor.reductions
+    operations.check_options(how, False, "accumulate" if op == "move_upstream" else op)  # the registry
     if network is not None and isinstance(obj, xr.DataArray):
         obj = grid_of_nodes(obj, network)  # a node DataArray back on the grid
     network, dims = _checked(obj, network, x_dim, y_dim)  # the network given runs itself (dask holds it once)
@@ -546,6 +548,8 @@ def apply(
     extra = {"output": output} if output != "grid" else {}
     if edge_weights is not None:
         extra["edge_weights"] = edge_weights_of(edge_weights, obj, dims)
+    extra |= {"q": q} if q is not None else {}
+    extra |= {"method": method} if method is not None else {}
     if isinstance(obj, xr.DataArray):
         w = weights_of(weights, obj, None, dims, crs)
         return _apply(op, obj, network, dims, how, w, skipna, warn_nan, engine, extra)
@@ -630,9 +634,12 @@ def _apply(
     op, da: xr.DataArray, network: RiverNetwork, dims, how, weights, skipna, warn_nan, engine, extra=None
 ) -> xr.DataArray:
     """``op`` on a DataArray whose network and dims :func:`resolve` gave; ``weights`` a
-    DataArray (broadcast against ``da``) or an array of the grid's shape."""
+    DataArray (broadcast against ``da``) or an array of the grid's shape. Several
+    percentiles ``q`` add a leading ``quantile`` dim (coordinate ``q / 100``, as
+    ``DataArray.quantile``)."""
     field, reg, units = dequantify(da)
-    gridded = (extra or {}).get("output", "grid") == "grid"
+    extra = extra or {}
+    gridded = extra.get("output", "grid") == "grid"
     w_units = None
     if weights is not None:
         if not isinstance(weights, xr.DataArray):
@@ -645,12 +652,14 @@ def _apply(
     if field.dtype.kind == "b":
         field = field.astype(np.int64)
     weights = weights_like(weights, field.dtype)
+    q = extra.get("q")  # the percentiles of an order statistic
+    several = q is not None and np.ndim(q) == 1
     out = xr.apply_ufunc(
         _apply_core,
         field,
         *([] if weights is None else [weights]),
         input_core_dims=[list(dims)] * (1 if weights is None else 2),
-        output_core_dims=[list(dims) if gridded else ["__hydro_node__"]],
+        output_core_dims=[[*(["quantile"] if several else []), *(dims if gridded else ["__hydro_node__"])]],
         dask="allowed",
         keep_attrs=True,
         kwargs={
@@ -660,12 +669,14 @@ def _apply(
             "skipna": skipna,
             "grid_ndim": len(dims),
             "options": {"engine": engine}
-            | (extra or {})
+            | extra
             | ({"warn_nan": warn_nan} if op.startswith("accumulate") else {}),
         },  # fmt: skip
         dask_gufunc_kwargs=None if gridded else {"output_sizes": {"__hydro_node__": network.n_nodes}},
     )
-    out = out.transpose(*[d for d in da.dims if d in out.dims], ...)
+    if several:
+        out = out.assign_coords(quantile=np.asarray(q, np.float64) / 100)
+    out = out.transpose(*(["quantile"] if several else []), *[d for d in da.dims if d in out.dims], ...)
     if not gridded:
         out = node_coordinates(out.rename({"__hydro_node__": NODE}), da, network, dims)
     out_units = result_units(op, how, units, w_units if op != "move_upstream" else None)
@@ -742,7 +753,13 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, options):
             xp = array_namespace(field, w)
             shape = np.broadcast_shapes(field.shape, w.shape)
             field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
-    return OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
+    out = OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
+    if np.ndim(options.get("q")) == 1:  # the percentiles' axis first; apply_ufunc's core dims last
+        from array_api_compat import array_namespace
+
+        axes = (*range(1, out.ndim - grid_ndim), 0, *range(out.ndim - grid_ndim, out.ndim))
+        out = array_namespace(out).permute_dims(out, axes)
+    return out
 
 
 def _keep(array):

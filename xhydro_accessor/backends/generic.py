@@ -156,7 +156,7 @@ def compute(network: RiverNetwork, op: str, x: Any, how: str, w: Any, skipna: bo
         elif reduction.state == "extreme":
             y = _extreme(xp, ops, lv, op, xs, ws, how, skipna)
         else:
-            y = _moments(xp, ops, lv, op, xs, ws, skipna)
+            y = _moments(xp, ops, lv, op, xs, ws, skipna, reduction.finalize == "skew")
             y = xp.sqrt(y) if reduction.finalize == "sqrt" else y
     if op == "move_downstream" and reduction.empty != "zero":
         y = xp.where(lv.has_up, y, xp.asarray(nan, dtype=y.dtype, device=device(y)))
@@ -227,12 +227,9 @@ def _div(xp, a, w):
     return a / xp.where(w == 0, xp.ones_like(w), w)
 
 
-def _wsq(xp, w, d):
-    return xp.where(w == 0, xp.zeros_like(w), w * d * d)
-
-
-def _moments(xp, ops, lv, op, xs, ws, skipna):
-    """Weighted population variance: states (W, A = Σ w·x, Q = M2), merged stably."""
+def _moments(xp, ops, lv, op, xs, ws, skipna, third=False):
+    """Weighted population variance: states (W, A = Σ w·x, Q = M2), merged stably; with
+    ``third``, the skewness (a fourth state, M3, merged by the same rule: see :func:`_combine`)."""
     weight = xp.ones_like(xs) if ws is None else xp.ones_like(xs) * ws  # a writable copy
     if skipna:
         nan = _nan_of(xp, xs, ws)
@@ -240,36 +237,76 @@ def _moments(xp, ops, lv, op, xs, ws, skipna):
         weight = xp.where(nan, xp.zeros_like(xs), weight)
     sample = ops.take(xs, lv.edges[0])
     xs = xs - reductions.shift(xp, sample[:, : min(1024, sample.shape[1])])
-    state = (weight, weight * xs, xs * 0)  # M2 starts NaN where the value is NaN
+    state = (weight, weight * xs, xs * 0) + ((xs * 0,) if third else ())  # M2 (M3) NaN at NaN
+    state_weight = weight
     if op == "accumulate":
         for (child, parent), up in zip(lv.levels, lv.parents, strict=True):
             state = _merge_children(xp, ops, state, state, child, parent, up)
     elif op == "accumulate_downstream":
         for child, parent in reversed(lv.levels):
-            w_, a, q = state
-            wc, ac, qc = (ops.take(v, child) for v in state)
-            wp, ap, qp = (ops.take(v, parent) for v in state)
+            wc, ac = ops.take(state[0], child), ops.take(state[1], child)
+            wp, ap = ops.take(state[0], parent), ops.take(state[1], parent)
             wn, an = wc + wp, ac + ap
             mean = _div(xp, an, wn)
-            qn = qc + qp + _wsq(xp, wc, _div(xp, ac, wc) - mean) + _wsq(xp, wp, _div(xp, ap, wp) - mean)
-            state = (ops.put(w_, child, wn), ops.put(a, child, an), ops.put(q, child, qn))
+            rest = [ops.take(v, child) + ops.take(v, parent) for v in state[2:]]
+            for w_, a_, index in ((wc, ac, child), (wp, ap, parent)):
+                terms = _combine(xp, w_, _div(xp, a_, w_) - mean, *(ops.take(v, index) for v in state[2:]))
+                rest = [r + t for r, t in zip(rest, terms, strict=True)]
+            state = (ops.put(state[0], child, wn), ops.put(state[1], child, an),
+                     *(ops.put(v, child, r) for v, r in zip(state[2:], rest, strict=True)))  # fmt: skip
     else:
         zeros = tuple(xp.zeros_like(v) for v in state)
         state = _merge_children(xp, ops, state, zeros, *lv.edges, lv.all_parents)
     weight, m2 = state[0], state[2]
+    if third:  # an area of one value has no skewness: told exactly by its max and min
+        spread = _spread(xp, ops, lv, op, xs, state_weight)
+        skew = reductions.skewness(xp, weight, m2, state[3])
+        return xp.where(spread == 0, xp.full_like(m2, float("nan")), skew)
     return xp.where(weight == 0, xp.full_like(m2, float("nan")), _div(xp, m2, weight))  # no 0/0 in gradients
+
+
+def _spread(xp, ops, lv, op, xs, weight):
+    """max - min of the values of positive weight over each area (0: one value; the means of
+    (W, Σ w·x) states round, so a constant area's M2 need not be exactly 0)."""
+    members = xs.shape[0]
+    inf = xp.full_like(xs, float("inf"))
+    counted = weight > 0
+    both = xp.concat([xp.where(counted, xs, -inf), xp.where(counted, -xs, -inf)], axis=0)
+    both = xp.where(xp.isnan(both), -xp.concat([inf, inf], axis=0), both)  # NaN: the moments tell
+    top = flow_pass(ops, lv, op, both, "max")
+    return top[:members, ...] + top[members:, ...]
+
+
+def _combine(xp, w, delta, m2, m3=None):
+    """The parts of a group (weight ``w``, mean ``delta`` away from the merged mean, central
+    sums ``m2``, ``m3``) in the merged group's central sums: ``m2 + w·δ²`` and
+    ``m3 + 3·δ·m2 + w·δ³`` (0 for an empty group; the group's own sums not included)."""
+    empty = w == 0
+    zero = xp.zeros_like(w)
+    d = xp.where(empty, zero, delta)
+    out = [xp.where(empty, zero, w * d * d)]
+    if m3 is not None:
+        out.append(xp.where(empty, zero, 3 * d * m2 + w * d * d * d))
+    return out
 
 
 def _merge_children(xp, ops, src, dst, child, parent, up):
     """Merge the ``src`` states of ``child`` cells into the ``dst`` states of ``parent``."""
-    wc, ac, qc = (ops.take(v, child) for v in src)
-    w, a, q = dst
+    wc, ac = ops.take(src[0], child), ops.take(src[1], child)
+    w, a = dst[0], dst[1]
     w0, a0 = ops.take(w, up), ops.take(a, up)
     w, a = ops.reduce(w, parent, wc, "add"), ops.reduce(a, parent, ac, "add")
-    wn = ops.take(w, up)
-    q = ops.put(q, up, ops.take(q, up) + _wsq(xp, w0, _div(xp, a0, w0) - _div(xp, ops.take(a, up), wn)))
+    new_up = _div(xp, ops.take(a, up), ops.take(w, up))
+    own = [ops.take(v, up) for v in dst[2:]]
     mean = _div(xp, ops.take(a, parent), ops.take(w, parent))
-    return w, a, ops.reduce(q, parent, qc + _wsq(xp, wc, _div(xp, ac, wc) - mean), "add")
+    kids = [ops.take(v, child) for v in src[2:]]
+    terms_up = _combine(xp, w0, _div(xp, a0, w0) - new_up, *own)
+    terms_kids = _combine(xp, wc, _div(xp, ac, wc) - mean, *kids)
+    rest = []
+    for k, v in enumerate(dst[2:]):
+        v = ops.put(v, up, own[k] + terms_up[k])
+        rest.append(ops.reduce(v, parent, kids[k] + terms_kids[k], "add"))
+    return (w, a, *rest)
 
 
 # -------------------------------------------------------------------- gradients

@@ -158,12 +158,13 @@ def _reduce(network, field, how, weights, skipna, *, in_place, reverse, arg=None
         if x.dtype.kind == "f":  # shift by a typical value: Welford is then exact to ~eps
             x = x.astype(state) - reductions.shift(np, x[:, nodes[:1024]]).astype(state)
         mean, weight = new_state(False, True)
-        src = (weight, mean, mean * 0)  # M2 starts NaN where the value is NaN
-        dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean))
+        third = reduction.finalize == "skew"
+        src = (weight, mean, mean * 0, mean * 0 if third else no_weight)  # M2, M3 start NaN at NaN
+        dst = src if in_place else (target(weight, 0), target(mean, 0), np.zeros_like(mean), no_weight)
         run_pass(network, flow.moments_pass, src, dst, reverse, reverse=reverse)
-        weight, _, m2 = dst
+        weight, m2 = dst[0], dst[2]
         with np.errstate(invalid="ignore", divide="ignore"):
-            dst = np.divide(m2, weight, out=m2)
+            dst = reductions.skewness(np, weight, m2, dst[3]) if third else np.divide(m2, weight, out=m2)
         if reduction.finalize == "sqrt":
             dst = np.sqrt(dst, out=dst)
     if not in_place:

@@ -30,6 +30,7 @@ from array_api_compat import array_namespace, device, is_numpy_array
 
 from .. import reductions
 from ..backends import Engine, check_engine, generic
+from ..backends.order_statistics import METHOD_NAMES, check_quantile
 from ..backends.scatter import scatter_for
 from ..network import RiverNetwork
 from ..operations import check_bool, check_options, check_weights, supported_dtype
@@ -163,6 +164,7 @@ def catchment_statistics(
     q: Any = None,
     snap: float | str = 0,
     engine: Engine = "auto",
+    method: str | None = None,
 ) -> Any:
     """Reduce a field over the catchment of each location, batch dims kept.
 
@@ -176,11 +178,12 @@ def catchment_statistics(
         ``grad``), cupy or any Array API array; the result is of the same library,
         on the same device.
     locations : see :func:`~xhydro_accessor.hydrology.locations.locate`
-    how : {"sum", "mean", "min", "max", "std", "var", "median", "percentile", "mode"}
-        The first six follow :mod:`xhydro_accessor.operations` (weights, dtypes;
-        std/var are population moments). ``median``/``percentile`` are numpy's
-        (linear interpolation; float64 for integer fields); ``mode`` is the most
-        frequent value, the smallest among ties, in the field's dtype.
+    how : {"sum", "mean", "min", "max", "std", "var", "skew", "median", "percentile", "mode"}
+        The first seven follow :mod:`xhydro_accessor.operations` (weights, dtypes;
+        std/var/skew are population moments). ``median``/``percentile`` are numpy's
+        (``method``, default linear interpolation; float64 for integer fields);
+        ``mode`` is the most frequent value, the smallest among ties, in the field's
+        dtype.
     nested : bool, default False
         False: each location's whole upstream area, even where other locations
         lie upstream of it; True: only the area between it and those locations.
@@ -198,12 +201,16 @@ def catchment_statistics(
     q : float or 1-D array-like, optional
         Percentile(s) in [0, 100] for ``how="percentile"``; several put a leading
         dim of ``len(q)`` on the result.
+    method : str, optional
+        numpy's quantile method of ``median``/``percentile`` (``"linear"``, the
+        default, ``"inverted_cdf"``, ``"lower"``, ``"higher"``, ``"nearest"``,
+        ``"midpoint"``); with weights only ``"inverted_cdf"`` (the default then).
     snap : float or str, default 0
         Snapping radius in cells, or a length such as ``"5 km"``.
     engine : {"auto", "numba", "xp"}, default "auto"
         sum … var of numpy fields run compiled kernels (``"auto"``, ``"numba"``) or
         the Array API code every other library runs (``"xp"``); the order
-        statistics run the latter. See :func:`xhydro_accessor.accumulate`.
+        statistics and the skewness run the latter. See :func:`xhydro_accessor.accumulate`.
 
     Returns
     -------
@@ -243,17 +250,13 @@ def catchment_statistics(
         kind = getattr(weights.dtype, "kind", "f")  # numpy dtypes (torch's: its backend converts)
         if REDUCTIONS[how].state in ("order", "mode") and kind in "biu":
             weights = weights.astype(np.float64)  # cumulative weights: no unsigned wrap-around
-    if (q is None) != (how != "percentile"):
-        raise ValueError("pass q=<percentile(s) in [0, 100]> with how='percentile', and only then")
-    if q is not None:
-        qs = np.asarray(q)
-        if qs.dtype.kind not in "iuf" or qs.ndim > 1 or qs.size == 0:
-            raise ValueError(f"q must be a number or a 1-D sequence of numbers in [0, 100], got {q!r}")
-        if not np.all((qs >= 0) & (qs <= 100)):  # NaN fails too
-            raise ValueError(f"percentiles must lie in [0, 100], got {q}")
+    if REDUCTIONS[how].state in ("order", "mode"):
+        method = METHOD_NAMES[check_quantile(how, q, method, weights is not None)[1]]
+    elif q is not None or method is not None:
+        raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     loc = locate(network, locations, snap=snap)
     options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q,
-               "engine": engine}  # fmt: skip
+               "engine": engine, "method": method}  # fmt: skip
     if engine == "numba" and library(field, weights) not in ("numpy", "dask"):
         raise ValueError("engine='numba' runs numpy (and dask of numpy) fields: pass engine='auto' or 'xp'")
     if library(field, weights) == "dask":
@@ -276,14 +279,16 @@ def _block(block, *weights, **options):
     return out if np.ndim(options["q"]) == 0 else move_axis(out, 0, -2)
 
 
-def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine):
+def _statistics(field, weights, *, network, loc, how, nested, skipna, q, engine, method):
     """:func:`catchment_statistics` on arrays of one library (not dask)."""
     xp = array_namespace(field) if weights is None else array_namespace(field, weights)
     x, w, shape = generic.as_batch(network, field, weights)
     batch = shape[: len(shape) - len(network.shape)]
     plan = _Plan(network, loc.index)
     if REDUCTIONS[how].state in ("order", "mode"):
-        out = _order_statistic(xp, x, w, plan, how, q, skipna, nested)
+        out = _order_statistic(xp, x, w, plan, how, q, skipna, nested, method)
+    elif REDUCTIONS[how].finalize == "skew":
+        out = _skew(xp, x, w, plan, skipna, nested)
     elif is_numpy_array(x) and engine != "xp":
         from ..kernels import labels as kernels
 
@@ -471,6 +476,40 @@ def _mergeable_xp(xp, x, w, plan: _Plan, how, skipna, nested):
     return xp.sqrt(var) if reduction.finalize == "sqrt" else var
 
 
+def _skew(xp, x, w, plan: _Plan, skipna, nested):
+    """Skewness of each location's cells, two passes over them (each cell once per location
+    downstream of it, as the order statistics): the mean, then the central sums; NaN where
+    the cells of positive weight hold one value (max == min: exact, unlike the rounded M2)."""
+    cells, first, lengths = plan.runs(nested)
+    dtype = generic.result_dtype(xp, "skew", x.dtype, *([] if w is None else [w.dtype]))
+    ops = scatter_for(x, plan.m)
+    into = ops.index(np.repeat(np.arange(plan.m), lengths))
+    segment = const(xp, x, np.repeat(np.arange(plan.m), lengths))
+    v = xp.astype(xp.take(x, const(xp, x, cells), axis=-1), dtype)
+    weight = (
+        xp.ones_like(v)
+        if w is None
+        else xp.ones_like(v) * xp.astype(xp.take(w, const(xp, x, cells), axis=-1), dtype)
+    )
+    if skipna:
+        nan = xp.isnan(v) | xp.isnan(weight)
+        v, weight = xp.where(nan, xp.zeros_like(v), v), xp.where(nan, xp.zeros_like(v), weight)
+    v = v - reductions.shift(xp, v[:, : min(1024, v.shape[1])])
+
+    def group_sum(a):
+        return ops.reduce(xp.zeros((a.shape[0], plan.m), dtype=a.dtype, device=device(a)), into, a, "add")
+
+    total = group_sum(weight)
+    e = v - xp.take(_safe_div(xp, group_sum(weight * v), total), segment, axis=-1)
+    skew = reductions.skewness(xp, total, group_sum(weight * e * e), group_sum(weight * e * e * e))
+    inf = xp.full_like(v, float("inf"))
+    counted = (weight > 0) & ~xp.isnan(v)
+    spread = _segments(xp, xp.where(counted, v, -inf), "max", first, lengths) + _segments(
+        xp, xp.where(counted, -v, -inf), "max", first, lengths
+    )
+    return xp.where(spread == 0, xp.full_like(skew, float("nan")), skew)
+
+
 def _scan(xp, a, combine, first: np.ndarray):
     """Inclusive segmented scan along the last axis (segments start at ``first``), log steps."""
     size = a.shape[-1]
@@ -492,7 +531,7 @@ def _segments(xp, a, how: str, first: np.ndarray, lengths: np.ndarray):
     return xp.take(scanned, const(xp, a, first + lengths - 1), axis=-1)
 
 
-def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested):
+def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested, method="linear"):
     """Median, percentiles and mode: each location's cells sorted in one go."""
     cells, first, lengths = plan.runs(nested)
     segment = np.repeat(np.arange(plan.m), lengths)
@@ -534,39 +573,63 @@ def _order_statistic(xp, x, w, plan: _Plan, how, q, skipna, nested):
         dtype = getattr(xp, statistic_dtype(how, generic.numpy_dtype(xp, values.dtype)).name)
         values = xp.astype(values, dtype)
         qs = [50.0] if how == "median" else [float(v) for v in np.atleast_1d(np.asarray(q, np.float64))]
-        one = _weighted_quantile if weight is not None else _linear_quantile
-        out = xp.stack([one(xp, values, weight, n, qq / 100, first, last, segment, c) for qq in qs])
+        one = _weighted_quantile if weight is not None else partial(_quantile, method=method)
+        ps = np.true_divide(np.asarray(qs, np.float64), 100)  # numpy's percentile: q / 100
+        out = xp.stack([one(xp, values, weight, n, float(p), first, last, segment, c) for p in ps])
         out = out[0, ...] if np.ndim(q) == 0 else out
     if not floating:
         return out
     return xp.where(undefined, xp.full_like(out, float("nan")), out)
 
 
-def _linear_quantile(xp, values, weight, n, quantile, first, last, segment, c):
-    """numpy's default (linear) quantile of each segment's ``n`` first (valid) values."""
-    position = xp.astype(xp.where(n > 0, n - 1, xp.zeros_like(n)), values.dtype) * quantile
+def _quantile(xp, values, weight, n, quantile, first, last, segment, c, method="linear"):
+    """numpy's quantile ``method`` (its formulas) of each segment's ``n`` first (valid) values."""
+    count = xp.astype(n, values.dtype)
+    top = xp.where(n > 0, n - 1, xp.zeros_like(n))
+
+    def at(index):  # the index-th value of each segment (clipped to the valid ones)
+        index = xp.where(index < 0, xp.zeros_like(index), xp.where(index > top, top, index))
+        return xp.take_along_axis(values, c(first) + index, axis=-1)
+
+    position = xp.astype(top, values.dtype) * quantile
+    if method in ("lower", "higher", "nearest", "inverted_cdf"):
+        if method == "inverted_cdf":
+            index = count * quantile - 1
+            below = xp.floor(index)
+            position = xp.where(index - below == 0, below, below + 1)
+        elif method == "nearest":
+            position = xp.round(position)  # half to even, as np.around
+        else:
+            position = (xp.floor if method == "lower" else xp.ceil)(position)
+        return at(xp.astype(position, xp.int64))
+    if method == "midpoint":
+        position = 0.5 * (xp.floor(position) + xp.ceil(position))
     below = xp.floor(position)
-    t = position - below
     low = xp.astype(below, xp.int64)
-    high = xp.where(low + 1 < n, low + 1, low)
-    a = xp.take_along_axis(values, c(first) + low, axis=-1)
-    b = xp.take_along_axis(values, c(first) + high, axis=-1)
+    t = position - below
+    if method == "midpoint":
+        t = xp.where(t == 0, xp.zeros_like(t), xp.full_like(t, 0.5))
+    a, b = at(low), at(xp.where(low + 1 < n, low + 1, low))
     diff = b - a
     return xp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's _lerp
 
 
 def _weighted_quantile(xp, values, weight, n, quantile, first, last, segment, c):
-    """The first value whose cumulative weight within its segment reaches ``quantile``
-    of the segment's total (numpy's weighted ``inverted_cdf``)."""
+    """The first value whose cumulative weight ``C`` within its segment satisfies
+    ``C / W >= quantile`` and ``C > 0`` (``W`` the segment's total: numpy's weighted
+    ``inverted_cdf``); NaN where ``W`` is 0."""
     total = xp.cumulative_sum(weight, axis=-1, include_initial=True)
     base = xp.take(total, c(first), axis=-1)
     within = total[:, 1:] - xp.take(base, c(segment), axis=-1)
-    target = (xp.take(total, c(last + 1), axis=-1) - base) * quantile
-    short = xp.astype(within < xp.take(target, c(segment), axis=-1), xp.int64)
+    whole = xp.take(xp.take(total, c(last + 1), axis=-1) - base, c(segment), axis=-1)
+    reached = (within > 0) & (within / xp.where(whole > 0, whole, xp.ones_like(whole)) >= quantile)
+    short = xp.astype(~reached, xp.int64)
     counted = xp.cumulative_sum(short, axis=-1, include_initial=True)
     count = xp.take(counted, c(last + 1), axis=-1) - xp.take(counted, c(first), axis=-1)
     index = xp.where(count < n, count, xp.where(n > 0, n - 1, xp.zeros_like(n)))
-    return xp.take_along_axis(values, c(first) + index, axis=-1)
+    out = xp.take_along_axis(values, c(first) + index, axis=-1)
+    weightless = (xp.take(total, c(last + 1), axis=-1) - base) <= 0
+    return xp.where(weightless, xp.full_like(out, float("nan")), out)
 
 
 def _mode(xp, values, weight, bad, first, lengths, c):

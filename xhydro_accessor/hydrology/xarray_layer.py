@@ -183,6 +183,7 @@ def catchment_statistics(
     y_dim: Hashable | None = None,
     crs: Any = None,
     engine: str = "auto",
+    method: str | None = None,
 ) -> xr.DataArray:
     """``obj.hydro.catchment_statistics(...)`` as a function of ``obj``; documented once, as the method:
     :meth:`xhydro_accessor.accessor.HydroAccessor.catchment_statistics`."""
@@ -203,8 +204,9 @@ def catchment_statistics(
 
     def reduce(values):  # numpy, dask (lazy), torch (wrapped), jax, cupy: same type out
         out = _catchment_statistics(
-            network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q, engine=engine
-        )
+            network, values, loc, how, nested=nested, weights=weights, skipna=skipna, q=q, engine=engine,
+            method=method,
+        )  # fmt: skip
         return move_axis(out, 0, -2) if qs is not None else out
 
     out = xr.apply_ufunc(
@@ -218,7 +220,7 @@ def catchment_statistics(
     out = out.assign_coords(loc.coords(network))
     if qs is not None:  # (extra is ["quantile"])
         out = out.assign_coords(quantile=qs / 100).transpose("quantile", ...)
-    rule = how if how in ("sum", "var") else "mean"
+    rule = how if how in ("sum", "var", "skew") else "mean"
     out.attrs.pop("units", None)
     new_units = result_units("accumulate", rule, units, w_units)
     if new_units is not None:

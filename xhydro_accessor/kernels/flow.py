@@ -135,22 +135,39 @@ def arg_start(nodes, own, arg):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def merge_moments(wa, ma, m2a, wb, mb, m2b):
-    """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update."""
+    """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update.
+
+    ``b`` of no weight changes nothing, unless its mean is NaN (a NaN of zero weight: NaN
+    propagates, as in the xp engine and numpy)."""
     if wb == 0:
-        return wa, ma, m2a
+        return (wa, ma, m2a) if mb == mb else (wa, mb, mb)
     w = wa + wb
     delta = mb - ma
     return w, ma + delta * wb / w, m2a + m2b + delta * delta * wa * wb / w
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def merge_moments3(wa, ma, m2a, m3a, wb, mb, m2b, m3b):
+    """(weight, mean, M2, M3) of ``a`` merged with ``b``: Chan et al.'s pairwise update, with
+    the third central moment (Pébay 2008); NaN as :func:`merge_moments`."""
+    if wb == 0:
+        return (wa, ma, m2a, m3a) if mb == mb else (wa, mb, mb, mb)
+    w = wa + wb
+    delta = mb - ma
+    m3 = m3a + m3b + delta**3 * wa * wb * (wa - wb) / (w * w) + 3 * delta * (wa * m2b - wb * m2a) / w
+    return w, ma + delta * wb / w, m2a + m2b + delta * delta * wa * wb / w, m3
+
+
 @numba.njit(cache=True, nogil=True)
 def moments_pass(nodes, to, src, dst, reverse):
-    """Merge (weight, mean, M2) states with Chan et al.'s stable pairwise update.
+    """Merge (weight, mean, M2, M3) states with Chan et al.'s stable pairwise update.
 
-    ``src`` and ``dst`` are tuples of three ``(cells, members)`` float arrays.
+    ``src`` and ``dst`` are tuples of four ``(cells, members)`` float arrays; the last
+    (M3, for the skewness) may be ``(0, 0)``: not tracked.
     """
-    sw, sm, s2 = src
-    dw, dm, d2 = dst
+    sw, sm, s2, s3 = src
+    dw, dm, d2, d3 = dst
+    third = d3.shape[0] > 0
     n_members = dw.shape[1]
     n = nodes.size
     for step in range(n):
@@ -160,9 +177,14 @@ def moments_pass(nodes, to, src, dst, reverse):
             continue
         a, b = (nodes[k], d) if reverse else (d, nodes[k])
         for j in range(n_members):
-            dw[a, j], dm[a, j], d2[a, j] = merge_moments(
-                dw[a, j], dm[a, j], d2[a, j], sw[b, j], sm[b, j], s2[b, j]
-            )
+            if third:
+                dw[a, j], dm[a, j], d2[a, j], d3[a, j] = merge_moments3(
+                    dw[a, j], dm[a, j], d2[a, j], d3[a, j], sw[b, j], sm[b, j], s2[b, j], s3[b, j]
+                )
+            else:
+                dw[a, j], dm[a, j], d2[a, j] = merge_moments(
+                    dw[a, j], dm[a, j], d2[a, j], sw[b, j], sm[b, j], s2[b, j]
+                )
 
 
 @numba.njit(cache=True, nogil=True)
