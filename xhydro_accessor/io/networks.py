@@ -96,10 +96,16 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
 
 
 def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
+    block = 1 << 20  # a block of cells at a time: a sort or bincount copies (intp: 8 bytes a cell)
+    flat = values.reshape(-1)
     if values.dtype.itemsize == 1 and values.dtype.kind in "iu":
-        present = np.flatnonzero(np.bincount(values.reshape(-1).view(np.uint8), minlength=256))
+        counts = np.zeros(256, np.int64)
+        for start in range(0, flat.size, block):
+            counts += np.bincount(flat[start : start + block].view(np.uint8), minlength=256)
+        present = np.flatnonzero(counts)
         return {int(v) - 256 if values.dtype.kind == "i" and v > 127 else int(v) for v in present}
-    unique = np.unique(values)
+    parts = [np.unique(flat[start : start + block]) for start in range(0, flat.size, block)]
+    unique = np.unique(np.concatenate(parts or [flat]))
     if unique.dtype.kind == "f":
         unique = unique[~np.isnan(unique)]
         if (unique != np.round(unique)).any():
