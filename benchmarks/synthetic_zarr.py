@@ -14,7 +14,8 @@ the few hollows the meanders leave. The codes are PCRaster LDD (uint8, north up:
 is the northern edge); the runoff is float32 hashed noise in ``[0, 1)``.
 
 Every tile is computed from its own window plus a one-cell halo (one task per zarr
-chunk through dask): the whole grid is never held.
+chunk through dask): the whole grid is never held. (The kernels are compiled in each
+process, not cached: this file runs as a script and as ``benchmarks.synthetic_zarr``.)
 
 ``python benchmarks/synthetic_zarr.py N [--chunk 4096] [--out synthetic_N.zarr]``
 writes an N x N grid (variables ``ldd`` and ``runoff``, dims ``y``/``x``).
@@ -51,7 +52,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     return valley, meander
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(nogil=True, inline="always")
 def _hash(r, c, seed):
     """splitmix64 of (row, column, seed)."""
     x = np.uint64(r) * np.uint64(0x9E3779B97F4A7C15) ^ (
@@ -65,7 +66,7 @@ def _hash(r, c, seed):
     return x
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(nogil=True)
 def _elevation(row0, col0, rows, cols, seed, valley, meander):
     z = np.empty((rows, cols), np.int64)
     for i in range(rows):
@@ -78,7 +79,7 @@ def _elevation(row0, col0, rows, cols, seed, valley, meander):
     return z
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(nogil=True)
 def _steepest_descent(z, row0, col0, ny, nx, codes):
     """LDD codes of the cells of ``codes`` (rows ``row0``.., columns ``col0``..) from their
     elevation ``z`` with a one-cell halo."""
@@ -103,7 +104,7 @@ def _steepest_descent(z, row0, col0, ny, nx, codes):
             codes[i, j] = PIT if best < 0 else _LDD[best]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(nogil=True)
 def _runoff(row0, col0, rows, cols, seed, out):
     for i in range(rows):
         for j in range(cols):
