@@ -156,6 +156,7 @@ MEASURE = textwrap.dedent(
     import json, sys
     import numpy as np
     from xhydro_accessor import RiverNetwork, accumulate, open_network
+    from xhydro_accessor.network_codec import encode_network
 
     def status(key):
         with open("/proc/self/status") as f:
@@ -171,7 +172,9 @@ MEASURE = textwrap.dedent(
 
     warm = np.full((300, 300), 2, np.uint8)
     warm[-1] = 5
-    accumulate(RiverNetwork.from_ldd(warm), np.ones((300, 300), np.float32))  # compile, load caches
+    warm = RiverNetwork.from_ldd(warm)
+    accumulate(warm, np.ones((300, 300), np.float32))  # compile, load caches
+    encode_network(warm, ("y", "x"))
     kind, ny, nx, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     if kind == "file":
         open_network(path + ".warm.nc")  # import the reader's libraries
@@ -191,6 +194,9 @@ MEASURE = textwrap.dedent(
               "sources": net.sources.tolist(), "levels": net.n_levels,
               "hwm": status("VmHWM:"), "to": net.downstream[:3].tolist(),
               "nodes": net.nodes[:3].tolist()}
+    if kind == "sparse" and ny * nx < 2**31:  # the network coordinate of an xarray object
+        encoded, result["encode"], _ = peak_of(lambda: encode_network(net, ("y", "x")))
+        result["encoded"] = encoded.values[ny - 1, nx - 1345 : nx - 337].tolist()
     if kind == "dense":
         field = np.ones((ny, nx), np.float32)
         out, peak, _ = peak_of(lambda: accumulate(net, field))
@@ -224,6 +230,9 @@ def test_building_a_small_river_on_a_big_grid_costs_a_fraction_of_a_byte_per_cel
     assert got["n"] == 1001 and got["levels"] == 1001
     assert got["build"] <= 0.5 * got["size"] + 16 * got["n"], got  # before: ~12 bytes a grid cell
     assert got["kept"] <= 0.1 * got["size"], got  # no mask kept: made when asked for
+    # its codes as a coordinate: the uint8 grid (a byte a cell) and little else (before: ~17)
+    assert got["encode"] <= 1.2 * got["size"] + 64 * got["n"], got
+    assert got["encoded"] == [255] * 4 + [6] * 1000 + [5] + [255] * 3
 
 
 @needs_proc
