@@ -123,16 +123,6 @@ def network_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.
     return nodes, dy, dx
 
 
-def geographic_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:
-    """Flat downstream index, and geographic step (rows southwards, columns eastwards) of every cell."""
-    nodes, steps_y, steps_x = network_steps(network, layout)
-    down = network.downstream_grid().reshape(-1)
-    dy = np.zeros(down.size, np.int64)
-    dx = np.zeros(down.size, np.int64)
-    dy[nodes], dx[nodes] = steps_y, steps_x
-    return down, dy, dx
-
-
 def _encode_vector(network: RiverNetwork, dims, ids) -> xr.Variable:
     ids = np.asarray(network.ids if ids is None else ids)
     if ids is None or ids.ndim == 0:

@@ -12,7 +12,7 @@ from ..conventions import CONVENTIONS, Convention, get_convention
 from ..errors import NetworkError
 from ..layout import layout_of_network
 from ..network import RiverNetwork, d8_convention
-from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
+from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, network_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
@@ -472,7 +472,7 @@ def _writable(convention: str | Convention) -> Convention:
 def _d8_variable(network: RiverNetwork, dims: tuple, convention: str | Convention) -> xr.Variable:
     conv = d8_convention(convention)
     layout = layout_of_network(network, dims)
-    down, dy, dx = geographic_steps(network, layout)
+    nodes, dy, dx = network_steps(network, layout)
     far = (np.abs(dy) > 1) | (np.abs(dx) > 1)
     if far.any():
         raise ValueError(
@@ -480,10 +480,11 @@ def _d8_variable(network: RiverNetwork, dims: tuple, convention: str | Conventio
             f"wrap_x network), which {conv.name} codes cannot express: use convention='cama'"
         )
     dtype, missing = conv.dtype, conv.fill
-    codes = np.full(down.size, missing, dtype)
+    codes = np.full(int(np.prod(network.shape)), missing, dtype)
+    flows = network.downstream >= 0
     for code, step in conv.directions.items():
-        codes[(down >= 0) & (dy == step[0]) & (dx == step[1])] = code
-    outlets = np.flatnonzero(down == -1)
+        codes[nodes[flows & (dy == step[0]) & (dx == step[1])]] = code
+    outlets = np.sort(nodes[~flows])
     if conv.pits:
         codes[outlets] = conv.pits[0]
     else:
