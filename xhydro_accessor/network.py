@@ -26,7 +26,9 @@ class RiverNetwork:
     stored compactly: the flat grid index of every network cell in topological
     order (upstream cells first, consecutive cells mostly neighbours along a
     river) and the flat index of its downstream cell, both int32 where the grid
-    allows (8 bytes per cell), plus a one-byte mask of the grid.
+    allows (8 bytes per cell; int64 from 2**31 grid cells). The one-byte mask of
+    the grid is made when first asked for; building costs about a quarter of a
+    byte per grid cell beside the codes (memory follows the river, not the grid).
 
     Examples
     --------
