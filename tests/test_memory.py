@@ -45,7 +45,7 @@ def whole_grid_build(codes, wrap_x, parts):
     nodes, to, n_levels, in_degree = topological_order(down)
     if nodes.size < np.count_nonzero(down != -2):
         return find_cycles(down, in_degree), int(np.count_nonzero(in_degree > 0))
-    nodes, to, heads = split_for_threads(nodes, to, down.size, parts, 0)
+    nodes, to, heads = split_for_threads(nodes, to, down.size, parts, network_module._MIN_SPLIT)
     return nodes, to, heads, n_levels
 
 
@@ -95,6 +95,15 @@ def check_build(codes, wrap_x, parts):
     upstream = np.zeros(codes.size, bool)
     upstream[to[to >= 0]] = True
     np.testing.assert_array_equal(net.sources, np.flatnonzero(on & ~upstream))
+
+
+@pytest.mark.parametrize("p_missing", [0.0, 0.3])  # 0: every cell on the network
+def test_big_random_network_equals_the_whole_grid_kernels(p_missing):
+    rng = np.random.default_rng(11)
+    steps, missing = ref.random_grid_network(rng, 300, 250, p_missing=p_missing, p_pit=0.01)
+    codes = ref.encode(steps, missing, "ldd").astype(np.uint8)
+    assert (codes != 255).all() == (p_missing == 0)
+    check_build(codes, False, network_module.CORES)  # split for the cores when they are 2 or more
 
 
 def direction_mask(codes):
