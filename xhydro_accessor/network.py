@@ -26,7 +26,9 @@ class RiverNetwork:
     stored compactly: the flat grid index of every network cell in topological
     order (upstream cells first, consecutive cells mostly neighbours along a
     river) and the flat index of its downstream cell, both int32 where the grid
-    allows (8 bytes per cell), plus a one-byte mask of the grid.
+    allows (8 bytes per cell; int64 from 2**31 grid cells). The one-byte mask of
+    the grid is made when first asked for; building costs about a quarter of a
+    byte per grid cell beside the codes (memory follows the river, not the grid).
 
     Examples
     --------
@@ -60,7 +62,7 @@ class RiverNetwork:
         nodes: np.ndarray,
         to: np.ndarray,
         n_levels: int,
-        mask: np.ndarray,
+        mask: np.ndarray | None,
         dims: tuple[Hashable, ...] | None = None,
         coords: Mapping[Any, np.ndarray] | None = None,
         ids: np.ndarray | None = None,
@@ -69,7 +71,7 @@ class RiverNetwork:
         degrees: bool = False,
     ):
         heads = np.zeros(1, np.int64) if heads is None else heads
-        for array in (nodes, to, mask, heads):
+        for array in (nodes, to, heads) if mask is None else (nodes, to, mask, heads):
             array.setflags(write=False)
         self._shape = tuple(int(s) for s in shape)
         self._nodes = nodes
@@ -77,7 +79,7 @@ class RiverNetwork:
         self._heads = heads
         self._n_levels = int(n_levels)
         self._cache: dict = {}  # derived arrays, computed once: see cached()
-        self._mask = mask
+        self._mask = mask  # None: computed from the nodes when first asked for
         self._dims = dims
         self._coords = dict(coords or {})
         self._ids = ids
@@ -388,7 +390,7 @@ class RiverNetwork:
     # ------------------------------------------------------------ construction
     @classmethod
     def _from_directions(cls, codes, convention, nodata, wrap_x, crs=None, layout=None) -> RiverNetwork:
-        from .kernels.topology import downstream_from_directions
+        from .kernels.compact import compact_directions
 
         dims, coords, crs, degrees = _grid_of(codes, crs)
         if layout is None:
@@ -403,39 +405,68 @@ class RiverNetwork:
         codes = np.asarray(np.ma.getdata(codes))
         if codes.ndim != 2:
             raise GridMismatchError(f"flow directions must be a 2-D grid, got shape {codes.shape}")
-        direction = _direction_indices(codes, conv, nodata, masked)
-        down = np.empty(codes.size, index_dtype(codes.size))
         wrap = bool(wrap_x)
-        downstream_from_directions(
-            direction, wrap and not layout.transposed, down, wrap and layout.transposed
-        )
-        del direction
-        return cls._from_down(down, codes.shape, dims, coords).with_grid(
-            dims, coords, crs=crs, degrees=degrees
-        )
+        bits, prefix = _network_bits(codes, conv, nodata, masked)
+        down = np.empty(int(prefix[-1]), index_dtype(int(prefix[-1])))
+        k = 0
+        for rows, direction in _direction_blocks(codes, conv, nodata, masked, prefix):
+            k = compact_directions(
+                direction, rows.start, *codes.shape, wrap and not layout.transposed,
+                wrap and layout.transposed, bits, prefix, k, down,
+            )  # fmt: skip
+        held = [down]  # _from_compact frees it when done with it
+        del down  # in-degrees of D8 cells are at most 8: one byte each
+        net = cls._from_compact(held, bits, prefix, codes.shape, dims, coords, np.uint8)
+        return net.with_grid(dims, coords, crs=crs, degrees=degrees)
 
     @classmethod
     def _from_down(cls, down, shape, dims, coords) -> RiverNetwork:
-        from .kernels.topology import OFF, find_cycles, split_for_threads, topological_order
+        from .kernels.compact import compact_down, mark_down, word_prefix
 
-        nodes, to, n_levels, in_degree = topological_order(down)
-        mask = down != OFF
-        if nodes.size < np.count_nonzero(mask):
-            firsts = find_cycles(down, in_degree)
-            n_cells = int(np.count_nonzero(in_degree > 0))
-            where = _rowcol(firsts[0], shape[-1]) if len(shape) == 2 else int(firsts[0])
-            cycle = [int(firsts[0])]
-            while (nxt := int(down[cycle[-1]])) != cycle[0] and len(cycle) < 8:
-                cycle.append(nxt)
-            path = [(_rowcol(i, shape[-1]) if len(shape) == 2 else i) for i in cycle]
-            raise CycleError(
-                f"the flow directions contain {firsts.size} cycle(s) over {n_cells} cells; "
-                f"the first cycle starts at {'(row, col) ' if len(shape) == 2 else 'node '}"
-                f"{where} and runs through {path}{' …' if len(cycle) == 8 else ''}"
-            )
+        bits = np.zeros(-(-down.size // 64), np.uint64)
+        mark_down(down, bits)
+        prefix = word_prefix(bits)
+        compact = np.empty(int(prefix[-1]), index_dtype(int(prefix[-1])))
+        if (bad := compact_down(down, bits, prefix, compact)) >= 0:  # a bug of the caller
+            raise ValueError(f"cell {bad} drains into {down[bad]}, a cell off the network")
+        held = [compact]
+        del compact
+        return cls._from_compact(held, bits, prefix, shape, dims, coords, np.int32)
+
+    @classmethod
+    def _from_compact(cls, held, bits, prefix, shape, dims, coords, degree_dtype) -> RiverNetwork:
+        """The network of the compact downstream indices of the cells whose bits are set
+        (see :mod:`.kernels.compact`), in memory for its cells only: at most 14 bytes per
+        cell (int32 indices) beside the bits. ``held`` is a list holding the indices,
+        emptied here so they are freed once used."""
+        from .kernels import compact
+        from .kernels.topology import section_starts, sort_by_section, thread_sections
+
+        down = held.pop()
+        in_degree = np.zeros(down.size, degree_dtype)
+        emitted = np.iinfo(degree_dtype).max
+        order, n_levels = compact.topological_order(down, in_degree, emitted)
+        if order.size < down.size:
+            raise _cycle_error(down, in_degree, emitted, bits, prefix, shape)
         del in_degree
-        nodes, to, heads = split_for_threads(nodes, to, down.size, CORES, _MIN_SPLIT)
-        return cls(shape, nodes, to, n_levels, mask.reshape(shape), dims, coords, heads=heads)
+        to = down[order]
+        del down
+        heads = np.zeros(1, np.int64)
+        if CORES >= 2 and order.size >= _MIN_SPLIT:  # as kernels.topology.split_for_threads
+            section = thread_sections(order, to, order.size, CORES)
+            heads = section_starts(section, CORES + 2)[: CORES + 1]
+            order = sort_by_section(section, CORES + 2, order)
+            to = sort_by_section(section, CORES + 2, to)
+            del section
+        itype = index_dtype(int(np.prod(shape)))
+        flat = compact.flat_indices(bits, itype)
+        del bits, prefix
+        nodes = order if order.dtype == itype else np.empty(order.size, itype)
+        compact.gather(flat, order, nodes)
+        del order
+        to = to if to.dtype == itype else to.astype(itype)
+        compact.gather(flat, to, to)
+        return cls(shape, nodes, to, n_levels, None, dims, coords, heads=heads)
 
     # ------------------------------------------------------------------- cache
     def cached(self, key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -495,7 +526,11 @@ class RiverNetwork:
 
     @property
     def mask(self) -> np.ndarray:
-        """Boolean grid: True on network cells."""
+        """Boolean grid: True on network cells (one byte per grid cell, made when first asked for)."""
+        if self._mask is None:
+            mask = np.zeros(int(np.prod(self._shape)), bool)
+            mask[self._nodes] = True
+            self._mask = _read_only(mask.reshape(self._shape))
         return self._mask
 
     @property
@@ -508,9 +543,10 @@ class RiverNetwork:
         """Flat grid indices of the sources (cells without upstream cells), ascending."""
 
         def sources() -> np.ndarray:
-            has_upstream = np.zeros(self._mask.size, bool)
-            has_upstream[self._to[self._to >= 0]] = True
-            return _read_only(np.flatnonzero(self._mask.reshape(-1) & ~has_upstream))
+            from .kernels.compact import not_targets
+
+            found = not_targets(self._nodes, self._to, int(np.prod(self._shape)))
+            return _read_only(np.sort(found).astype(np.intp, copy=False))
 
         return self.cached("sources", sources)
 
@@ -622,7 +658,8 @@ class RiverNetwork:
             return NotImplemented
         return (
             self._shape == other._shape
-            and np.array_equal(self.downstream_grid(), other.downstream_grid())
+            and self.n_nodes == other.n_nodes
+            and all(map(np.array_equal, _by_cell(self), _by_cell(other)))
             and self._coords.keys() == other._coords.keys()
             and all(np.array_equal(v, other._coords[k]) for k, v in self._coords.items())
         )
@@ -681,6 +718,12 @@ def same_coordinates(a: Any, b: Any) -> bool:
     eps = max(np.finfo(a.dtype).eps, np.finfo(b.dtype).eps)
     scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0))
     return bool((np.abs(a - b) <= max(1e-9, 4 * eps) * scale).all())
+
+
+def _by_cell(network: RiverNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """The network's cells ascending and their downstream cells (memory for its cells only)."""
+    order = np.argsort(network.nodes)
+    return network.nodes[order], network.downstream[order]
 
 
 def _rebuild(*args):
@@ -789,6 +832,60 @@ def _check_integral(values: np.ndarray, name: str) -> None:
         )
     if np.isinf(values).any():
         raise InvalidCodeError(f"{name} holds infinite values")
+
+
+#: Rows of codes turned into direction indices at once while building a network: about
+#: this many cells (the temporaries of reading codes stay small beside the grid).
+_BLOCK_CELLS = 1 << 20
+
+
+def _direction_blocks(codes: np.ndarray, conv, nodata, masked: np.ndarray | None, prefix=None):
+    """``(rows, direction indices)`` of blocks of rows, top to bottom; invalid codes
+    raise the error :func:`_direction_indices` gives for the whole grid. With ``prefix``
+    (see :func:`_network_bits`), only blocks holding network cells."""
+    ny, nx = codes.shape
+    step = max(1, _BLOCK_CELLS // max(nx, 1))
+    for start in range(0, ny, step):
+        rows = slice(start, min(start + step, ny))
+        words = (rows.start * nx // 64, -(-rows.stop * nx // 64))
+        if prefix is not None and prefix[words[0]] == prefix[words[1]]:
+            continue  # no network cell: nothing to read
+        try:
+            block = _direction_indices(codes[rows], conv, nodata, None if masked is None else masked[rows])
+        except InvalidCodeError:
+            _direction_indices(codes, conv, nodata, masked)  # counts and the first cell over the grid
+            raise
+        yield rows, np.ascontiguousarray(block)
+
+
+def _network_bits(codes: np.ndarray, conv, nodata, masked: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """One bit per grid cell, set on network cells, and the count before each 64-bit word
+    (:mod:`.kernels.compact`), validating the codes."""
+    from .kernels.compact import mark_directions, word_prefix
+
+    bits = np.zeros(-(-codes.size // 64), np.uint64)
+    for rows, direction in _direction_blocks(codes, conv, nodata, masked):
+        mark_directions(direction, rows.start * codes.shape[1], bits)
+    return bits, word_prefix(bits)
+
+
+def _cycle_error(down, in_degree, emitted, bits, prefix, shape) -> CycleError:
+    """The error naming the cycles of compact downstream indices (see
+    :func:`.kernels.compact.topological_order`) and the cells of the first one."""
+    from .kernels.compact import cycle_starts, flat_indices
+
+    firsts = cycle_starts(down, in_degree, emitted)
+    n_cells = int(np.count_nonzero((in_degree != 0) & (in_degree != emitted)))
+    cycle = [int(firsts[0])]
+    while (nxt := int(down[cycle[-1]])) != cycle[0] and len(cycle) < 8:
+        cycle.append(nxt)
+    flat = flat_indices(bits, np.int64)[cycle]
+    path = [(_rowcol(i, shape[-1]) if len(shape) == 2 else int(i)) for i in flat]
+    return CycleError(
+        f"the flow directions contain {firsts.size} cycle(s) over {n_cells} cells; "
+        f"the first cycle starts at {'(row, col) ' if len(shape) == 2 else 'node '}"
+        f"{path[0]} and runs through {path}{' …' if len(cycle) == 8 else ''}"
+    )
 
 
 def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | None = None) -> np.ndarray:

@@ -82,13 +82,15 @@ def encode_network(
     """
     if len(network.shape) == 1:
         return _encode_vector(network, dims, ids)
-    down, dy, dx = geographic_steps(network, layout_of_network(network, dims) if layout is None else layout)
-    size = down.size
+    nodes, dy, dx = network_steps(network, layout_of_network(network, dims) if layout is None else layout)
+    size = int(np.prod(network.shape))
     attrs: dict[str, Any] = {"hydro_role": HYDRO_ROLE, "long_name": "river network flow direction"}
     if (np.abs(dy) <= 1).all() and (np.abs(dx) <= 1).all():
-        codes = np.full(size, _LDD.fill, _LDD.dtype)
+        table = np.full((3, 3), _LDD.fill, _LDD.dtype)  # the code of each step (dy + 1, dx + 1)
         for (sy, sx), code in _LDD_OF_STEP.items():
-            codes[(down != -2) & (dy == sy) & (dx == sx)] = code
+            table[sy + 1, sx + 1] = code
+        codes = np.full(size, _LDD.fill, _LDD.dtype)
+        codes[nodes] = table[dy + 1, dx + 1]
         attrs |= {
             "convention": "ldd",
             "flag_values": np.array(sorted(_LDD_OF_STEP.values()), np.uint8),
@@ -96,8 +98,8 @@ def encode_network(
             "comment": "PCRaster local drain direction (keypad codes); 255: not on the network",
         }
     else:
-        codes = dy * _OFFSET_BASE + dx
-        codes[down == -2] = _OFFSET_MISSING
+        codes = np.full(size, _OFFSET_MISSING, np.int64)
+        codes[nodes] = dy * _OFFSET_BASE + dx
         attrs |= {
             "convention": "offset",
             "comment": "dy * 2**32 + dx: step to the downstream cell, dy rows southwards, "
@@ -108,18 +110,17 @@ def encode_network(
     return xr.Variable(dims, codes.reshape(network.shape), attrs)
 
 
-def geographic_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:
-    """Flat downstream index, and geographic step (rows southwards, columns eastwards) of every cell."""
-    down = network.downstream_grid().reshape(-1)
+def network_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:
+    """The network cells (flat indices, in network order) and the geographic step (rows
+    southwards, columns eastwards) of each to its downstream cell, (0, 0) at outlets:
+    memory for the network cells only."""
+    nodes, to = network.nodes.astype(np.int64), network.downstream
     nx = network.shape[1]
-    here = np.arange(down.size)
-    on = down >= 0
-    d0 = np.zeros(down.size, np.int64)
-    d1 = np.zeros(down.size, np.int64)
-    d0[on] = down[on] // nx - here[on] // nx
-    d1[on] = down[on] % nx - here[on] % nx
+    on = to >= 0
+    d0 = np.where(on, to // nx - nodes // nx, 0)
+    d1 = np.where(on, to % nx - nodes % nx, 0)
     dy, dx = layout.to_geographic(d0, d1)
-    return down, dy, dx
+    return nodes, dy, dx
 
 
 def _encode_vector(network: RiverNetwork, dims, ids) -> xr.Variable:

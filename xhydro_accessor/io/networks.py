@@ -12,7 +12,7 @@ from ..conventions import CONVENTIONS, Convention, get_convention
 from ..errors import NetworkError
 from ..layout import layout_of_network
 from ..network import RiverNetwork, d8_convention
-from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, geographic_steps
+from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, network_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
 from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
 from .read import read_flow_directions
@@ -96,10 +96,16 @@ def detect_convention(codes: Any, nodata: Any = None, source: str = "the codes")
 
 
 def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
+    block = 1 << 20  # a block of cells at a time: a sort or bincount copies (intp: 8 bytes a cell)
+    flat = values.reshape(-1)
     if values.dtype.itemsize == 1 and values.dtype.kind in "iu":
-        present = np.flatnonzero(np.bincount(values.reshape(-1).view(np.uint8), minlength=256))
+        counts = np.zeros(256, np.int64)
+        for start in range(0, flat.size, block):
+            counts += np.bincount(flat[start : start + block].view(np.uint8), minlength=256)
+        present = np.flatnonzero(counts)
         return {int(v) - 256 if values.dtype.kind == "i" and v > 127 else int(v) for v in present}
-    unique = np.unique(values)
+    parts = [np.unique(flat[start : start + block]) for start in range(0, flat.size, block)]
+    unique = np.unique(np.concatenate(parts or [flat]))
     if unique.dtype.kind == "f":
         unique = unique[~np.isnan(unique)]
         if (unique != np.round(unique)).any():
@@ -466,7 +472,7 @@ def _writable(convention: str | Convention) -> Convention:
 def _d8_variable(network: RiverNetwork, dims: tuple, convention: str | Convention) -> xr.Variable:
     conv = d8_convention(convention)
     layout = layout_of_network(network, dims)
-    down, dy, dx = geographic_steps(network, layout)
+    nodes, dy, dx = network_steps(network, layout)
     far = (np.abs(dy) > 1) | (np.abs(dx) > 1)
     if far.any():
         raise ValueError(
@@ -474,10 +480,11 @@ def _d8_variable(network: RiverNetwork, dims: tuple, convention: str | Conventio
             f"wrap_x network), which {conv.name} codes cannot express: use convention='cama'"
         )
     dtype, missing = conv.dtype, conv.fill
-    codes = np.full(down.size, missing, dtype)
+    codes = np.full(int(np.prod(network.shape)), missing, dtype)
+    flows = network.downstream >= 0
     for code, step in conv.directions.items():
-        codes[(down >= 0) & (dy == step[0]) & (dx == step[1])] = code
-    outlets = np.flatnonzero(down == -1)
+        codes[nodes[flows & (dy == step[0]) & (dx == step[1])]] = code
+    outlets = np.sort(nodes[~flows])
     if conv.pits:
         codes[outlets] = conv.pits[0]
     else:

@@ -8,6 +8,8 @@ cell that is not on the network. Everything here is O(n).
 import numba
 import numpy as np
 
+from . import compact
+
 OUTLET = -1
 OFF = -2
 _DROW = np.array([0, 1, 1, 1, 0, -1, -1, -1])
@@ -47,12 +49,7 @@ def downstream_from_directions(direction, wrap_x, down, wrap_rows=False):
 
 @numba.njit(cache=True, nogil=True)
 def topological_order(down):
-    """Order the on-network cells so every cell comes after all its upstream cells.
-
-    Scans the grid in row-major order; from each source it follows the river
-    downstream, emitting cells, until it reaches a confluence still waiting for
-    another branch. Consecutive cells are thus mostly neighbours along a river,
-    which keeps the later passes cache-friendly.
+    """:func:`.compact.topological_order` of a whole grid (``down`` -2 off the network).
 
     Returns ``(order, to, n_levels, in_degree)``: the flat index of each cell in
     order, the flat index of its downstream cell (-1 at outlets), the number of
@@ -60,54 +57,15 @@ def topological_order(down):
     is shorter than the number of on-network cells iff there are cycles, whose
     cells are exactly those left with ``in_degree > 0``.
     """
-    size = down.size
-    in_degree = np.zeros(size, np.int32)
-    n = 0
-    for i in range(size):
-        d = down[i]
-        if d != OFF:
-            n += 1
-        if d >= 0:
-            in_degree[d] += 1
-    order = np.empty(n, down.dtype)
-    to = np.empty(n, down.dtype)
-    level = np.zeros(size, np.int32)
-    k = 0
-    top = -1
-    for i in range(size):
-        if in_degree[i] != 0 or down[i] == OFF:
-            continue
-        j = i
-        while True:
-            in_degree[j] = -1  # emitted
-            d = down[j]
-            order[k] = j
-            to[k] = d
-            k += 1
-            if d < 0:
-                top = max(top, level[j])
-                break
-            level[d] = max(level[d], level[j] + 1)
-            in_degree[d] -= 1
-            if in_degree[d] != 0:
-                break
-            j = d
-    return order[:k], to[:k], top + 1, in_degree
+    in_degree = np.zeros(down.size, np.int32)
+    order, n_levels = compact.topological_order(down, in_degree, -1)
+    return order, down[order], n_levels, in_degree
 
 
 @numba.njit(cache=True, nogil=True)
 def find_cycles(down, in_degree):
     """First cell of each cycle among the cells left with ``in_degree > 0``."""
-    visited = np.zeros(down.size, np.uint8)
-    firsts = []
-    for i in range(down.size):
-        if in_degree[i] > 0 and visited[i] == 0:
-            firsts.append(i)
-            j = i
-            while visited[j] == 0:
-                visited[j] = 1
-                j = down[j]
-    return np.array(firsts, np.int64)
+    return compact.cycle_starts(down, in_degree, -1)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -131,8 +89,19 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
     n = nodes.size
     if parts < 2 or n < min_nodes:
         return nodes, to, np.zeros(1, np.int64)
+    section = thread_sections(nodes, to, size, parts)
+    bounds = section_starts(section, parts + 2)[: parts + 1]
+    return sort_by_section(section, parts + 2, nodes), sort_by_section(section, parts + 2, to), bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def thread_sections(nodes, to, size, parts):
+    """The section of each position of :func:`split_for_threads`: its head ``h``
+    (``0..parts-1``), ``parts`` for the roots, ``parts + 1`` for the heavy cells.
+    ``nodes`` and ``to`` index cells ``0..size-1``."""
+    n = nodes.size
     limit = max(n // (32 * parts), 1)
-    area = np.zeros(size, np.int32)
+    area = np.zeros(size, to.dtype)
     light = 0  # light cells: each lies in exactly one light subtree
     for k in range(n):
         i = nodes[k]
@@ -157,18 +126,26 @@ def split_for_threads(nodes, to, size, parts, min_nodes):
             code = part[d] if part[d] < parts else part[d] - parts - 2
         part[i] = code
         section[k] = code if code < parts else (parts + 1 if code == heavy else parts)
-    # a stable counting sort by section: heads 0..parts-1, roots (parts), heavy cells
-    count = np.zeros(parts + 3, np.int64)
-    for k in range(n):
+    return section
+
+
+@numba.njit(cache=True, nogil=True)
+def section_starts(section, n_sections):
+    """Where each section starts once the positions are sorted by ``section``."""
+    count = np.zeros(n_sections + 1, np.int64)
+    for k in range(section.size):
         count[section[k] + 1] += 1
-    for p in range(parts + 2):
+    for p in range(n_sections):
         count[p + 1] += count[p]
-    bounds = count[: parts + 1].copy()
-    new_nodes = np.empty_like(nodes)
-    new_to = np.empty_like(to)
-    for k in range(n):
-        p = section[k]
-        new_nodes[count[p]] = nodes[k]
-        new_to[count[p]] = to[k]
-        count[p] += 1
-    return new_nodes, new_to, bounds
+    return count[:n_sections]
+
+
+@numba.njit(cache=True, nogil=True)
+def sort_by_section(section, n_sections, values):
+    """``values`` stably sorted by ``section`` (``0..n_sections-1``)."""
+    count = section_starts(section, n_sections)
+    out = np.empty_like(values)
+    for k in range(values.size):
+        out[count[section[k]]] = values[k]
+        count[section[k]] += 1
+    return out
