@@ -208,3 +208,33 @@ def test_a_local_cluster_runs_the_tiles():
             net = RiverNetwork.from_ldd(da.from_array(codes, chunks=4))
             out = xa.accumulate(net, da.from_array(field, chunks=(1, 4, 5)), how="var").compute()
     assert_same(out, xa.accumulate(RiverNetwork.from_ldd(codes), field, how="var"))
+
+
+def test_zarr_to_accessor_to_zarr_never_merges(tmp_path):
+    """Issue 18 item 3: a spatially chunked zarr store through ``.hydro.accumulate()`` to zarr."""
+    import warnings
+
+    import xarray as xr
+
+    from xhydro_accessor.backends.dask import SpatialChunksWarning
+
+    pytest.importorskip("zarr")
+    codes = snake(8, 12)
+    runoff = np.random.default_rng(2).random((3, 8, 12))
+    memory = RiverNetwork.from_ldd(codes)
+    ds = xr.Dataset(
+        {"runoff": (("member", "y", "x"), runoff)}, coords={"y": np.arange(8.0)[::-1], "x": np.arange(12.0)}
+    )
+    ds.hydro.assign_network(memory).chunk(member=1, y=3, x=5).to_zarr(tmp_path / "in.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpatialChunksWarning)
+        opened = xr.open_zarr(tmp_path / "in.zarr")  # chunked in space and members as stored
+        attached = opened.hydro.assign_network()  # one validating pass over the tiles
+        with no_compute():
+            assert isinstance(attached.hydro.network, TiledNetwork)
+            out = attached.runoff.hydro.accumulate()
+            assert out.chunks == opened.runoff.chunks == ((1, 1, 1), (3, 3, 2), (5, 5, 2))
+            assert isinstance(attached["flow_direction"].data, da.Array)
+        out.to_dataset(name="q").to_zarr(tmp_path / "out.zarr")
+    written = xr.open_zarr(tmp_path / "out.zarr")["q"].values
+    assert_same(written, xa.accumulate(memory, runoff))

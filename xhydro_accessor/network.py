@@ -399,7 +399,7 @@ class RiverNetwork:
             raise TypeError(f"wrap_x must be True or False, got {wrap_x!r}")
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
-        data = getattr(codes, "data", codes)
+        data = codes.data if hasattr(codes, "dims") else codes  # a DataArray's array (not numpy's buffer)
         if type(data).__module__.startswith("dask.") and data.ndim == 2 and max(map(len, data.chunks)) > 1:
             from .tiling import from_codes  # chunked across space: tiles (Barnes 2017)
 

@@ -36,6 +36,7 @@ from .errors import GridMismatchError
 from .geometry import as_crs, crs_to_cf
 from .layout import NORTH_UP, Layout, layout_of, layout_of_network
 from .network import RiverNetwork
+from .tiling import spatially_chunked
 
 FLOW_DIRECTION = "flow_direction"
 DOWNSTREAM_ID = "downstream_id"
@@ -157,6 +158,10 @@ def decode_network(
     <RiverNetwork: 2×3 grid, 6 cells, 1 outlets, 4 levels>
     """
     convention = variable.attrs.get("convention", "ldd")
+    data = variable.data
+    if spatially_chunked(data) and convention not in ("offset", "downstream_id"):  # lazy: tiles
+        layout = layout_of(variable) if layout is None else layout
+        return RiverNetwork.from_d8(data, convention, crs=variable.attrs.get("crs_wkt"), layout=layout)
     codes = np.asarray(variable.values)
     if convention == "downstream_id":
         ids = np.arange(codes.size) if ids is None else np.asarray(ids)

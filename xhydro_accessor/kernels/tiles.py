@@ -9,8 +9,12 @@ index). Flow off the grid or into a missing cell makes an outlet, as in
 """
 
 import numba
+import numpy as np
 
-from .topology import _DCOL, _DROW
+from ..conventions import STEPS
+
+_DROW = np.array([step[0] for step in STEPS])  # the row and column step of each direction index
+_DCOL = np.array([step[1] for step in STEPS])
 
 EXIT = -3
 
