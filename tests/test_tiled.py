@@ -238,3 +238,15 @@ def test_zarr_to_accessor_to_zarr_never_merges(tmp_path):
         out.to_dataset(name="q").to_zarr(tmp_path / "out.zarr")
     written = xr.open_zarr(tmp_path / "out.zarr")["q"].values
     assert_same(written, xa.accumulate(memory, runoff))
+
+
+def test_persisted_topologies_give_the_same_results():
+    from xhydro_accessor.backends.tiled import persist
+
+    codes = snake(9, 8)
+    field = np.random.default_rng(4).integers(0, 100, (2, 9, 8))
+    net = persist(RiverNetwork.from_ldd(da.from_array(codes, chunks=(4, 3))))
+    assert net.tiles is not None and len(net.tiles) == net.n_tiles
+    with no_compute():
+        lazy = xa.accumulate_downstream(net, da.from_array(field, chunks=(1, 4, 3)), how="max")
+    assert_same(lazy.compute(), xa.accumulate_downstream(RiverNetwork.from_ldd(codes), field, how="max"))

@@ -885,5 +885,3 @@ def _nodata_values(nodata, dtype: np.dtype, conv) -> list:
 def _bad_codes_message(bad: np.ndarray, codes: np.ndarray, conv) -> str:
     first = np.flatnonzero(np.isin(codes.ravel(), bad[:1]))[0]
     return bad_codes_text(bad.size, np.unique(bad), _rowcol(first, codes.shape[-1]), conv)
-
-

@@ -61,8 +61,11 @@ class TiledNetwork:
     tiled = True
     ids = None
 
-    def __init__(self, ext, chunks, wrap, graph, token, dims=None, coords=None, crs=None, degrees=False):
+    def __init__(
+        self, ext, chunks, wrap, graph, token, dims=None, coords=None, crs=None, degrees=False, tiles=None
+    ):
         self.ext = ext  # dask array: each tile's direction indices with a one-cell halo
+        self.tiles = tiles  # optional: each tile's topology, persisted (backends.tiled.persist)
         self.chunks = tuple(tuple(int(c) for c in cs) for cs in chunks)
         self.wrap = wrap  # (rows, cols)
         self.graph = graph  # the perimeter graph: see _perimeter_graph
@@ -102,6 +105,7 @@ class TiledNetwork:
             coords,
             crs,
             degrees and crs is None,
+            self.tiles,
         )
 
     def check_grid(self, shape: tuple[int, ...], coords: Mapping[Any, Any] | None = None) -> None:
@@ -193,7 +197,7 @@ def origins(chunks) -> list:
 def topology(ext, r0, c0, shape, wrap):
     """One tile's local downstream index, exit targets and topological order."""
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
-    down = np.empty(h * w, np.int64)
+    down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
     target = np.empty(h * w, np.int64)
     tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, target)
     nodes, to, _, in_degree = topological_order(down)

@@ -98,8 +98,11 @@ class _State:
 
     def init(self, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple:
         """The state of a field ``(members, cells)``, weights ``(1 or members, cells)`` or ``(0, 0)``."""
-        out = np.empty(x.shape[::-1], self.state)
-        np.copyto(out, x.T, casting="unsafe")
+        if x.shape[0] == 1:  # one member: a flat copy (numpy's transposing copy is slow)
+            out = x.reshape(-1, 1).astype(self.state)
+        else:
+            out = np.empty(x.shape[::-1], self.state)
+            np.copyto(out, x.T, casting="unsafe")
         weight = (
             np.empty(out.shape, self.state)
             if self.kind in ("mean", "moments")
@@ -134,7 +137,10 @@ class _State:
             flow.moments_pass(nodes, to, src, dst, reverse)
         else:
             for s, d in zip(src, dst, strict=True):
-                flow.sum_pass(nodes, to, s, d, reverse)
+                if s.shape[1] == 1 and s.flags.c_contiguous and d.flags.c_contiguous:  # flat: ~2x faster
+                    flow.sum_pass_single(nodes, to, s.reshape(-1), d.reshape(-1), reverse)
+                else:
+                    flow.sum_pass(nodes, to, s, d, reverse)
 
     def finalize(self, state: tuple) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,10 +188,11 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
     """Two passes per tile and a perimeter solve per chunk of the batch dims."""
     graph = dask.delayed(network.graph, pure=True, traverse=False)
     state = _State(how, skipna, dtype)
-    ext_blocks, field_blocks = network.ext.to_delayed(), field.to_delayed()
+    field_blocks = field.to_delayed()
     w_blocks = None if weights is None else weights.to_delayed()
     tiles_at = origins(network.chunks)
-    common = {"shape": network.shape, "wrap": network.wrap, "state": state, "reverse": reverse}
+    tiles = _tiles(network)  # each tile's topology: one task shared by both passes and all batches
+    common = {"state": state, "reverse": reverse}
     keep = network.graph["entries_local" if reverse else "exits_local"]
     inject = network.graph["exits_local" if reverse else "entries_local"]
     out = np.empty(field_blocks.shape, object)
@@ -198,14 +205,14 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
             return x, w_blocks[(i, j) if w_blocks.ndim == 2 else (*batch, i, j)]
 
         firsts = [
-            dask.delayed(_pass1, pure=True)(ext_blocks[i, j], *args(i, j), origin=o, keep=keep[t], **common)
-            for t, ((i, j), o) in enumerate(tiles_at)
+            dask.delayed(_pass1, pure=True)(tiles[t], *args(i, j), keep=keep[t], **common)
+            for t, ((i, j), _) in enumerate(tiles_at)
         ]
         members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
         solved = dask.delayed(_solve, pure=True)(graph, firsts, members=members, state=state, reverse=reverse)
-        for t, ((i, j), o) in enumerate(tiles_at):
+        for t, ((i, j), _) in enumerate(tiles_at):
             block = dask.delayed(_pass2, pure=True)(
-                ext_blocks[i, j], *args(i, j), solved, tile=t, origin=o, inject=inject[t], **common
+                tiles[t], *args(i, j), solved, index=t, inject=inject[t], **common
             )
             shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
             out[(*batch, i, j)] = da.from_delayed(
@@ -214,17 +221,41 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
     return da.block(out.tolist())
 
 
-def _prepared(ext, x, w, origin, shape, wrap, state):
+def _tile(ext, origin, shape, wrap) -> tuple:
+    """A tile's topology for the passes: its network mask, order and in-tile links."""
     down, _, nodes, to, _ = topology(ext, origin[0], origin[1], shape, wrap)
-    h, wd = ext.shape[0] - 2, ext.shape[1] - 2
-    x = np.asarray(x).reshape(-1, h * wd)
-    w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(-1, h * wd)
-    return state.init(x, w, down != -2), nodes, to
+    return down != -2, nodes, to
 
 
-def _pass1(ext, x, w, *, origin, keep, shape, wrap, state, reverse):
+def _tiles(network: TiledNetwork) -> list:
+    """The tasks of each tile's topology (row-major), or the persisted ones."""
+    if network.tiles is not None:
+        return network.tiles
+    return [
+        dask.delayed(_tile, pure=True)(ext, o, network.shape, network.wrap)
+        for ext, (_, o) in zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
+    ]
+
+
+def persist(network: TiledNetwork) -> TiledNetwork:
+    """``network`` with each tile's topology computed once and kept (``dask.persist``: in
+    this process, or on the workers of a ``dask.distributed`` client; 5 bytes per cell):
+    later operations skip rebuilding them, about half the time of an accumulation."""
+    out = network.with_grid(network.dims, network.coords)
+    out.tiles = list(dask.persist(*_tiles(network)))
+    return out
+
+
+def _prepared(tile, x, w, state):
+    mask, nodes, to = tile
+    x = np.asarray(x).reshape(-1, mask.size)
+    w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(-1, mask.size)
+    return state.init(x, w, mask), nodes, to
+
+
+def _pass1(tile, x, w, *, keep, state, reverse):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
-    values, nodes, to = _prepared(ext, x, w, origin, shape, wrap, state)
+    values, nodes, to = _prepared(tile, x, w, state)
     state.apply(nodes, to, values, values, reverse)
     return tuple(v[keep] for v in values)
 
@@ -249,10 +280,10 @@ def _solve(graph, firsts, *, members, state, reverse):
     return [tuple(r[nodes] for r in result) for nodes in wanted]
 
 
-def _pass2(ext, x, w, solved, *, tile, origin, inject, shape, wrap, state, reverse):
+def _pass2(tile, x, w, solved, *, index, inject, state, reverse):
     """Pass 2: the tile again, with what enters it added where it enters."""
-    values, nodes, to = _prepared(ext, x, w, origin, shape, wrap, state)
-    state.apply(np.arange(inject.size), inject, solved[tile], values, False)
+    values, nodes, to = _prepared(tile, x, w, state)
+    state.apply(np.arange(inject.size), inject, solved[index], values, False)
     state.apply(nodes, to, values, values, reverse)
     return state.finalize(values).T.reshape(np.shape(x))
 
