@@ -250,3 +250,24 @@ def test_persisted_topologies_give_the_same_results():
     with no_compute():
         lazy = xa.accumulate_downstream(net, da.from_array(field, chunks=(1, 4, 3)), how="max")
     assert_same(lazy.compute(), xa.accumulate_downstream(RiverNetwork.from_ldd(codes), field, how="max"))
+
+
+def test_south_up_dataarray_codes_and_assigning_a_tiled_network():
+    """Codes read by their coordinates (lat ascending: 8 flows to the larger latitude); a tiled
+    network attached with ``assign_network(net)`` keeps a lazy coordinate decoding to itself."""
+    import xarray as xr
+
+    codes = ref.encode(*ref.random_grid_network(np.random.default_rng(5), 7, 9), "ldd")
+    coords = {"lat": np.arange(7.0), "lon": np.arange(9.0)}
+    grid = xr.DataArray(codes[::-1], dims=("lat", "lon"), coords=coords)  # north-up codes, stored south up
+    memory = RiverNetwork.from_ldd(grid)
+    net = RiverNetwork.from_ldd(grid.chunk(lat=3, lon=4))
+    assert isinstance(net, TiledNetwork) and net.dims == ("lat", "lon")
+    field = xr.DataArray(np.random.default_rng(5).random((2, 7, 9)), dims=("m", "lat", "lon"), coords=coords)
+    lazy = field.chunk(m=1, lat=3, lon=4).hydro.assign_network(net)
+    assert isinstance(lazy["flow_direction"].data, da.Array)
+    with no_compute():
+        out = lazy.hydro.accumulate(how="mean")
+    assert_same(out.values, xa.accumulate(memory, field.values, how="mean"))
+    reopened = lazy.drop_indexes("flow_direction").hydro.assign_network()
+    assert_same(reopened.hydro.accumulate().values, xa.accumulate(memory, field.values))

@@ -121,7 +121,8 @@ class NetworkIndex(xr.Index):
         return self._codes
 
     def _set_codes(self, var: xr.Variable) -> np.ndarray:
-        self._codes, self._convention = _read_only(var.values), var.attrs["convention"]
+        lazy = getattr(self.network, "tiled", False)  # a tiled network's codes stay dask
+        self._codes, self._convention = var.data if lazy else _read_only(var.values), var.attrs["convention"]
         return self._codes
 
     def matches(self, variable: xr.Variable, ids: Any = None, compute: bool = True) -> bool | None:
