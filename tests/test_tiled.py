@@ -271,3 +271,15 @@ def test_south_up_dataarray_codes_and_assigning_a_tiled_network():
     assert_same(out.values, xa.accumulate(memory, field.values, how="mean"))
     reopened = lazy.drop_indexes("flow_direction").hydro.assign_network()
     assert_same(reopened.hydro.accumulate().values, xa.accumulate(memory, field.values))
+
+
+def test_open_network_in_tiles():
+    from xhydro_accessor.samples import sample_path  # the EFAS 5 km network shipped with the package
+
+    memory = xa.open_network(sample_path())
+    net = xa.open_network(sample_path(), chunks=400)
+    assert isinstance(net, TiledNetwork) and net.chunks == ((400, 400, 150), (400, 400, 200))
+    assert net.dims == memory.dims and net.crs == memory.crs
+    field = np.random.default_rng(0).random(memory.shape)
+    out = xa.accumulate(net, da.from_array(field, chunks=400), how="std").compute()
+    assert_same(out, xa.accumulate(memory, field, how="std"))
