@@ -283,3 +283,19 @@ def test_open_network_in_tiles():
     field = np.random.default_rng(0).random(memory.shape)
     out = xa.accumulate(net, da.from_array(field, chunks=400), how="std").compute()
     assert_same(out, xa.accumulate(memory, field, how="std"))
+
+
+def test_upstream_area_on_tiles_is_lazy_and_equal():
+    import xarray as xr
+
+    from xhydro_accessor.samples import sample_path
+
+    memory = xa.open_network(sample_path())
+    coords = {"y": memory.coords["y"], "x": memory.coords["x"]}
+    ds = xr.Dataset({"r": (("y", "x"), np.ones(memory.shape))}, coords=coords).hydro.assign_network(memory)
+    lazy = ds.chunk(y=400, x=300).drop_indexes("flow_direction").hydro.assign_network()
+    assert isinstance(lazy.hydro.network, TiledNetwork)
+    with no_compute():
+        area = lazy.r.hydro.upstream_area(units="km2")
+    assert isinstance(area.data, da.Array)
+    assert_same(area.values, xa.upstream_area(memory, units="km2"))

@@ -194,7 +194,7 @@ def _dispatch(op, network, field, how, weights, skipna, warn_nan=False, engine="
     if weights is not None:
         weights = check_weights(supported_dtype(weights, "weights"), how)
     out = dispatch(network, op, field, how, weights, skipna, engine)
-    if warn_nan and not skipna and isinstance(out, np.ndarray):
+    if warn_nan and not skipna and isinstance(out, np.ndarray) and not getattr(network, "tiled", False):
         _warn_nan(op, network, field, weights, out)
     return out
 
