@@ -71,7 +71,13 @@ def test_integer_sums_are_bit_identical(case, op):
 
 
 @FAST
-@given(tiled_case(), st.sampled_from(OPS), st.sampled_from(HOWS), st.booleans(), st.booleans())
+@given(
+    tiled_case(),
+    st.sampled_from(OPS),
+    st.sampled_from(HOWS),
+    st.sampled_from([None, "grid", "members"]),
+    st.booleans(),
+)
 def test_every_how_weights_and_skipna(case, op, how, weighted, skipna):
     codes, chunks, seed = case
     rng = np.random.default_rng(seed)
@@ -79,8 +85,12 @@ def test_every_how_weights_and_skipna(case, op, how, weighted, skipna):
     net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks))
     field = rng.normal(size=(3, *codes.shape))
     field[rng.random(field.shape) < 0.1] = np.nan
-    weights = rng.random(codes.shape) + 0.5 if weighted else None
-    lazy_w = None if weights is None else da.from_array(weights, chunks=chunks)
+    weights = (
+        None if weighted is None else rng.random(codes.shape if weighted == "grid" else field.shape) + 0.5
+    )
+    lazy_w = (
+        None if weights is None else da.from_array(weights, chunks=((1, 2),)[: weights.ndim - 2] + chunks)
+    )
     with no_compute():
         lazy = getattr(xa, op)(
             net, da.from_array(field, chunks=(2, *chunks)), how=how, weights=lazy_w, skipna=skipna
@@ -299,3 +309,16 @@ def test_upstream_area_on_tiles_is_lazy_and_equal():
         area = lazy.r.hydro.upstream_area(units="km2")
     assert isinstance(area.data, da.Array)
     assert_same(area.values, xa.upstream_area(memory, units="km2"))
+
+
+@FAST
+@given(tiled_case())
+def test_shreve_on_tiles(case):
+    codes, chunks, _ = case
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks))
+    if not isinstance(net, TiledNetwork):
+        return
+    with no_compute():
+        lazy = xa.shreve(net)
+    assert lazy.chunks == chunks
+    assert_same(lazy.compute(), xa.shreve(RiverNetwork.from_ldd(codes)))

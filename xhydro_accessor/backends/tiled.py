@@ -312,3 +312,11 @@ def _move_block(x, ext, w=None, *, op, how, skipna):
     net = RiverNetwork.from_downstream_index(down, ext.shape)
     out = numba_run(net, op, x, how, w, skipna)
     return np.ascontiguousarray(out[..., 1:-1, 1:-1])
+
+
+def shreve(network: TiledNetwork) -> da.Array:
+    """Shreve magnitude on tiles, lazily: the sources (cells with nothing moved into
+    them, a one-cell halo) accumulated."""
+    ones = da.ones(network.shape, chunks=network.chunks, dtype=np.int64)
+    sources = (run(network, "move_downstream", ones, "sum", None, False) == 0).astype(np.int64)
+    return run(network, "accumulate", sources, "sum", None, False)
