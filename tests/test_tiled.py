@@ -322,3 +322,38 @@ def test_shreve_on_tiles(case):
         lazy = xa.shreve(net)
     assert lazy.chunks == chunks
     assert_same(lazy.compute(), xa.shreve(RiverNetwork.from_ldd(codes)))
+
+
+def test_engine_hydro_with_spatial_chunks_runs_as_tiles(tmp_path):
+    """``engine="hydro"`` decodes the network in memory; chunks across space then run as tiles."""
+    import warnings
+
+    import xarray as xr
+
+    from xhydro_accessor.backends.dask import SpatialChunksWarning
+
+    codes = snake(6, 10)
+    runoff = np.random.default_rng(3).random((2, 6, 10))
+    ds = xr.Dataset(
+        {"runoff": (("time", "y", "x"), runoff)}, coords={"y": np.arange(6.0)[::-1], "x": np.arange(10.0)}
+    )
+    ds.hydro.assign_network(RiverNetwork.from_ldd(codes)).to_netcdf(tmp_path / "in.nc")
+    with (
+        warnings.catch_warnings(),
+        xr.open_dataset(tmp_path / "in.nc", engine="hydro", chunks={"y": 4, "x": 3}) as opened,
+    ):
+        warnings.simplefilter("error", SpatialChunksWarning)
+        with no_compute():
+            out = opened.runoff.hydro.accumulate()
+        assert out.chunks == opened.runoff.chunks
+        assert_same(out.values, xa.accumulate(RiverNetwork.from_ldd(codes), runoff))
+
+
+def test_what_tiles_do_not_offer_says_so_and_gather_gives_the_whole_network():
+    from xhydro_accessor.backends.tiled import gather
+
+    codes = ref.encode(*ref.random_grid_network(np.random.default_rng(8), 7, 8), "ldd")
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=3))
+    with pytest.raises(AttributeError, match="'nodes' is not available on a TiledNetwork"):
+        net.nodes  # noqa: B018
+    assert gather(net) == RiverNetwork.from_ldd(codes)

@@ -1,7 +1,5 @@
 """Exceptions raised for invalid river networks and fields, and grids of unknown geometry."""
 
-from typing import Any
-
 
 class NetworkError(ValueError):
     """Base class: the network or a field given with it is invalid."""
@@ -28,7 +26,7 @@ class UnknownGeometryError(ValueError):
     they are degrees: pass ``crs=`` (see :mod:`xhydro_accessor.geometry`)."""
 
 
-def cycle_text(n_cycles: int, n_cells: int, where: Any, path: list) -> str:
+def cycle_text(n_cycles: int, n_cells: int, where: object, path: list) -> str:
     """The message of :class:`CycleError`: ``path`` the first (up to 8) cells of the
     first cycle from ``where``, (row, col) pairs on a grid, node positions else."""
     kind = "(row, col) " if isinstance(where, tuple) else "node "
@@ -38,11 +36,11 @@ def cycle_text(n_cycles: int, n_cells: int, where: Any, path: list) -> str:
     )
 
 
-def bad_codes_text(count: int, values: Any, where: tuple[int, int], conv: Any) -> str:
+def bad_codes_text(count: int, values: object, where: tuple[int, int], conv: object) -> str:
     """The message of :class:`InvalidCodeError` for ``count`` cells holding codes
     ``values`` (sorted, distinct) outside ``conv``'s table, the first at ``where``."""
     return (
-        f"{count} cells hold codes outside the {conv.describe()}: "
-        f"values {values[:10].tolist()}, first at (row, col) {where}; "
+        f"{count} cells hold codes outside the {conv.describe()}: "  # type: ignore[attr-defined]
+        f"values {values[:10].tolist()}, first at (row, col) {where}; "  # type: ignore[index]
         "pass nodata=... if one of them marks missing cells"
     )

@@ -121,6 +121,15 @@ class TiledNetwork:
             ):
                 raise GridMismatchError(f"coordinate {name!r} of the field differs from the network's")
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{name!r} is not available on a TiledNetwork (a network kept as spatial tiles): tiles run "
+            "accumulate, accumulate_downstream, the moves, upstream_area and shreve; for the rest, gather "
+            "the network into memory with xhydro_accessor.backends.tiled.gather(network)"
+        )
+
     @property
     def n_tiles(self) -> int:
         return len(self.chunks[0]) * len(self.chunks[1])
@@ -145,8 +154,10 @@ class TiledNetwork:
 # ----------------------------------------------------------------------- build
 def spatially_chunked(array: Any, grid_ndim: int = 2) -> bool:
     """Whether a dask array has more than one chunk along a trailing (grid) dim."""
-    chunks = getattr(array, "chunks", None)
-    return bool(chunks) and grid_ndim == 2 and any(len(c) > 1 for c in chunks[len(chunks) - 2 :])
+    if grid_ndim != 2 or not type(array).__module__.startswith("dask."):
+        return False
+    chunks: Any = array.chunks
+    return len(chunks) >= 2 and any(len(c) > 1 for c in chunks[-2:])
 
 
 def from_codes(
@@ -178,7 +189,7 @@ def from_codes(
 def halo_directions(codes: da.Array, directions: Callable, wrap_rows: bool, wrap_cols: bool) -> da.Array:
     """Direction indices (INVALID kept) of each tile with a one-cell halo: MISSING beyond
     the grid, the other edge's across a wrapped axis."""
-    dirs = codes.map_blocks(directions, dtype=np.uint8)
+    dirs = da.map_blocks(directions, codes, dtype=np.uint8)
     boundary = {0: "periodic" if wrap_rows else MISSING, 1: "periodic" if wrap_cols else MISSING}
     return da.overlap.overlap(dirs, depth={0: 1, 1: 1}, boundary=boundary)
 
@@ -259,7 +270,7 @@ def _perimeter_graph(summaries, shape, conv, down_at) -> dict:
         for k in ("local", "gid", "link", "exit", "depth", "segmin")
     }
     order = np.argsort(parts["gid"], kind="stable")
-    g = {k: v[order] for k, v in parts.items()}
+    g: dict[str, Any] = {k: v[order] for k, v in parts.items()}
     g["tile"] = tile[order]
     link = np.full(order.size, -1, np.int64)
     has = g["link"] >= 0

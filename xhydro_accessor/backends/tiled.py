@@ -156,7 +156,7 @@ class _State:
 
 
 # ------------------------------------------------------------------ operations
-def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool) -> da.Array:
+def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool) -> da.Array | None:
     """Operation ``op`` on a dask ``field`` ``(..., ny, nx)`` tile by tile, lazily; the result
     is chunked like the field."""
     field = da.asarray(field)
@@ -314,9 +314,9 @@ def _move_block(x, ext, w=None, *, op, how, skipna):
     return np.ascontiguousarray(out[..., 1:-1, 1:-1])
 
 
-def shreve(network: TiledNetwork) -> da.Array:
+def shreve(network: Any) -> Any:
     """Shreve magnitude on tiles, lazily: the sources (cells with nothing moved into
     them, a one-cell halo) accumulated."""
     ones = da.ones(network.shape, chunks=network.chunks, dtype=np.int64)
-    sources = (run(network, "move_downstream", ones, "sum", None, False) == 0).astype(np.int64)
-    return run(network, "accumulate", sources, "sum", None, False)
+    moved: Any = run(network, "move_downstream", ones, "sum", None, False)
+    return run(network, "accumulate", (moved == 0).astype(np.int64), "sum", None, False)

@@ -107,7 +107,7 @@ def upstream_area(
     if getattr(network, "tiled", False) and isinstance(area, np.ndarray):  # tiles: lazily, on dask
         import dask.array as da
 
-        area = da.from_array(area, chunks=network.chunks)
+        area = da.from_array(area, chunks=getattr(network, "chunks"))  # noqa: B009
     return accumulate(network, area * _FACTOR[units])
 
 
