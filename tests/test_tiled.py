@@ -353,3 +353,10 @@ def test_what_tiles_do_not_offer_says_so_and_gather_gives_the_whole_network():
     with pytest.raises(AttributeError, match="'nodes' is not available on a TiledNetwork"):
         net.nodes  # noqa: B018
     assert gather(net) == RiverNetwork.from_ldd(codes)
+
+
+def test_other_libraries_on_a_tiled_network_raise_naming_gather():
+    torch = pytest.importorskip("torch")
+    net = RiverNetwork.from_ldd(da.from_array(snake(4, 4), chunks=2))
+    with pytest.raises(NotImplementedError, match=r"not torch arrays: gather it"):
+        xa.accumulate(net, torch.ones(4, 4))
