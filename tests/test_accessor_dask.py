@@ -89,12 +89,14 @@ def test_per_member_dask_weights(ensemble, net):
     np.testing.assert_allclose(out.values, xa.accumulate(net, ensemble.values, weights=full))
 
 
-def test_spatial_chunks_are_merged_with_a_warning(ensemble, net):
+def test_spatial_chunks_run_as_tiles(ensemble, net):
+    """Issue 18: chunks across space run tile by tile (no longer merged with a warning)."""
     lazy = ensemble.chunk(member=2, y=5, x=7)
-    with pytest.warns(SpatialChunksWarning, match="one spatial chunk"), raise_if_dask_computes():
+    with warnings.catch_warnings(), raise_if_dask_computes():
+        warnings.simplefilter("error", SpatialChunksWarning)
         out = lazy.hydro.accumulate(net)
-    assert out.chunks[2:] == ((12,), (15,))
-    np.testing.assert_array_equal(out.values, xa.accumulate(net, ensemble.values))
+    assert out.chunks == lazy.chunks
+    np.testing.assert_allclose(out.values, xa.accumulate(net, ensemble.values))
 
 
 def test_quantified_dask_stays_lazy(ensemble, net):

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -123,10 +124,11 @@ def test_dask_stays_lazy():
     field = da.ones((4, *net.shape), chunks=(1, 2, 3))
     with (
         dask.config.set(scheduler=lambda *a, **k: pytest.fail("computed")),
-        pytest.warns(SpatialChunksWarning, match="one spatial chunk"),
+        warnings.catch_warnings(),
     ):
+        warnings.simplefilter("error", SpatialChunksWarning)  # issue 18: spatial chunks run as tiles
         out = xa.accumulate(net, field, how="mean", weights=np.ones(net.shape))
-    assert out.numblocks == (4, 1, 1) and out.dtype == np.float64
+    assert out.chunks == field.chunks and out.dtype == np.float64
     check(out.compute(), xa.accumulate(net, np.ones((4, *net.shape)), how="mean"))
     assert library_of(out) == "dask"
 

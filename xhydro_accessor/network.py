@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .conventions import INVALID, MISSING, PIT, STEPS, Convention, get_convention
-from .errors import CycleError, GridMismatchError, InvalidCodeError
+from .errors import CycleError, GridMismatchError, InvalidCodeError, bad_codes_text, cycle_text
 from .layout import NORTH_UP, Layout, layout_of
 from .threads import CORES
 
@@ -400,6 +401,14 @@ class RiverNetwork:
             raise TypeError(f"wrap_x must be True or False, got {wrap_x!r}")
         if nodata is None:
             nodata = getattr(codes, "attrs", {}).get("nodata")
+        data = codes.data if hasattr(codes, "dims") else codes  # a DataArray's array (not numpy's buffer)
+        if type(data).__module__.startswith("dask.") and data.ndim == 2 and max(map(len, data.chunks)) > 1:
+            from .tiling import from_codes  # chunked across space: tiles (Barnes 2017)
+
+            wrap = bool(wrap_x)
+            tiled = from_codes(data, direction_indices(conv, nodata), conv, wrap and layout.transposed,
+                               wrap and not layout.transposed)  # fmt: skip
+            return tiled.with_grid(dims, coords, crs=crs, degrees=degrees)  # type: ignore[return-value]
         codes = getattr(codes, "values", codes)
         masked = np.ma.getmaskarray(codes) if np.ma.isMaskedArray(codes) else None
         codes = np.asarray(np.ma.getdata(codes))
@@ -881,15 +890,14 @@ def _cycle_error(down, in_degree, emitted, bits, prefix, shape) -> CycleError:
         cycle.append(nxt)
     flat = flat_indices(bits, np.int64)[cycle]
     path = [(_rowcol(i, shape[-1]) if len(shape) == 2 else int(i)) for i in flat]
-    return CycleError(
-        f"the flow directions contain {firsts.size} cycle(s) over {n_cells} cells; "
-        f"the first cycle starts at {'(row, col) ' if len(shape) == 2 else 'node '}"
-        f"{path[0]} and runs through {path}{' …' if len(cycle) == 8 else ''}"
-    )
+    return CycleError(cycle_text(firsts.size, n_cells, path[0], path))
 
 
-def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | None = None) -> np.ndarray:
-    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them.
+def _direction_indices(
+    codes: np.ndarray, conv, nodata, masked: np.ndarray | None = None, check: bool = True
+) -> np.ndarray:
+    """Map codes to direction indices 0..7, PIT or MISSING (uint8), validating them
+    (``check=False``: codes outside the table are left INVALID, for the caller to report).
 
     Missing: the convention's missing codes, NaN, ``masked`` cells and the ``nodata``
     values. A float ``nodata`` (NaN, a GDAL ``-3.4e38``) matches float codes exactly;
@@ -937,9 +945,19 @@ def _direction_indices(codes: np.ndarray, conv, nodata, masked: np.ndarray | Non
             direction = np.where(keys[pos] == codes, values[pos], np.uint8(INVALID))
     if missing is not None:
         direction[missing] = MISSING
-    if (direction == INVALID).any():
+    if check and (direction == INVALID).any():
         raise InvalidCodeError(_bad_codes_message(codes[direction == INVALID], codes, conv))
     return direction
+
+
+def direction_indices(conv: Convention, nodata: Any) -> Callable[[Any], np.ndarray]:
+    """``block -> direction indices`` of codes of ``conv`` (INVALID left where a code is
+    outside it): what each tile of a :class:`~xhydro_accessor.tiling.TiledNetwork` runs."""
+    return functools.partial(_block_directions, conv=conv, nodata=nodata)
+
+
+def _block_directions(block: Any, conv: Convention, nodata: Any) -> np.ndarray:
+    return _direction_indices(np.asarray(block), conv, nodata, None, check=False)
 
 
 def _nodata_values(nodata, dtype: np.dtype, conv) -> list:
@@ -963,8 +981,4 @@ def _nodata_values(nodata, dtype: np.dtype, conv) -> list:
 
 def _bad_codes_message(bad: np.ndarray, codes: np.ndarray, conv) -> str:
     first = np.flatnonzero(np.isin(codes.ravel(), bad[:1]))[0]
-    return (
-        f"{bad.size} cells hold codes outside the {conv.describe()}: "
-        f"values {np.unique(bad)[:10].tolist()}, first at (row, col) {_rowcol(first, codes.shape[-1])}; "
-        "pass nodata=... if one of them marks missing cells"
-    )
+    return bad_codes_text(bad.size, np.unique(bad), _rowcol(first, codes.shape[-1]), conv)

@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .conventions import get_convention
+from .conventions import PIT, STEPS, get_convention
 from .errors import GridMismatchError
 from .geometry import as_crs, crs_to_cf
 from .layout import NORTH_UP, Layout, layout_of, layout_of_network
 from .network import RiverNetwork
+from .tiling import spatially_chunked
 
 FLOW_DIRECTION = "flow_direction"
 DOWNSTREAM_ID = "downstream_id"
@@ -82,6 +83,8 @@ def encode_network(
     """
     if len(network.shape) == 1:
         return _encode_vector(network, dims, ids)
+    if getattr(network, "tiled", False):
+        return _encode_tiled(network, dims, layout_of_network(network, dims) if layout is None else layout)
     nodes, dy, dx = network_steps(network, layout_of_network(network, dims) if layout is None else layout)
     size = int(np.prod(network.shape))
     attrs: dict[str, Any] = {"hydro_role": HYDRO_ROLE, "long_name": "river network flow direction"}
@@ -108,6 +111,32 @@ def encode_network(
     if network.crs is not None:  # the grid's CRS travels with the codes (decode_network reads it)
         attrs["crs_wkt"] = network.crs.to_wkt()
     return xr.Variable(dims, codes.reshape(network.shape), attrs)
+
+
+def _encode_tiled(network: Any, dims: tuple[Hashable, ...], layout: Layout) -> xr.Variable:
+    """LDD codes of a :class:`~xhydro_accessor.tiling.TiledNetwork`, lazily, tile by tile."""
+    import dask.array as da
+
+    if any(network.wrap):
+        raise NotImplementedError(
+            "a tiled network with wrap_x=True cannot be written as LDD codes: attach it from its "
+            "coordinate (obj.hydro.assign_network() on codes with wrap) or gather it first"
+        )
+    table = np.full(256, _LDD.fill, _LDD.dtype)  # direction index on the stored axes -> LDD code
+    for index, (d0, d1) in enumerate(STEPS):
+        table[index] = _LDD_OF_STEP[layout.to_geographic(d0, d1)]
+    table[PIT] = _LDD.pits[0]
+    codes = da.map_blocks(_ldd_of_tile, network.ext, table, chunks=network.chunks, dtype=_LDD.dtype)
+    attrs = {"hydro_role": HYDRO_ROLE, "long_name": "river network flow direction", "convention": "ldd",
+             "flag_values": np.array(sorted(_LDD_OF_STEP.values()), np.uint8), "flag_meanings": _LDD_MEANINGS,
+             "comment": "PCRaster local drain direction (keypad codes); 255: not on the network"}  # fmt: skip
+    if network.crs is not None:
+        attrs["crs_wkt"] = network.crs.to_wkt()
+    return xr.Variable(dims, codes, attrs)
+
+
+def _ldd_of_tile(ext: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return table[ext[1:-1, 1:-1]]
 
 
 def network_steps(network: RiverNetwork, layout: Layout = NORTH_UP) -> tuple[np.ndarray, ...]:
@@ -158,6 +187,10 @@ def decode_network(
     <RiverNetwork: 2×3 grid, 6 cells, 1 outlets, 4 levels>
     """
     convention = variable.attrs.get("convention", "ldd")
+    data = variable.data
+    if spatially_chunked(data) and convention not in ("offset", "downstream_id"):  # lazy: tiles
+        layout = layout_of(variable) if layout is None else layout
+        return RiverNetwork.from_d8(data, convention, crs=variable.attrs.get("crs_wkt"), layout=layout)
     codes = np.asarray(variable.values)
     if convention == "downstream_id":
         ids = np.arange(codes.size) if ids is None else np.asarray(ids)

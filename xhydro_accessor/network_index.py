@@ -106,7 +106,10 @@ class NetworkIndex(xr.Index):
             network = decode_network(var, options.get("ids"), layout)
         if tuple(network.shape) != tuple(var.shape):
             raise GridMismatchError(f"network grid {network.shape} differs from coordinate {var.shape}")
-        codes = _read_only(np.array(var.values))  # a private copy: the caller's array stays writable
+        if getattr(network, "tiled", False):  # codes chunked across space stay lazy (dask)
+            codes = var.data
+        else:
+            codes = _read_only(np.array(var.values))  # a private copy: the caller's array stays writable
         convention = var.attrs.get("convention", "downstream_id" if var.ndim == 1 else "ldd")
         return cls(network, name, var.dims, True, codes, convention, layout)
 
@@ -118,7 +121,8 @@ class NetworkIndex(xr.Index):
         return self._codes
 
     def _set_codes(self, var: xr.Variable) -> np.ndarray:
-        self._codes, self._convention = _read_only(var.values), var.attrs["convention"]
+        lazy = getattr(self.network, "tiled", False)  # a tiled network's codes stay dask
+        self._codes, self._convention = var.data if lazy else _read_only(var.values), var.attrs["convention"]
         return self._codes
 
     def matches(self, variable: xr.Variable, ids: Any = None, compute: bool = True) -> bool | None:
@@ -170,6 +174,8 @@ class NetworkIndex(xr.Index):
         return {self.name: var}
 
     def isel(self, indexers: Mapping[Any, Any]) -> NetworkIndex | None:
+        if getattr(self.network, "tiled", False) and any(d in indexers for d in self.dims):
+            return None  # a tiled network is rebuilt from its sliced (lazy) codes when next used
         positions = []
         layout = self.layout
         for axis, (dim, size) in enumerate(zip(self.dims, self.network.shape, strict=True)):
@@ -229,7 +235,7 @@ class NetworkIndex(xr.Index):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update({"_codes": None, "_convention": None, "layout": NORTH_UP} | state)
-        if self._codes is not None:  # unpickled arrays are writable; the coordinate shares it
+        if isinstance(self._codes, np.ndarray):  # unpickled arrays are writable; the coordinate shares it
             self._codes.flags.writeable = False
 
     def _copy(self, deep: bool = True, memo=None) -> NetworkIndex:  # network and codes are immutable

@@ -276,6 +276,13 @@ def _dispatch(
     if weights is not None:
         weights = check_weights(_grid(network, supported_dtype(weights, "weights")), how)
     order = REDUCTIONS[how].state in ("order", "mode")
+    tiled = getattr(network, "tiled", False)
+    if tiled and (order or edge_weights is not None or output != "grid"):
+        what = f"how={how!r}" if order else "output='nodes'" if edge_weights is None else "edge_weights"
+        raise NotImplementedError(
+            f"{what} does not run on a tiled network yet: gather it first "
+            "(xhydro_accessor.backends.tiled.gather(network))"
+        )
     if not order and (q is not None or method is not None):
         raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     if edge_weights is not None:
@@ -295,7 +302,7 @@ def _dispatch(
         out = on_one_library(run, field, weights)
     else:
         out = dispatch(network, op, field, how, weights, skipna, engine)
-    if warn_nan and not skipna and isinstance(out, np.ndarray):
+    if warn_nan and not skipna and isinstance(out, np.ndarray) and not tiled:
         _warn_nan(op, network, field, weights, out)
     return out if output == "grid" else on_one_library(lambda a: to_nodes(network, a), out)
 

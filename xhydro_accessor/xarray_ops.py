@@ -22,10 +22,10 @@ Dask
 ----
 A dask-backed field stays lazy: the array-level operation runs in
 :mod:`xhydro_accessor.backends.dask`, one task per chunk of the non-spatial dims
-(members, time). It needs the whole grid in every task: **chunks across the
-spatial dims are merged into one chunk, with a**
-:class:`~xhydro_accessor.backends.dask.SpatialChunksWarning`;
-chunk along members or time instead.
+(members, time). Chunks across the spatial dims run tile by tile
+(:mod:`xhydro_accessor.backends.tiled`, Barnes 2017), the network coordinate
+staying a dask array; only an in-memory network with links longer than one cell
+merges them, with a :class:`~xhydro_accessor.backends.dask.SpatialChunksWarning`.
 """
 
 from __future__ import annotations

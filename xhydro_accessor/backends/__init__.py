@@ -102,6 +102,17 @@ def dispatch(
 
     def run(field: Any, weights: Any) -> Any:
         library = library_of(field, weights)
+        if library == "numpy" and getattr(network, "tiled", False):  # a tiled network: tile the field
+            import dask.array as da
+
+            tiles = np.shape(field)[:-2] + network.chunks
+            lazy = None if weights is None else da.from_array(weights, chunks=tiles[-np.ndim(weights) :])
+            return run(da.from_array(field, chunks=tiles), lazy).compute()
+        if library not in ("numpy", "dask") and getattr(network, "tiled", False):
+            raise NotImplementedError(
+                f"a TiledNetwork runs dask and numpy fields, not {library} arrays: gather it into memory "
+                "first (xhydro_accessor.backends.tiled.gather(network))"
+            )
         if library == "numpy":
             return engine_for(engine, "numpy").run(network, op, field, how, weights, skipna)
         if library == "dask":

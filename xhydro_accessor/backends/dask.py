@@ -1,9 +1,13 @@
 """The dask backend: one task per chunk of the batch dims (members, time).
 
-Every task needs the whole grid, so chunks across the spatial dims are merged
-into one chunk, with a :class:`SpatialChunksWarning` (chunk along members or time
-instead). Each block then runs in the backend of its own type (numpy, cupy, …)
-and the result keeps the blocks' type (``_meta``). The network enters the graph
+A field chunked across its spatial dims (or a network built from such codes, a
+:class:`~xhydro_accessor.tiling.TiledNetwork`) runs tile by tile in
+:mod:`.tiled` instead (Barnes 2017: the grid is never gathered). Otherwise every
+task needs the whole grid; the few networks that cannot be tiled (links longer
+than one cell, or across a wrapped edge, given in memory) merge the spatial
+chunks into one chunk, with a :class:`SpatialChunksWarning`. Each block then runs
+in the backend of its own type (numpy, cupy, …) and the result keeps the blocks'
+type (``_meta``). The network enters the graph
 once, as a single key every task depends on (tokenized cheaply from a hash
 computed once per network), so ``dask.distributed`` ships it once per worker.
 """
@@ -20,6 +24,7 @@ import numpy as np
 
 from .. import reductions
 from ..network import RiverNetwork
+from ..tiling import spatially_chunked
 
 
 class SpatialChunksWarning(UserWarning):
@@ -32,6 +37,12 @@ def run(
     """Operation ``op`` on a dask array, lazily (see :mod:`xhydro_accessor.operations`)."""
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
+    if getattr(network, "tiled", False) or spatially_chunked(field, len(network.shape)):
+        from .tiled import run as tiled_run  # tiles and a perimeter graph (Barnes 2017)
+
+        out = tiled_run(network, op, field, how, weights, skipna)
+        if out is not None:
+            return out
     w_dtype = None if weights is None else weights.dtype
     dtype = reductions.output_dtype(None if op == "move_upstream" else how, field.dtype, w_dtype)
     return map_batches(

@@ -54,6 +54,10 @@ def shreve(network: RiverNetwork) -> np.ndarray:
     array([[1, 1, 1],
            [1, 5, 1]])
     """
+    if getattr(network, "tiled", False):  # spatial tiles, lazily: the sources upstream
+        from ..backends.tiled import shreve as tiled_shreve
+
+        return tiled_shreve(network)
     from ..kernels.order import shreve_pass
 
     magnitude = np.zeros(prod(network.shape), np.int64)

@@ -104,6 +104,10 @@ def upstream_area(
         area = native(_floating, supported_dtype(cell_area, "cell_area"))
         if tuple(area.shape) != tuple(network.shape):
             raise ValueError(f"cell_area must have the network's shape {network.shape}, got {area.shape}")
+    if getattr(network, "tiled", False) and isinstance(area, np.ndarray):  # tiles: lazily, on dask
+        import dask.array as da
+
+        area = da.from_array(area, chunks=getattr(network, "chunks"))  # noqa: B009
     return accumulate(network, area * _FACTOR[units])
 
 

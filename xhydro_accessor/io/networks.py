@@ -123,6 +123,7 @@ def open_network(
     nodata: Any = None,
     wrap_x: bool = False,
     crs: Any = None,
+    chunks: Any = None,
 ) -> RiverNetwork:
     """Open a flow-direction file as a :class:`~xhydro_accessor.RiverNetwork`.
 
@@ -153,6 +154,11 @@ def open_network(
         The grid's coordinate reference system, for files that hold none (CSF
         maps, ESRI ASCII grids or BIL rasters without a ``.prj``) or to override
         the file's. Default: the file's (see :func:`read_flow_directions`).
+    chunks : int, tuple or dict, optional
+        Tiles (as ``DataArray.chunk`` takes them, over dims ``y``/``x``): the network
+        is built tile by tile, a :class:`~xhydro_accessor.tiling.TiledNetwork` for
+        spatially chunked fields (the codes are read whole, one byte per cell; the
+        topology never is). D8 codes only.
 
     Returns
     -------
@@ -209,6 +215,7 @@ def open_network(
         if conv.kind == "offset":
             network = decode_network(grid.assign_attrs(convention="offset"))
         else:
+            grid = grid if chunks is None else grid.chunk(chunks)
             network = RiverNetwork.from_d8(grid, conv, nodata=extra, wrap_x=wrap_x)
     except NetworkError as err:
         raise type(err)(f"{path}: as {conv.name} flow directions: {err}") from None

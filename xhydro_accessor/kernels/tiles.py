@@ -1,0 +1,86 @@
+"""Per-tile kernels of the tiled (Barnes 2017) network: one tile of a spatially chunked grid.
+
+A tile sees its direction indices (0..7, 8 pit, 9 missing: :mod:`.topology`) with a
+one-cell halo. Inside the tile a cell drains to a tile cell (a local flat index),
+is an outlet (:data:`~.topology.OUTLET`), off the network (:data:`~.topology.OFF`)
+or leaves the tile (:data:`EXIT`) into the neighbour cell ``target`` (a global flat
+index). Flow off the grid or into a missing cell makes an outlet, as in
+:func:`.topology.downstream_from_directions`.
+"""
+
+import numba
+import numpy as np
+
+from ..conventions import STEPS
+
+_DROW = np.array([step[0] for step in STEPS])  # the row and column step of each direction index
+_DCOL = np.array([step[1] for step in STEPS])
+
+EXIT = -3
+
+
+@numba.njit(cache=True, nogil=True)
+def tile_down(ext, r0, c0, ny, nx, wrap_cols, wrap_rows, down, target):
+    """Local downstream index ``down`` and exit target ``target`` (global, -1 none) of
+    each cell of the tile at ``(r0, c0)`` of an ``(ny, nx)`` grid; ``ext`` is the tile's
+    direction indices with a one-cell halo (9 beyond the grid unless wrapped)."""
+    h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    for r in range(h):
+        for c in range(w):
+            i = r * w + c
+            target[i] = -1
+            code = ext[r + 1, c + 1]
+            if code >= 8:
+                down[i] = -1 if code == 8 else -2
+                continue
+            dr, dc = _DROW[code], _DCOL[code]
+            R, C = r0 + r + dr, c0 + c + dc
+            if wrap_cols:
+                C = (C + nx) % nx
+            if wrap_rows:
+                R = (R + ny) % ny
+            if R < 0 or R >= ny or C < 0 or C >= nx or ext[r + 1 + dr, c + 1 + dc] == 9:
+                down[i] = -1
+            elif r0 <= R < r0 + h and c0 <= C < c0 + w:
+                down[i] = (R - r0) * w + (C - c0)
+            else:
+                down[i] = EXIT
+                target[i] = R * nx + C
+
+
+@numba.njit(cache=True, nogil=True)
+def halo_down(ext, down):
+    """Local downstream index over the whole halo'ed block ``ext`` (flow out of the block
+    or into a missing cell: an outlet): right for the inner cells' neighbours, for moves."""
+    h, w = ext.shape
+    for r in range(h):
+        for c in range(w):
+            i = r * w + c
+            code = ext[r, c]
+            if code >= 8:
+                down[i] = -1 if code == 8 else -2
+                continue
+            r2, c2 = r + _DROW[code], c + _DCOL[code]
+            if r2 < 0 or r2 >= h or c2 < 0 or c2 >= w or ext[r2, c2] == 9:
+                down[i] = -1
+            else:
+                down[i] = r2 * w + c2
+
+
+@numba.njit(cache=True, nogil=True)
+def exit_paths(nodes, to, r0, c0, w, nx, label, depth, segmin):
+    """For every cell in the tile's order (downstream first): ``label`` the local index
+    of the exit cell its in-tile path leaves by (-1: it ends in the tile), ``depth`` the
+    cells on that path up to the exit (inclusive), ``segmin`` the smallest global flat
+    index on it (for the cycle message)."""
+    n = nodes.size
+    for step in range(n):
+        k = n - 1 - step
+        i, d = nodes[k], to[k]
+        gid = (r0 + i // w) * nx + c0 + i % w
+        if d == EXIT:
+            label[i], depth[i], segmin[i] = i, 1, gid
+        elif d >= 0 and label[d] >= 0:
+            label[i], depth[i], segmin[i] = label[d], depth[d] + 1, min(gid, segmin[d])
+        else:
+            label[i], depth[i], segmin[i] = -1, 0, gid
