@@ -17,7 +17,7 @@ from xhydro_accessor.tiling import TiledNetwork
 from . import reference as ref
 
 OPS = ("accumulate", "accumulate_downstream", "move_downstream")
-HOWS = ("sum", "mean", "min", "max", "var", "std")
+HOWS = ("sum", "mean", "min", "max", "var", "std", "skew")
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

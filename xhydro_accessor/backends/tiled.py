@@ -89,6 +89,7 @@ class _State:
     def __init__(self, how: str, skipna: bool, dtype: np.dtype):
         self.reduction = reductions.get(how, "accumulate")
         self.kind = self.reduction.state
+        self.skew = self.reduction.finalize == "skew"
         self.how, self.skipna, self.dtype = how, skipna, dtype
         self.state = dtype if dtype.kind == "f" else np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
         self.fill = self.state.type(reductions.fill_value(dtype))
@@ -112,8 +113,8 @@ class _State:
         flow.prepare(out, w, mask, skipna, self.kind != "moments", self.fill, weight)
         if self.kind == "mean":
             return out, weight
-        if self.kind == "moments":
-            return weight, out, out * 0
+        if self.kind == "moments":  # W, mean, M2 and (skew only) M3
+            return weight, out, out * 0, out * 0 if self.skew else np.empty((0, 0), self.state)
         return (out,)
 
     def identity(self, n: int, members: int) -> tuple:
@@ -123,9 +124,10 @@ class _State:
             return (
                 np.full(shape, np.nan if skip else reductions.identity(self.how, self.state), self.state),
             )
-        return tuple(
-            np.zeros(shape, self.state) for _ in range({"sum": 1, "mean": 2, "moments": 3}[self.kind])
-        )
+        if self.kind == "moments":
+            third = shape if self.skew else (0, 0)
+            return tuple(np.zeros(s, self.state) for s in (shape, shape, shape, third))
+        return tuple(np.zeros(shape, self.state) for _ in range({"sum": 1, "mean": 2}[self.kind]))
 
     def apply(self, nodes, to, src: tuple, dst: tuple, reverse: bool) -> None:
         """``dst[to] ⊕= src[nodes]`` in order (``reverse``: ``dst[nodes] ⊕= src[to]``, backwards)."""
@@ -146,6 +148,8 @@ class _State:
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.kind == "mean":
                 out = state[0] / state[1]
+            elif self.skew:
+                out = reductions.skewness(np, state[0], state[2], state[3])
             elif self.kind == "moments":
                 out = state[2] / state[0]
                 if self.reduction.finalize == "sqrt":
@@ -257,7 +261,7 @@ def _pass1(tile, x, w, *, keep, state, reverse):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
     values, nodes, to = _prepared(tile, x, w, state)
     state.apply(nodes, to, values, values, reverse)
-    return tuple(v[keep] for v in values)
+    return tuple(_at(v, keep) for v in values)
 
 
 def _solve(graph, firsts, *, members, state, reverse):
@@ -266,7 +270,8 @@ def _solve(graph, firsts, *, members, state, reverse):
     values = state.identity(n, members)
     for nodes, first in zip(graph["entries_nodes" if reverse else "exits_nodes"], firsts, strict=True):
         for v, f in zip(values, first, strict=True):
-            v[nodes] = f
+            if v.size:  # an untracked M3 is (0, 0)
+                v[nodes] = f
     exits = np.flatnonzero(graph["exit"])
     result = state.identity(n, members)
     if reverse:  # each exit: what its entry's path carries, then along the exits' graph
@@ -277,7 +282,12 @@ def _solve(graph, firsts, *, members, state, reverse):
         state.apply(graph["order"], graph["to"], values, values, False)
         state.apply(exits, graph["link"][exits], values, result, False)
         wanted = graph["entries_nodes"]
-    return [tuple(r[nodes] for r in result) for nodes in wanted]
+    return [tuple(_at(r, nodes) for r in result) for nodes in wanted]
+
+
+def _at(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """The rows ``cells`` of a state array; an untracked ``(0, 0)`` one (var's M3) as it is."""
+    return values[cells] if values.size else values
 
 
 def _pass2(tile, x, w, solved, *, index, inject, state, reverse):
