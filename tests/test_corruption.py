@@ -32,6 +32,7 @@ from xhydro_accessor.io import open_network, read_flow_directions
 SETTINGS = settings(
     max_examples=int(os.environ.get("XHYDRO_CORRUPTION_EXAMPLES", 40)),
     deadline=None,
+    derandomize=os.environ.get("XHYDRO_CORRUPTION_EXAMPLES") is None,  # CI: the same examples every run
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
@@ -131,6 +132,27 @@ def test_corrupted_netcdf(tmp_path_factory, name: str, header: int | None, data)
     raw = source.read_bytes()
     path.write_bytes(_mutate(raw, data.draw, header or len(raw)))
     _open_checked(path, open_network(source), read_flow_directions(source))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="netCDF-C 4.10.1 (netCDF4 1.7.5) never returns from opening this one-byte corruption of a netCDF4 "
+    "file (h5py opens it): a hang below Python that open_network cannot interrupt; found by the "
+    "corruption hunt above in session 6, known and not fixed",
+)
+def test_a_netcdf_the_c_library_hangs_on_is_reported(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    raw = bytearray(_source("lisflood_latlon_usecase_ldd.nc").read_bytes())
+    raw[7839] = 1  # was 0
+    path = tmp_path / "ldd.nc"
+    path.write_bytes(bytes(raw))
+    code = f"import xhydro_accessor.io as io\ntry: io.open_network({str(path)!r})\nexcept Exception: pass"
+    try:
+        subprocess.run([sys.executable, "-c", code], timeout=20, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail("open_network hangs on a corrupted netCDF4 file")
 
 
 # ---------------------------------------------------------- BIL with .hdr
