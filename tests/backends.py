@@ -46,6 +46,17 @@ def jax():
     return jax.numpy.asarray, _checked(jax.Array, np.asarray)
 
 
+def mlx():
+    mx = pytest.importorskip("mlx.core")
+
+    def to(a):  # numpy's dtype kept (mx.array alone narrows float64 to float32)
+        from xhydro_accessor.backends.mlx import xp
+
+        return xp.asarray(np.asarray(a))
+
+    return to, _checked(mx.array, np.asarray)
+
+
 def array_api_strict():
     strict = pytest.importorskip("array_api_strict")
     return strict.asarray, _checked(strict._array_object.Array, lambda out: np.asarray(out._array))
