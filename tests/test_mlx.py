@@ -183,3 +183,26 @@ def test_not_inside_a_dataarray():
         da.hydro.accumulate()
     with pytest.raises(TypeError, match="MLX arrays cannot live inside a DataArray"):
         da.to_dataset(name="runoff").hydro.accumulate()
+
+
+def test_catalogue_gradients_equal_torch():
+    """mx.grad through catchment statistics and distances equals torch's autograd (gradchecked)."""
+    torch = pytest.importorskip("torch")
+    from xhydro_accessor.hydrology.catchments import catchment_statistics
+    from xhydro_accessor.hydrology.distances import distance_to_outlet
+
+    rng = np.random.default_rng(8)
+    field, weights = rng.normal(size=(2, *NET.shape)), rng.random(NET.shape) + 0.5
+    gauges = [tuple(int(v) for v in divmod(i, NET.shape[1])) for i in np.flatnonzero(NET.mask)[::4]]
+    for how in ("sum", "mean", "max", "var", "median"):
+
+        def f(x, w, how=how, lib=mx):
+            out = catchment_statistics(NET, x, gauges, how, weights=None if how == "median" else w)
+            distance = distance_to_outlet(NET, w)
+            return sum(lib.sum(lib.where(lib.isnan(a), 0, a) ** 2) for a in (out, distance))
+
+        gx, gw = mx.grad(f, argnums=(0, 1))(xp.asarray(field), xp.asarray(weights))
+        x, w = torch.tensor(field, requires_grad=True), torch.tensor(weights, requires_grad=True)
+        f(x, w, lib=torch).backward()
+        np.testing.assert_allclose(np.asarray(gx), x.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=how)
+        np.testing.assert_allclose(np.asarray(gw), w.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=how)

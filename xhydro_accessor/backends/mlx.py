@@ -73,6 +73,14 @@ class _Namespace:
         return mx.concatenate(arrays, axis=axis)
 
     @staticmethod
+    def take(x: mx.array, indices: mx.array, axis: int | None = None) -> mx.array:
+        return mx.take(x, mx.stop_gradient(indices), axis=axis)  # MLX: no vjp through computed indices
+
+    @staticmethod
+    def take_along_axis(x: mx.array, indices: mx.array, axis: int = -1) -> mx.array:
+        return mx.take_along_axis(x, mx.stop_gradient(indices), axis=axis)
+
+    @staticmethod
     def argsort(x: mx.array, axis: int = -1, descending: bool = False, stable: bool = True) -> mx.array:
         if descending:
             raise NotImplementedError("mlx adapter: descending argsort")
@@ -97,7 +105,7 @@ for _name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "u
     setattr(_Namespace, _name, getattr(mx, _name))
 _Namespace.bool = mx.bool_  # type: ignore[attr-defined]
 for _name in ("abs", "add", "any", "astype", "broadcast_to", "floor", "isdtype", "isnan", "maximum",
-              "minimum", "reshape", "sqrt", "stack", "sum", "take", "take_along_axis", "where"):  # fmt: skip
+              "minimum", "reshape", "sqrt", "stack", "sum", "where"):  # fmt: skip
     setattr(_Namespace, _name, staticmethod(getattr(mx, _name)))
 
 #: The adapter: :func:`.scatter.array_namespace` of MLX arrays.
