@@ -40,6 +40,8 @@ BACKENDS = {
     "array_api_strict": backends.array_api_strict,
     "cupy": backends.cupy,
     "mlx": backends.mlx,
+    "torch-cuda": backends.torch_cuda,
+    "dask-cupy": backends.dask_cupy,
 }
 
 
