@@ -27,6 +27,8 @@ import numpy as np
 import xhydro_accessor as xa
 from xhydro_accessor.samples import sample_network
 
+COLUMNS = ["numpy", "numpy xp", "forward", "fwd+bwd", "backward", "numba bwd"]
+
 
 def best(f, repeats: int) -> float:
     """The best time of ``f()`` in ms, after one call that compiles, converts and caches."""
@@ -75,8 +77,11 @@ def _times(net, field: np.ndarray, how: str, repeats: int) -> dict:
     return times | {"backward": times["fwd+bwd"] - times["forward"]}
 
 
-def mlx_entry(net: Any = None, members: int = 50, repeats: int = 3, hows=("sum", "mean", "max")) -> dict:
-    """MLX forward/backward times of ``accumulate`` on one field and on ``members`` members.
+def mlx_entry(
+    net: Any = None, members: int = 50, repeats: int = 3, hows=("sum", "mean", "max"), report=None
+) -> dict:
+    """MLX forward/backward times of ``accumulate`` on one field and on ``members`` members
+    (``report(row)``, if given, is called as each row is measured).
 
     Returns ``{"library": "mlx", "version", "device", "network", "columns", "rows"}``,
     each row ``{"case", "how", <column>: ms, ...}`` with the columns of the module docstring.
@@ -88,24 +93,29 @@ def mlx_entry(net: Any = None, members: int = 50, repeats: int = 3, hows=("sum",
     rows = []
     for case, shape in [("1 field", net.shape), (f"{members} members", (members, *net.shape))]:
         field = rng.random(shape).astype(np.float32)
-        rows += [{"case": case, "how": how, **_times(net, field, how, repeats)} for how in hows]
-    columns = ["numpy", "numpy xp", "forward", "fwd+bwd", "backward", "numba bwd"]
+        for how in hows:
+            rows.append({"case": case, "how": how, **_times(net, field, how, repeats)})
+            if report is not None:
+                report(rows[-1])
     device = str(mx.default_device())
     return {"library": "mlx", "version": mx.__version__, "device": device, "network": str(net),
-            "columns": columns, "rows": rows}  # fmt: skip
+            "columns": COLUMNS, "rows": rows}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--how", nargs="+", default=["sum", "mean", "max"])
     args = parser.parse_args()
-    entry = mlx_entry(members=args.members, repeats=args.repeats)
-    print(f"{entry['network']}\nmlx {entry['version']} on {entry['device']}; ms, best of {args.repeats}\n")
-    print(f"{'case':<22}" + "".join(f"{c:>11}" for c in entry["columns"]))
-    for row in entry["rows"]:
-        cells = "".join(f"{row[c]:>11.1f}" for c in entry["columns"])
-        print(f"{row['case'] + ', ' + row['how']:<22}{cells}")
+    print(f"ms, best of {args.repeats}\n{'case':<22}" + "".join(f"{c:>11}" for c in COLUMNS), flush=True)
+
+    def report(row):
+        cells = "".join(f"{row[c]:>11.1f}" for c in COLUMNS)
+        print(f"{row['case'] + ', ' + row['how']:<22}{cells}", flush=True)
+
+    entry = mlx_entry(members=args.members, repeats=args.repeats, hows=args.how, report=report)
+    print(f"{entry['network']}; mlx {entry['version']} on {entry['device']}")
 
 
 if __name__ == "__main__":
