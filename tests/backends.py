@@ -46,6 +46,17 @@ def jax():
     return jax.numpy.asarray, _checked(jax.Array, np.asarray)
 
 
+def mlx():
+    mx = pytest.importorskip("mlx.core")
+
+    def to(a):  # numpy's dtype kept (mx.array alone narrows float64 to float32)
+        from xhydro_accessor.backends.mlx import xp
+
+        return xp.asarray(np.asarray(a))
+
+    return to, _checked(mx.array, np.asarray)
+
+
 def array_api_strict():
     strict = pytest.importorskip("array_api_strict")
     return strict.asarray, _checked(strict._array_object.Array, lambda out: np.asarray(out._array))
@@ -60,6 +71,37 @@ def cupy():
     return cupy.asarray, _checked(cupy.ndarray, cupy.asnumpy)
 
 
+def torch_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no GPU")
+
+    def back(out):
+        assert isinstance(out, torch.Tensor) and out.device.type == "cuda", (type(out), out.device)
+        return out.detach().cpu().numpy()
+
+    return (lambda a: torch.from_numpy(np.array(a)).cuda()), back
+
+
+def dask_cupy():
+    """dask arrays of cupy chunks (as ``da.cupy.as_cupy()`` of cupy-xarray makes)."""
+    to_cupy, _ = cupy()
+    import cupy as cp
+    import dask.array as da
+
+    to_dask, _ = dask()
+
+    def back(out):
+        assert isinstance(out, da.Array) and isinstance(out._meta, cp.ndarray), type(out)
+        return cp.asnumpy(out.compute())
+
+    return (lambda a: to_dask(a).map_blocks(to_cupy)), back
+
+
+#: the backends that need a CUDA device
+GPU = ("cupy", "torch-cuda", "dask-cupy")
+
+
 def params(names):
-    """pytest params of backend names, cupy marked ``gpu``."""
-    return [pytest.param(name, marks=pytest.mark.gpu if name == "cupy" else ()) for name in names]
+    """pytest params of backend names, those of :data:`GPU` marked ``gpu``."""
+    return [pytest.param(name, marks=pytest.mark.gpu if name in GPU else ()) for name in names]

@@ -41,6 +41,9 @@ BACKENDS = {
     "dask": backends.dask,
     "array_api_strict": backends.array_api_strict,
     "cupy": backends.cupy,
+    "mlx": backends.mlx,
+    "torch-cuda": backends.torch_cuda,
+    "dask-cupy": backends.dask_cupy,
 }
 
 

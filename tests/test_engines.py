@@ -1,5 +1,6 @@
 """engine="xp" (the level-synchronous Array API engine) equals engine="numba" on numpy
-inputs, for every operation and every reduction of the registry."""
+inputs, for every operation and every reduction of the registry (on a real network, for
+every library: tests/test_xp_on_every_library.py)."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,6 @@ import pytest
 import xhydro_accessor as xa
 from tests import reference as ref
 from tests.conftest import HOWS, STATISTICS
-from tests.real_data import BY_NAME, load
 
 OPS = ["accumulate", "accumulate_downstream", "move_downstream"]
 
@@ -71,19 +71,6 @@ def test_catchment_statistics_xp_equals_numba(how):
                 xa.catchment_statistics(net, field, gauges, how, **options, engine="xp"),
                 xa.catchment_statistics(net, field, gauges, how, **options, engine="numba"),
             )
-
-
-@pytest.mark.parametrize("how", HOWS)
-def test_xp_equals_numba_on_a_real_network(how):
-    info = BY_NAME["lisflood_madeira"]
-    net = xa.RiverNetwork.from_ldd(load("lisflood_madeira"), nodata=info.nodata)
-    rng = np.random.default_rng(3)
-    field = rng.gamma(2.0, 3.0, size=(2, *net.shape))
-    weights = rng.random(net.shape) + 0.5
-    for op in OPS:
-        run = getattr(xa, op)
-        for w in (None, weights):
-            same(run(net, field, how, w, engine="xp"), run(net, field, how, w, engine="numba"))
 
 
 def test_engine_is_checked():

@@ -367,7 +367,7 @@ def check_weights(weights: Any, how: str) -> Any:
     weights can sum to zero: a division by zero, or a negative variance); sum,
     min and max reduce ``weights · field`` and take any sign. numpy
     weights are checked here; dask weights when computed; the other libraries'
-    arrays when they can be read (not under ``jax.jit``).
+    arrays when they can be read (not under ``jax.jit`` or ``mx.compile``).
     """
     if REDUCTIONS[how].weights != "frequency":
         return weights
@@ -376,12 +376,12 @@ def check_weights(weights: Any, how: str) -> Any:
         return weights.map_blocks(_non_negative, how, dtype=weights.dtype)
     if library == "numpy":
         return _non_negative(weights, how)
-    from array_api_compat import array_namespace
+    from .backends.scatter import array_namespace
 
     xp = array_namespace(weights)
     try:
         negative = bool(xp.any(weights < 0))
-    except TypeError:  # a jax tracer: cannot be read
+    except (TypeError, ValueError):  # a jax tracer, an MLX array under mx.compile: cannot be read
         return weights
     if negative:
         _non_negative(np.array([-1.0]), how)

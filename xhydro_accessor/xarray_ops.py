@@ -249,6 +249,7 @@ def resolve(
 
 def _checked(obj, network, x_dim, y_dim) -> tuple[RiverNetwork, tuple[Hashable, ...]]:
     """:func:`resolve` but for :func:`on_grid`: a network given is kept as it is on a grid."""
+    _no_mlx(obj)
     found = find_network(obj)
     if network is None:
         if found is None:
@@ -258,6 +259,21 @@ def _checked(obj, network, x_dim, y_dim) -> tuple[RiverNetwork, tuple[Hashable, 
     network = align_nodes(obj, network, dims)
     check_grid(obj, network, dims)
     return network, dims
+
+
+def _no_mlx(obj: xr.DataArray | xr.Dataset) -> None:
+    """Raise ``TypeError`` for MLX arrays inside ``obj`` (xarray keeps them, half-working)."""
+    from .backends.scatter import is_mlx_array
+
+    for var in obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]:
+        if is_mlx_array(var.data):
+            raise TypeError(
+                f"MLX arrays cannot live inside a DataArray: xarray keeps an mx.array, but its dtype "
+                f"({var.data.dtype}) is no numpy dtype, so xarray's where() and reductions and the .hydro "
+                "methods' dtype rules fail on it. Run the array-level functions on the array, e.g. "
+                "xa.accumulate(da.hydro.network, da.data) (differentiable with mx.grad), and put the "
+                "result back with da.copy(data=result)"
+            )
 
 
 def attached_network(obj: xr.DataArray | xr.Dataset) -> RiverNetwork:
@@ -748,7 +764,7 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, options):
         if all(s == 1 or st == 0 for s, st in zip(w.shape[:lead], strides[:lead], strict=True)):
             w = w[(0,) * lead]  # one grid of weights for every member
         else:
-            from array_api_compat import array_namespace
+            from .backends.scatter import array_namespace
 
             xp = array_namespace(field, w)
             shape = np.broadcast_shapes(field.shape, w.shape)

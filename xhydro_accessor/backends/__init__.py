@@ -9,6 +9,7 @@ numpy      the numba engine, :mod:`.numba_engine` (``engine="xp"``: :mod:`.gener
 dask       :mod:`.dask` — one task per non-spatial chunk (``map_blocks``)
 torch      :mod:`.torch` — differentiable; CPU tensors run the compiled engine
 jax        :mod:`.jax` — ``custom_vjp``, works under ``jax.jit`` and ``jax.grad``
+mlx        :mod:`.mlx` — ``mx.custom_function``, works under ``mx.compile`` and ``mx.grad``
 cupy, any  :mod:`.generic` — the level-synchronous Array API engine ("xp")
 ========== ============================================================
 
@@ -24,8 +25,6 @@ from typing import Any, Literal
 
 import numpy as np
 from array_api_compat import (
-    array_namespace,
-    device,
     is_cupy_array,
     is_dask_array,
     is_jax_array,
@@ -33,12 +32,15 @@ from array_api_compat import (
     is_torch_array,
 )
 
+from .scatter import array_namespace, device, is_mlx_array
+
 _DETECT = (
     ("numpy", is_numpy_array),
     ("dask", is_dask_array),
     ("torch", is_torch_array),
     ("jax", is_jax_array),
     ("cupy", is_cupy_array),
+    ("mlx", is_mlx_array),
 )
 
 
@@ -71,7 +73,7 @@ def _library(array: Any) -> str:
         return "numpy"  # numpy arrays, lists, xarray objects, ...
     raise NotImplementedError(
         f"river-network operations do not support {type(array).__module__}.{type(array).__name__} "
-        "arrays: use numpy, dask, torch, jax, cupy or an Array API array"
+        "arrays: use numpy, dask, torch, jax, cupy, mlx or an Array API array"
     )
 
 
@@ -129,6 +131,10 @@ def dispatch(
             from .jax import run as jax_run
 
             return jax_run(network, op, field, how, weights, skipna)
+        if library == "mlx":
+            from .mlx import run as mlx_run
+
+            return mlx_run(network, op, field, how, weights, skipna)
         return chosen.run(network, op, field, how, weights, skipna)
 
     return on_one_library(run, field, weights)

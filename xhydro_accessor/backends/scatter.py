@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat as compat
 import numpy as np
 from array_api_compat import (
-    array_namespace,
-    device,
     is_cupy_array,
     is_jax_array,
     is_numpy_array,
@@ -24,6 +23,26 @@ from array_api_compat import (
 )
 
 _COMBINE = {"add": "add", "max": "maximum", "min": "minimum"}
+
+
+def is_mlx_array(x: Any) -> bool:
+    """Whether ``x`` is an ``mlx.core.array`` (told by its type: mlx is not imported)."""
+    return type(x).__module__ == "mlx.core" and type(x).__name__ == "array"
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """``array_api_compat.array_namespace``, and for MLX arrays the adapter
+    :data:`xhydro_accessor.backends.mlx.xp` (``mlx.core`` is no Array API namespace)."""
+    if any(is_mlx_array(a) for a in arrays):
+        from .mlx import xp
+
+        return xp
+    return compat.array_namespace(*arrays)
+
+
+def device(x: Any) -> Any:
+    """``array_api_compat.device``; None for MLX arrays (unified memory, no device)."""
+    return None if is_mlx_array(x) else compat.device(x)
 
 
 class Scatter:
@@ -201,4 +220,8 @@ def scatter_for(x: Any, size: int) -> Scatter:
     ):
         if is_type(x):
             return cls(xp, dev, size)
+    if is_mlx_array(x):
+        from .mlx import Scatter as Mlx
+
+        return Mlx(xp, dev, size)
     return Portable(xp, dev, size)

@@ -1,0 +1,208 @@
+"""The MLX backend (mlx[cpu]): what the shared backend tests do not cover.
+
+Values, types and dtypes of every operation × ``how`` × dtype × weights × skipna
+against the numba engine run in tests/test_backends.py and the catalogue in
+tests/test_catalogue_backends.py (the ``mlx`` entry of the ``backend`` fixture);
+``engine="xp"`` on MLX against numba, forward and gradients, on a real network in
+tests/test_xp_on_every_library.py. Here: batch shapes, inputs left untouched,
+gradients against finite differences (float64, which MLX has on the CPU; and
+float32 with tolerances), ``mx.grad`` under ``mx.compile``, and the errors.
+"""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import xhydro_accessor as xa
+from tests import reference as ref
+from tests.conftest import GRAD_HOWS, HOWS
+
+mx = pytest.importorskip("mlx.core")
+from xhydro_accessor.backends.mlx import xp  # noqa: E402 - after the importorskip
+
+OPS = ["accumulate", "accumulate_downstream", "move_downstream"]
+
+
+def grid_network(seed=3, ny=4, nx=5):
+    steps, missing = ref.random_grid_network(np.random.default_rng(seed), ny, nx)
+    return xa.RiverNetwork.from_ldd(ref.encode(steps, missing, "ldd"))
+
+
+NET = grid_network()
+
+
+def run(op, x, how="sum", w=None, skipna=False, net=NET):
+    if op == "move_upstream":
+        return xa.move_upstream(net, x)
+    quiet = {} if op == "move_downstream" else {"warn_nan": False}
+    return getattr(xa, op)(net, x, how=how, weights=w, skipna=skipna, **quiet)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+@pytest.mark.parametrize("how", HOWS)
+def test_batch_shapes(shape, how):
+    """Any leading batch dims; weights of the grid's or of the field's shape."""
+    rng = np.random.default_rng(1)
+    field = rng.normal(size=(*shape, *NET.shape))
+    for weights in (None, rng.random(NET.shape) + 0.5, rng.random(field.shape) + 0.5):
+        for op in OPS:
+            w = None if weights is None else xp.asarray(weights)
+            x = xp.asarray(field)
+            out = run(op, x, how, w)
+            assert isinstance(out, mx.array) and out.dtype == mx.float64 and out.shape == field.shape
+            np.testing.assert_allclose(
+                np.asarray(out), run(op, field, how, weights), rtol=1e-12, equal_nan=True
+            )
+            np.testing.assert_array_equal(np.asarray(x), field)  # the input is left as it was
+
+
+def _finite_differences(f, x, eps):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+def _loss_numpy(op, how, skipna, r, weights_given):
+    def loss(x, w):
+        y = run(op, x, how, w if weights_given else None, skipna)
+        return float(np.sum(np.where(np.isnan(y), 0, y) * r))
+
+    return loss
+
+
+@pytest.mark.parametrize("op", [*OPS, "move_upstream"])
+def test_gradients_equal_finite_differences(op):
+    """mx.grad of sum, mean, min, max and var (every weights shape, skipna) in float64
+    against central differences of the numpy path (numba engine)."""
+    rng = np.random.default_rng(2)
+    shape = (2, *NET.shape)
+    r = rng.normal(size=shape)
+    for how in ["sum"] if op == "move_upstream" else GRAD_HOWS:
+        for weights_shape in [None] if op == "move_upstream" else [None, NET.shape, shape]:
+            for skipna in [False, True] if how in ("mean", "max") else [False]:
+                # distinct values: min/max differentiable (no ties)
+                x = rng.permutation(np.prod(shape)).reshape(shape) + rng.random(shape)
+                if skipna:
+                    x[0, 0, 0] = np.nan
+                w = np.ones(NET.shape) if weights_shape is None else rng.random(weights_shape) + 0.5
+                loss = _loss_numpy(op, how, skipna, r, weights_shape is not None)
+
+                def mlx_loss(x, w, how=how, skipna=skipna, weighted=weights_shape is not None):
+                    y = run(op, x, how, w if weighted else None, skipna)
+                    return mx.sum(mx.where(mx.isnan(y), 0, y) * xp.asarray(r))
+
+                gx, gw = mx.grad(mlx_loss, argnums=(0, 1))(xp.asarray(x), xp.asarray(w))
+                assert gx.dtype == mx.float64 and gw.dtype == mx.float64
+                want_x = np.nan_to_num(_finite_differences(lambda v, w=w, loss=loss: loss(v, w), x, 1e-6))
+                np.testing.assert_allclose(np.asarray(gx), want_x, rtol=1e-6, atol=1e-6, err_msg=how)
+                if weights_shape is not None:
+                    want_w = _finite_differences(lambda v, x=x, loss=loss: loss(x, v), w, 1e-6)
+                    np.testing.assert_allclose(np.asarray(gw), want_w, rtol=1e-6, atol=1e-6, err_msg=how)
+
+
+def test_float32_gradients_within_tolerance():
+    """float32 in (the dtype MLX's GPU has), float32 gradients out, close to float64's."""
+    rng = np.random.default_rng(4)
+    x = rng.permutation(40).reshape(2, *NET.shape) + rng.random((2, *NET.shape))
+    w = rng.random(NET.shape) + 0.5
+    for op in OPS:
+        for how in GRAD_HOWS:
+
+            def loss(x, w, how=how, op=op):
+                y = run(op, x, how, w)
+                return mx.sum(mx.where(mx.isnan(y), 0, y) ** 2)
+
+            g32 = mx.grad(loss, argnums=(0, 1))(mx.array(x, mx.float32), mx.array(w, mx.float32))
+            g64 = mx.grad(loss, argnums=(0, 1))(xp.asarray(x), xp.asarray(w))
+            for a, b in zip(g32, g64, strict=True):
+                assert a.dtype == mx.float32
+                scale = np.abs(np.asarray(b)).max()
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize("op", [*OPS, "move_upstream"])
+def test_compile_equals_eager(op):
+    """mx.compile of the forward and of mx.grad gives the eager results."""
+    rng = np.random.default_rng(6)
+    x = xp.asarray(rng.permutation(40).reshape(2, *NET.shape) + rng.random((2, *NET.shape)))
+    w = xp.asarray(rng.random(NET.shape) + 0.5)
+    for how in ["sum"] if op == "move_upstream" else HOWS:
+
+        def forward(x, w, how=how):
+            return run(op, x, how, None if op == "move_upstream" else w)
+
+        def loss(x, w, forward=forward):
+            y = forward(x, w)
+            return mx.sum(mx.where(mx.isnan(y), 0, y))
+
+        np.testing.assert_allclose(
+            np.asarray(mx.compile(forward)(x, w)), np.asarray(forward(x, w)), equal_nan=True
+        )
+        if how == "std":
+            continue  # the root of a zero variance (a single cell) has no gradient
+        eager = mx.grad(loss, argnums=(0, 1))(x, w)
+        compiled = mx.compile(mx.grad(loss, argnums=(0, 1)))(x, w)
+        for a, b in zip(compiled, eager, strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12, err_msg=how)
+
+
+def test_backward_is_a_downstream_sum():
+    net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    g = mx.grad(lambda x: mx.sum(xa.accumulate(net, x)))(mx.ones((1, 4)))
+    assert g.tolist() == [[3.0, 2.0, 1.0, 1.0]]  # the cells on each one's path to the outlet
+
+
+def test_integers_keep_their_dtype():
+    """Integer fields: integer results, and the weights' gradient as of the same field in floats."""
+    x = mx.array(np.arange(20, dtype=np.int32).reshape(NET.shape))
+    assert xa.accumulate(NET, x).dtype == mx.int64 and xa.accumulate(NET, x, how="max").dtype == mx.int32
+    w = xp.asarray(np.random.default_rng(7).random(NET.shape))
+    for how in ("sum", "max"):
+        g = mx.grad(lambda w, a, how=how: mx.sum(xa.accumulate(NET, a, how, w)))
+        np.testing.assert_allclose(np.asarray(g(w, x)), np.asarray(g(w, x.astype(mx.float64))), rtol=1e-12)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="engine='numba' runs arrays in host memory"):
+        xa.accumulate(NET, mx.ones(NET.shape), engine="numba")
+    with pytest.raises(TypeError, match="cast mlx.core.bfloat16 to float32"):
+        xa.accumulate(NET, mx.ones(NET.shape, mx.bfloat16))
+    with pytest.raises(TypeError, match="different libraries"):
+        torch = pytest.importorskip("torch")
+        xa.accumulate(NET, mx.ones(NET.shape), weights=torch.ones(NET.shape))
+
+
+def test_not_inside_a_dataarray():
+    """xarray keeps an mx.array but with MLX dtypes it cannot reduce or mask it: a clear error."""
+    da = xr.DataArray(mx.ones(NET.shape), dims=("y", "x")).hydro.assign_network(NET)
+    with pytest.raises(TypeError, match=r"MLX arrays cannot live inside a DataArray.*xa\.accumulate"):
+        da.hydro.accumulate()
+    with pytest.raises(TypeError, match="MLX arrays cannot live inside a DataArray"):
+        da.to_dataset(name="runoff").hydro.accumulate()
+
+
+def test_catalogue_gradients_equal_torch():
+    """mx.grad through catchment statistics and distances equals torch's autograd (gradchecked)."""
+    torch = pytest.importorskip("torch")
+    from xhydro_accessor.hydrology.catchments import catchment_statistics
+    from xhydro_accessor.hydrology.distances import distance_to_outlet
+
+    rng = np.random.default_rng(8)
+    field, weights = rng.normal(size=(2, *NET.shape)), rng.random(NET.shape) + 0.5
+    gauges = [tuple(int(v) for v in divmod(i, NET.shape[1])) for i in np.flatnonzero(NET.mask)[::4]]
+    for how in ("sum", "mean", "max", "var", "median"):
+
+        def f(x, w, how=how, lib=mx):
+            out = catchment_statistics(NET, x, gauges, how, weights=None if how == "median" else w)
+            distance = distance_to_outlet(NET, w)
+            return sum(lib.sum(lib.where(lib.isnan(a), 0, a) ** 2) for a in (out, distance))
+
+        gx, gw = mx.grad(f, argnums=(0, 1))(xp.asarray(field), xp.asarray(weights))
+        x, w = torch.tensor(field, requires_grad=True), torch.tensor(weights, requires_grad=True)
+        f(x, w, lib=torch).backward()
+        np.testing.assert_allclose(np.asarray(gx), x.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=how)
+        np.testing.assert_allclose(np.asarray(gw), w.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=how)

@@ -1,0 +1,185 @@
+"""The MLX backend: ``mx.array`` in and out, differentiable, works under ``mx.compile``.
+
+MLX arrays run the level-synchronous kernels of :mod:`.generic` (the "xp" engine)
+through :data:`xp`, a minimal Array API adapter of ``mlx.core`` (whose own
+``__array_namespace__`` is ``mlx.core`` itself: no ``bool`` dtype, no ``device=``
+arguments, float64 numpy arrays narrowed to float32) holding only the functions
+:mod:`.generic` and :mod:`.scatter` use, and the :class:`Scatter` of MLX's
+``x.at[...]`` updates. sum, mean, min and max carry an ``mx.custom_function``
+whose vjp runs the transposed pass (as the jax and torch backends) and sends
+min/max gradients to the arg-extreme cell, found from the forward's output in
+the vjp only (a forward without gradient pays nothing); std/var are
+differentiated through the kernels themselves. ``mx.grad``, ``mx.value_and_grad``
+and ``mx.compile`` work. MLX arrays have no device: they live in unified memory
+and run on the default device (float64 exists on the CPU only).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import mlx.core as mx
+import numpy as np
+
+from .. import reductions
+from ..network import RiverNetwork
+from . import generic
+from . import scatter as _scatter
+
+
+class _Namespace:
+    """``mlx.core`` as the Array API namespace of the functions the package's kernels use
+    (:mod:`.generic`, :mod:`.scatter`, the catalogue): nothing else, so a missing one fails
+    loudly. ``device=`` arguments are accepted and ignored (MLX arrays have none)."""
+
+    __name__ = "mlx"
+
+    @staticmethod
+    def asarray(obj: Any, dtype: Any = None, device: Any = None) -> mx.array:
+        """``obj`` as an MLX array; numpy arrays keep their dtype (``mx.array`` narrows float64)."""
+        if isinstance(obj, mx.array):
+            return obj if dtype is None else obj.astype(dtype)
+        if dtype is None and isinstance(obj, np.ndarray | np.generic):
+            dtype = getattr(mx, "bool_" if obj.dtype == bool else obj.dtype.name)
+        return mx.array(obj, dtype=dtype)
+
+    @staticmethod
+    def full(shape: tuple, value: Any, dtype: Any = None, device: Any = None) -> mx.array:
+        return mx.full(shape, value, dtype=dtype)
+
+    @staticmethod
+    def zeros(shape: tuple, dtype: Any = None, device: Any = None) -> mx.array:
+        return mx.zeros(shape, dtype=dtype or mx.float32)
+
+    @staticmethod
+    def arange(n: int, dtype: Any = None, device: Any = None) -> mx.array:
+        return mx.arange(n, dtype=dtype or mx.int64)
+
+    @staticmethod
+    def zeros_like(x: mx.array, dtype: Any = None) -> mx.array:
+        return mx.zeros(x.shape, dtype=dtype or x.dtype)
+
+    @staticmethod
+    def ones_like(x: mx.array, dtype: Any = None) -> mx.array:
+        return mx.ones(x.shape, dtype=dtype or x.dtype)
+
+    @staticmethod
+    def full_like(x: mx.array, value: Any, dtype: Any = None) -> mx.array:
+        return mx.full(x.shape, value, dtype=dtype or x.dtype)
+
+    @staticmethod
+    def concat(arrays: list, axis: int = 0) -> mx.array:
+        return mx.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def take(x: mx.array, indices: mx.array, axis: int | None = None) -> mx.array:
+        return mx.take(x, mx.stop_gradient(indices), axis=axis)  # MLX: no vjp through computed indices
+
+    @staticmethod
+    def take_along_axis(x: mx.array, indices: mx.array, axis: int = -1) -> mx.array:
+        return mx.take_along_axis(x, mx.stop_gradient(indices), axis=axis)
+
+    @staticmethod
+    def argsort(x: mx.array, axis: int = -1, descending: bool = False, stable: bool = True) -> mx.array:
+        if descending:
+            raise NotImplementedError("mlx adapter: descending argsort")
+        return mx.argsort(x, axis=axis).astype(mx.int64)  # stable, NaN last (MLX's documentation)
+
+    @staticmethod
+    def cumulative_sum(x: mx.array, axis: int = -1, include_initial: bool = False) -> mx.array:
+        out = mx.cumsum(x, axis=axis)
+        if not include_initial:
+            return out
+        shape = list(x.shape)
+        shape[axis] = 1
+        return mx.concatenate([mx.zeros(shape, dtype=out.dtype), out], axis=axis)
+
+    @staticmethod
+    def permute_dims(x: mx.array, axes: tuple) -> mx.array:
+        return mx.transpose(x, axes)
+
+
+for _name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+              "float16", "float32", "float64", "complex64"):  # fmt: skip
+    setattr(_Namespace, _name, getattr(mx, _name))
+_Namespace.bool = mx.bool_  # type: ignore[attr-defined]
+for _name in ("abs", "add", "any", "astype", "broadcast_to", "floor", "isdtype", "isnan", "maximum",
+              "minimum", "reshape", "sqrt", "stack", "sum", "where"):  # fmt: skip
+    setattr(_Namespace, _name, staticmethod(getattr(mx, _name)))
+
+#: The adapter: :func:`.scatter.array_namespace` of MLX arrays.
+xp = _Namespace()
+
+
+class Scatter(_scatter.Scatter):
+    """MLX: gathers by indexing, out-of-place ``x.at[:, i].add/maximum/minimum``."""
+
+    def index(self, indices: np.ndarray) -> mx.array:
+        return mx.array(indices.astype(np.int32 if self.size < 2**31 else np.int64))
+
+    def take(self, x: mx.array, index: mx.array) -> mx.array:
+        return x[:, index]
+
+    def put(self, x: mx.array, index: mx.array, values: mx.array) -> mx.array:
+        out = mx.array(x)  # a new array object: the caller's ``x`` is left as it is
+        out[:, index] = values
+        return out
+
+    def reduce(self, x: mx.array, index: mx.array, values: mx.array, how: str) -> mx.array:
+        out = getattr(x.at[:, index], _scatter._COMBINE[how])(values)
+        if how == "add" or not mx.issubdtype(values.dtype, mx.inexact):
+            return out
+        # MLX's scatter max/min may drop a NaN of x or values (order-dependent): NaN propagates
+        nan = mx.isnan(x) | (mx.zeros_like(x).at[:, index].add(mx.isnan(values).astype(x.dtype)) > 0)
+        return mx.where(nan, float("nan"), out)
+
+
+def run(
+    network: RiverNetwork, op: str, field: mx.array, how: str, weights: Any, skipna: bool, engine: str = "xp"
+) -> mx.array:
+    """Operation ``op`` on an MLX array (see :mod:`xhydro_accessor.operations`), in the
+    "xp" engine (:mod:`.generic`), differentiable with ``mx.grad``."""
+    for array in (field, weights):
+        if array is not None and array.dtype in (mx.bfloat16, mx.complex64):
+            raise TypeError(f"the MLX backend computes in numpy's dtypes: cast {array.dtype} to float32")
+    x, w, shape = generic.as_batch(network, field, weights)
+    reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+    if reduction is not None and reduction.gradient == "traced":
+        y = generic.compute(network, op, x, how, w, skipna)
+    else:
+        arrays = (x,) if w is None else (x, w)
+        y = _differentiable(network, op, how, skipna)(*arrays)
+    return y.reshape(shape)
+
+
+def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool):
+    @mx.custom_function
+    def flow(x, *w):
+        return generic.compute(network, op, x, how, w[0] if w else None, skipna)
+
+    @flow.vjp
+    def flow_vjp(primals, g, y):
+        x, w = (primals, None) if isinstance(primals, mx.array) else (primals[0], primals[1])
+        xs = x.astype(y.dtype)
+        ws = None if w is None else w.astype(y.dtype)
+        reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+        aux = None
+        if reduction is not None and reduction.gradient == "arg":  # the sources, from y
+            sources = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+            aux = partial(generic.send, network, sources)
+        elif reduction is not None and reduction.state == "mean":  # 1 / Σw
+            weight = mx.ones((1, x.shape[1]), y.dtype) if w is None else ws
+            if skipna:
+                weight = mx.where(mx.isnan(x) if w is None else mx.isnan(x) | mx.isnan(w), 0, weight)
+            aux = generic.mean_scale(xp, generic.compute(network, op, weight, "sum", None, False))
+        adjoint = partial(generic.transpose, network)
+        gx, gw = generic.backward(network, op, how, skipna, xs, ws, y, aux, g, adjoint)
+        return (_cotangent(gx, x),) if w is None else (_cotangent(gx, x), _cotangent(gw, w))
+
+    return flow
+
+
+def _cotangent(grad: mx.array, x: mx.array) -> mx.array:
+    """The gradient in ``x``'s dtype; integer inputs get zeros (they have no gradient)."""
+    return grad.astype(x.dtype) if mx.issubdtype(x.dtype, mx.floating) else mx.zeros_like(x)
