@@ -63,3 +63,13 @@ def cupy():
 def params(names):
     """pytest params of backend names, cupy marked ``gpu``."""
     return [pytest.param(name, marks=pytest.mark.gpu if name == "cupy" else ()) for name in names]
+
+
+def tensorflow():
+    tf = pytest.importorskip("tensorflow")
+
+    def back(out):
+        assert isinstance(out, tf.Tensor) and "CPU" in out.device, type(out)
+        return out.numpy()
+
+    return tf.constant, back

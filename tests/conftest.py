@@ -39,6 +39,7 @@ BACKENDS = {
     "dask": backends.dask,
     "array_api_strict": backends.array_api_strict,
     "cupy": backends.cupy,
+    "tensorflow": backends.tensorflow,
 }
 
 

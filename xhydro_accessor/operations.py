@@ -263,12 +263,12 @@ def check_weights(weights: Any, how: str) -> Any:
         return weights.map_blocks(_non_negative, how, dtype=weights.dtype)
     if library == "numpy":
         return _non_negative(weights, how)
-    from array_api_compat import array_namespace
+    from .backends.scatter import array_namespace  # TensorFlow's too
 
     xp = array_namespace(weights)
     try:
         negative = bool(xp.any(weights < 0))
-    except TypeError:  # a jax tracer: cannot be read
+    except TypeError:  # a jax tracer, a tf.function's symbolic tensor: cannot be read
         return weights
     if negative:
         _non_negative(np.array([-1.0]), how)

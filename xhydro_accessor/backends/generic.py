@@ -24,12 +24,11 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
 from .. import reductions
 from ..network import RiverNetwork
 from .levels import Levels, converted
-from .scatter import Scatter, scatter_for
+from .scatter import Scatter, array_namespace, device, scatter_for
 
 OPS = ("accumulate", "accumulate_downstream", "move_downstream", "move_upstream")
 #: The transposed operator of each operation's linear (sum) form.

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat
 import numpy as np
 from array_api_compat import (
-    array_namespace,
-    device,
     is_cupy_array,
     is_jax_array,
     is_numpy_array,
@@ -24,6 +23,30 @@ from array_api_compat import (
 )
 
 _COMBINE = {"add": "add", "max": "maximum", "min": "minimum"}
+
+#: ``(namespace, Scatter class)`` of the libraries array_api_compat lacks, by the top module
+#: name of their arrays' type; each registers itself when imported (TensorFlow:
+#: :mod:`.tensorflow`, imported by the dispatcher when it first sees a tensor)
+ADAPTERS: dict[str, tuple[Any, type]] = {}
+
+
+def _adapter(x: Any) -> tuple[Any, type] | None:
+    return ADAPTERS.get(type(x).__module__.partition(".")[0])
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """``array_api_compat.array_namespace``, or the registered namespace of :data:`ADAPTERS`."""
+    adapters = [_adapter(array) for array in arrays]  # (no ":=": tf.function's autograph reads this)
+    for adapter in adapters:
+        if adapter is not None:
+            return adapter[0]
+    return array_api_compat.array_namespace(*arrays)
+
+
+def device(x: Any) -> Any:
+    """``array_api_compat.device``, or the registered namespace's ``device``."""
+    adapter = _adapter(x)
+    return array_api_compat.device(x) if adapter is None else adapter[0].device(x)
 
 
 class Scatter:
@@ -191,6 +214,9 @@ class Jax(Scatter):
 
 def scatter_for(x: Any, size: int) -> Scatter:
     """The :class:`Scatter` for the library and device of array ``x``, grid of ``size`` cells."""
+    adapter = _adapter(x)
+    if adapter is not None:
+        return adapter[1](adapter[0], adapter[0].device(x), size)
     xp = array_namespace(x)
     dev = None if is_jax_array(x) else device(x)  # jax: numpy constants, no device
     for is_type, cls in (

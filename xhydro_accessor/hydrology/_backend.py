@@ -13,7 +13,9 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_jax_array
+from array_api_compat import is_jax_array
+
+from ..backends.scatter import array_namespace, device
 
 
 def library(*arrays: Any) -> str:

@@ -26,11 +26,11 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_numpy_array
+from array_api_compat import is_numpy_array
 
 from .. import reductions
 from ..backends import Engine, check_engine, generic
-from ..backends.scatter import scatter_for
+from ..backends.scatter import array_namespace, device, scatter_for
 from ..network import RiverNetwork
 from ..operations import check_bool, check_options, check_weights, supported_dtype
 from ..reductions import REDUCTIONS, Statistic

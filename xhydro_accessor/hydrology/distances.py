@@ -25,10 +25,11 @@ from math import prod
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace, is_numpy_array
+from array_api_compat import is_numpy_array
 
 from .. import geometry
 from ..backends import generic
+from ..backends.scatter import array_namespace
 from ..network import RiverNetwork
 from ..operations import check_bool, supported_dtype
 from ._backend import const, library, native

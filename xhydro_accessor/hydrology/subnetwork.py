@@ -13,9 +13,9 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
 from ..backends.generic import numpy_dtype
+from ..backends.scatter import array_namespace, device
 from ..network import RiverNetwork
 from ..operations import check_bool, fill_value
 from ._backend import const, flat_grid, host, native

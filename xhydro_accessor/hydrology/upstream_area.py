@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace
 
 from .. import geometry
+from ..backends.scatter import array_namespace
 from ..network import RiverNetwork
 from ..operations import accumulate, check_bool, supported_dtype
 from ._backend import native
