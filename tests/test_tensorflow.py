@@ -251,3 +251,16 @@ def test_tensorflow_is_not_imported_for_numpy():
         "assert 'tensorflow' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_readme_snippet_runs():
+    from tests.test_docs import ROOT, _python_block
+
+    ldd = np.full((4, 3), 8)
+    ldd[0] = 5
+    ldd[:, 2] = 255  # off the network: NaN, zero gradient
+    net = xa.RiverNetwork.from_ldd(ldd)
+    namespace = {"tf": tf, "xa": xa, "net": net, "runoff": np.ones((2, 4, 3), np.float32)}
+    exec(_python_block(ROOT / "README.md", "tape.gradient(loss, x)"), namespace)
+    on_path = np.array([[1, 1, 0], [2, 2, 0], [3, 3, 0], [4, 4, 0]], np.float32)
+    np.testing.assert_array_equal(namespace["grad"].numpy(), np.broadcast_to(on_path, (2, 4, 3)))
