@@ -62,6 +62,9 @@ def test_batch_shapes_dtypes_variables_and_device(engine, shape):
             assert isinstance(out, tf.Tensor) and out.dtype == tf.float32 and out.device == x.device
             how = "mean" if op != "move_upstream" else "sum"
             check(out.numpy(), numpy_result(op, net, field, how))
+        half = xa.accumulate(net, tf.cast(x, tf.bfloat16), engine=engine)
+        assert half.dtype == tf.float32  # as float16: numpy has no bfloat16
+        check(half.numpy(), xa.accumulate(net, tf.cast(tf.cast(x, tf.bfloat16), tf.float32).numpy()))
         ints = rng.integers(0, 9, size=(*shape, *net.shape)).astype(np.int32)
         out = xa.accumulate(net, tf.constant(ints), engine=engine)
         assert out.dtype == tf.int64

@@ -32,8 +32,8 @@ def run(
 ) -> tf.Tensor:
     """Operation ``op`` on a tensor (see :mod:`xhydro_accessor.operations`): the numba engine for
     eager CPU tensors unless ``engine="xp"``, else the xp one (:mod:`.generic`)."""
-    x = tf.convert_to_tensor(field)  # a tf.Variable: its value (the tape records the read)
-    w = None if weights is None else tf.convert_to_tensor(weights)
+    x = _computable(field)
+    w = None if weights is None else _computable(weights)
     chosen = _engine(engine, x)
     x, w, shape = generic.as_batch(network, x, w)
     dtypes = (x.dtype,) if w is None else (x.dtype, w.dtype)
@@ -50,6 +50,13 @@ def run(
     else:
         y = _differentiable(network, op, how, skipna, chosen)(x, w)
     return tf.reshape(y, shape)
+
+
+def _computable(array: Any) -> tf.Tensor:
+    """A tensor (a tf.Variable: its value, the tape records the read); bfloat16 as float32, the
+    precision float16 results get (numpy has no bfloat16)."""
+    x = tf.convert_to_tensor(array)
+    return tf.cast(x, tf.float32) if x.dtype == tf.bfloat16 else x
 
 
 def _engine(engine: str, x: tf.Tensor) -> Any:
