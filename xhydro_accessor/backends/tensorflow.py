@@ -27,6 +27,7 @@ from ..network import RiverNetwork
 from . import generic, numba_engine, scatter
 
 
+@tf.autograph.experimental.do_not_convert  # plain Python control flow: autograph must not rewrite it
 def run(
     network: RiverNetwork, op: str, field: Any, how: str, weights: Any, skipna: bool, engine: str = "auto"
 ) -> tf.Tensor:
@@ -176,6 +177,11 @@ def _numpy(x: Any) -> Any:
 
 
 def _tensor(array: np.ndarray, like: tf.Tensor) -> tf.Tensor:
+    """The engine's result as a CPU tensor: zero-copy through DLPack when 64-byte aligned
+    (TensorFlow's own copy of a large array takes longer than the pass), else a copy."""
+    array = np.ascontiguousarray(array)
+    if array.ctypes.data % 64 == 0 and array.dtype.kind in "fiu":  # TensorFlow aborts on less
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
     with tf.device(like.device):
         return tf.convert_to_tensor(array)
 
@@ -324,6 +330,9 @@ class _Namespace:
 
 
 NAMESPACE = _Namespace()
+for _name, _function in vars(_Namespace).items():  # autograph (tf.function) must not rewrite them
+    if isinstance(_function, staticmethod):
+        setattr(NAMESPACE, _name, tf.autograph.experimental.do_not_convert(getattr(NAMESPACE, _name)))
 
 
 class Scatter(scatter.Scatter):
