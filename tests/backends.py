@@ -105,3 +105,13 @@ GPU = ("cupy", "torch-cuda", "dask-cupy")
 def params(names):
     """pytest params of backend names, those of :data:`GPU` marked ``gpu``."""
     return [pytest.param(name, marks=pytest.mark.gpu if name in GPU else ()) for name in names]
+
+
+def tensorflow():
+    tf = pytest.importorskip("tensorflow")
+
+    def back(out):
+        assert isinstance(out, tf.Tensor) and "CPU" in out.device, type(out)
+        return out.numpy()
+
+    return tf.constant, back

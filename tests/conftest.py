@@ -44,6 +44,7 @@ BACKENDS = {
     "mlx": backends.mlx,
     "torch-cuda": backends.torch_cuda,
     "dask-cupy": backends.dask_cupy,
+    "tensorflow": backends.tensorflow,
 }
 
 

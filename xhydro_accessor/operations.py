@@ -376,12 +376,12 @@ def check_weights(weights: Any, how: str) -> Any:
         return weights.map_blocks(_non_negative, how, dtype=weights.dtype)
     if library == "numpy":
         return _non_negative(weights, how)
-    from .backends.scatter import array_namespace
+    from .backends.scatter import array_namespace  # TensorFlow's and MLX's too
 
     xp = array_namespace(weights)
     try:
         negative = bool(xp.any(weights < 0))
-    except (TypeError, ValueError):  # a jax tracer, an MLX array under mx.compile: cannot be read
+    except (TypeError, ValueError):  # a jax tracer, a tf.function's symbolic tensor, MLX under mx.compile
         return weights
     if negative:
         _non_negative(np.array([-1.0]), how)

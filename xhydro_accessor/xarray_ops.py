@@ -395,6 +395,12 @@ def weights_of(
 ) -> Any:
     """The weights a ``weights=`` argument names (see :meth:`HydroAccessor.accumulate
     <xhydro_accessor.accessor.HydroAccessor.accumulate>`); other values as given."""
+    if type(weights).__module__.startswith("tensorflow."):
+        raise TypeError(
+            "weights: a tf.Tensor cannot live in xarray (xarray would copy it to numpy, dropping the "
+            "gradient tape and the device); call xhydro_accessor.accumulate (or the other "
+            "array-level functions) on the tensors themselves"
+        )
     if not isinstance(weights, str):
         return weights
     if weights in da.coords:

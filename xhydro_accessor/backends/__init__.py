@@ -10,6 +10,8 @@ dask       :mod:`.dask` — one task per non-spatial chunk (``map_blocks``)
 torch      :mod:`.torch` — differentiable; CPU tensors run the compiled engine
 jax        :mod:`.jax` — ``custom_vjp``, works under ``jax.jit`` and ``jax.grad``
 mlx        :mod:`.mlx` — ``mx.custom_function``, works under ``mx.compile`` and ``mx.grad``
+tensorflow :mod:`.tensorflow` — ``tf.custom_gradient``; eager CPU tensors run the
+           numba engine, ``tf.function`` (``jit_compile=True`` too) the xp one
 cupy, any  :mod:`.generic` — the level-synchronous Array API engine ("xp")
 ========== ============================================================
 
@@ -67,13 +69,17 @@ def _library(array: Any) -> str:
     for name, test in _DETECT:
         if test(array):
             return name
+    if type(array).__module__.startswith("tensorflow."):  # tf.Tensor, tf.Variable
+        from . import tensorflow  # noqa: F401 - registers its namespace
+
+        return "tensorflow"
     if hasattr(array, "__array_namespace__"):
         return "array_api"
     if isinstance(array, list | tuple | int | float | complex) or hasattr(array, "__array__"):
         return "numpy"  # numpy arrays, lists, xarray objects, ...
     raise NotImplementedError(
         f"river-network operations do not support {type(array).__module__}.{type(array).__name__} "
-        "arrays: use numpy, dask, torch, jax, cupy, mlx or an Array API array"
+        "arrays: use numpy, dask, torch, jax, tensorflow, mlx, cupy or an Array API array"
     )
 
 
@@ -121,6 +127,10 @@ def dispatch(
             from .dask import run as dask_run
 
             return dask_run(network, op, field, how, weights, skipna, engine=engine)
+        if library == "tensorflow":
+            from .tensorflow import run as tf_run
+
+            return tf_run(network, op, field, how, weights, skipna, engine=engine)
         host = library == "torch" and device(field).type == "cpu"
         chosen = engine_for(engine, library if host or library != "torch" else f"torch on {device(field)}")
         if library == "torch":

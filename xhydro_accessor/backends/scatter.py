@@ -24,6 +24,15 @@ from array_api_compat import (
 
 _COMBINE = {"add": "add", "max": "maximum", "min": "minimum"}
 
+#: ``(namespace, Scatter class)`` of the libraries array_api_compat lacks, by the top module
+#: name of their arrays' type; each registers itself when imported (TensorFlow:
+#: :mod:`.tensorflow`, imported by the dispatcher when it first sees a tensor)
+ADAPTERS: dict[str, tuple[Any, type]] = {}
+
+
+def _adapter(x: Any) -> tuple[Any, type] | None:
+    return ADAPTERS.get(type(x).__module__.partition(".")[0])
+
 
 def is_mlx_array(x: Any) -> bool:
     """Whether ``x`` is an ``mlx.core.array`` (told by its type: mlx is not imported)."""
@@ -31,8 +40,13 @@ def is_mlx_array(x: Any) -> bool:
 
 
 def array_namespace(*arrays: Any) -> Any:
-    """``array_api_compat.array_namespace``, and for MLX arrays the adapter
-    :data:`xhydro_accessor.backends.mlx.xp` (``mlx.core`` is no Array API namespace)."""
+    """``array_api_compat.array_namespace``, the registered namespace of :data:`ADAPTERS`, or
+    for MLX arrays the adapter :data:`xhydro_accessor.backends.mlx.xp` (``mlx.core`` is no
+    Array API namespace)."""
+    adapters = [_adapter(array) for array in arrays]  # (no ":=": tf.function's autograph reads this)
+    for adapter in adapters:
+        if adapter is not None:
+            return adapter[0]
     if any(is_mlx_array(a) for a in arrays):
         from .mlx import xp
 
@@ -41,7 +55,11 @@ def array_namespace(*arrays: Any) -> Any:
 
 
 def device(x: Any) -> Any:
-    """``array_api_compat.device``; None for MLX arrays (unified memory, no device)."""
+    """``array_api_compat.device``, the registered namespace's ``device``; None for MLX arrays
+    (unified memory, no device)."""
+    adapter = _adapter(x)
+    if adapter is not None:
+        return adapter[0].device(x)
     return None if is_mlx_array(x) else compat.device(x)
 
 
@@ -210,6 +228,9 @@ class Jax(Scatter):
 
 def scatter_for(x: Any, size: int) -> Scatter:
     """The :class:`Scatter` for the library and device of array ``x``, grid of ``size`` cells."""
+    adapter = _adapter(x)
+    if adapter is not None:
+        return adapter[1](adapter[0], adapter[0].device(x), size)
     xp = array_namespace(x)
     dev = None if is_jax_array(x) else device(x)  # jax: numpy constants, no device
     for is_type, cls in (
