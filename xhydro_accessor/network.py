@@ -420,7 +420,7 @@ class RiverNetwork:
         k = 0
         for rows, direction in _direction_blocks(codes, conv, nodata, masked, prefix):
             k = compact_directions(
-                direction, rows.start, *codes.shape, wrap and not layout.transposed,
+                direction, rows.start, codes.shape[0], codes.shape[1], wrap and not layout.transposed,
                 wrap and layout.transposed, bits, prefix, k, down,
             )  # fmt: skip
         held = [down]  # _from_compact frees it when done with it
