@@ -37,8 +37,9 @@ from math import prod
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_jax_array
+from array_api_compat import is_jax_array
 
+from .backends.scatter import array_namespace, device
 from .network import RiverNetwork
 
 Output = Literal["grid", "nodes"]

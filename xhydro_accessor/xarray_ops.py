@@ -777,7 +777,7 @@ def _apply_core(field, *weights, network, op, how, skipna, grid_ndim, options):
             field, w = xp.broadcast_to(field, shape), xp.broadcast_to(w, shape)
     out = OPERATIONS[op](network, field, how=how, weights=w, skipna=skipna, **options)
     if np.ndim(options.get("q")) == 1:  # the percentiles' axis first; apply_ufunc's core dims last
-        from array_api_compat import array_namespace
+        from .backends.scatter import array_namespace
 
         axes = (*range(1, out.ndim - grid_ndim), 0, *range(out.ndim - grid_ndim, out.ndim))
         out = array_namespace(out).permute_dims(out, axes)

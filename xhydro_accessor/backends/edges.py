@@ -28,12 +28,12 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
 from .. import reductions
 from ..network import RiverNetwork
 from . import engine_for, library_of, on_one_library
 from .generic import as_batch, fill, numpy_dtype, setup
+from .scatter import array_namespace, device
 
 OPS = ("accumulate", "accumulate_downstream")
 

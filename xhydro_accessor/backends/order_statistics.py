@@ -140,7 +140,7 @@ def run(
 def _through_host(network, op, field, how, weights, skipna, p, code, q, library):
     """The numba kernels on a host copy, the result back in the field's library and device
     (jax outside ``jit``, cupy, any Array API array); traced (jitted) arrays raise."""
-    from array_api_compat import array_namespace, device
+    from .scatter import array_namespace, device
 
     def host(a: Any) -> Any:
         if a is None:

@@ -15,9 +15,9 @@ from math import prod
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import array_namespace, device
 
 from ..backends.edges import downstream_cells
+from ..backends.scatter import array_namespace, device
 from ..network import RiverNetwork
 from ..node_vectors import Output, check_output, to_grid, to_nodes
 from ..operations import accumulate, supported_dtype
