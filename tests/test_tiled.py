@@ -6,7 +6,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import xhydro_accessor as xa
@@ -75,6 +75,7 @@ def test_integer_sums_are_bit_identical(case, op):
     st.booleans(),
 )
 def test_every_how_weights_and_skipna(case, op, how, weighted, skipna):
+    assume(not (op == "move_downstream" and how == "skew"))  # a move sums or takes extremes and moments
     codes, chunks, seed = case
     rng = np.random.default_rng(seed)
     memory = RiverNetwork.from_ldd(codes)
