@@ -32,7 +32,6 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
-from dask.graph_manipulation import clone
 
 from .. import reductions
 from ..kernels import flow
@@ -196,26 +195,18 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
     field_blocks = field.to_delayed()
     w_blocks = None if weights is None else weights.to_delayed()
     tiles_at = origins(network.chunks)
-    tiles = _tiles(network)  # each tile's topology: one task shared by pass 1 of all batches
-    # Pass 2 reads its tile and builds its topology again (Barnes 2017) unless the topologies
-    # are persisted: sharing the tasks would hold every tile's field and topology (~13 bytes a
-    # cell) between the passes, the whole grid in memory.
-    again = network.tiles is None
-    field_blocks2 = _cloned(field_blocks) if again else field_blocks
-    w_blocks2 = w_blocks if weights is None or not again else _cloned(w_blocks)
-    tiles2 = [clone(t) for t in tiles] if again else tiles
+    tiles = _tiles(network)  # each tile's topology: one task shared by both passes and all batches
     common = {"state": state, "reverse": reverse}
     keep = network.graph["entries_local" if reverse else "exits_local"]
     inject = network.graph["exits_local" if reverse else "entries_local"]
     out = np.empty(field_blocks.shape, object)
     for batch in np.ndindex(field_blocks.shape[:-2]):
 
-        def args(i, j, batch=batch, second=False):
-            x = (field_blocks2 if second else field_blocks)[(*batch, i, j)]
-            ws = w_blocks2 if second else w_blocks
-            if ws is None:
+        def args(i, j, batch=batch):
+            x = field_blocks[(*batch, i, j)]
+            if w_blocks is None:
                 return x, None
-            return x, ws[(i, j) if ws.ndim == 2 else (*batch, i, j)]
+            return x, w_blocks[(i, j) if w_blocks.ndim == 2 else (*batch, i, j)]
 
         firsts = [
             dask.delayed(_pass1, pure=True)(tiles[t], *args(i, j), keep=keep[t], **common)
@@ -225,7 +216,7 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
         solved = dask.delayed(_solve, pure=True)(graph, firsts, members=members, state=state, reverse=reverse)
         for t, ((i, j), _) in enumerate(tiles_at):
             block = dask.delayed(_pass2, pure=True)(
-                tiles2[t], *args(i, j, second=True), solved, index=t, inject=inject[t], **common
+                tiles[t], *args(i, j), solved, index=t, inject=inject[t], **common
             )
             shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
             out[(*batch, i, j)] = da.from_delayed(
@@ -240,22 +231,13 @@ def _tile(ext, origin, shape, wrap) -> tuple:
     return down != -2, nodes, to
 
 
-def _cloned(blocks: np.ndarray) -> np.ndarray:
-    """Delayed blocks computed again from their sources: the same values, other keys."""
-    return np.array(clone(*blocks.ravel()), dtype=object).reshape(blocks.shape)
-
-
-def _tiles(network: TiledNetwork, ext: da.Array | None = None) -> list:
-    """The tasks of each tile's topology (row-major) from the codes ``ext`` (default the
-    network's), or the persisted ones."""
+def _tiles(network: TiledNetwork) -> list:
+    """The tasks of each tile's topology (row-major), or the persisted ones."""
     if network.tiles is not None:
         return network.tiles
-    ext = network.ext if ext is None else ext
     return [
-        dask.delayed(_tile, pure=True)(block, o, network.shape, network.wrap)
-        for block, (_, o) in zip(
-            ext.to_delayed(optimize_graph=False).ravel(), origins(network.chunks), strict=True
-        )
+        dask.delayed(_tile, pure=True)(ext, o, network.shape, network.wrap)
+        for ext, (_, o) in zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
     ]
 
 
