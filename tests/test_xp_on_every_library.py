@@ -74,6 +74,18 @@ def _mlx_grad(to, f, x, w, r):
     return tuple(np.asarray(g) for g in mx.grad(loss, argnums=(0, 1))(to(x), to(w)))
 
 
+def _tensorflow_grad(to, f, x, w, r):
+    import tensorflow as tf
+
+    x = tf.Variable(to(x))
+    w = None if w is None else tf.Variable(to(w))
+    with tf.GradientTape() as tape:
+        y = f(x, w)
+        loss = tf.reduce_sum(tf.where(tf.math.is_nan(y), tf.zeros_like(y), y) * to(r))
+    grads = tape.gradient(loss, [x] if w is None else [x, w])
+    return tuple(g.numpy() for g in grads) + ((None,) if w is None else ())
+
+
 def _jax_jit(f):
     import jax
 
@@ -99,15 +111,14 @@ class Library(NamedTuple):
     jit: Callable = lambda f: f
 
 
-#: Every library the xp engine runs on. TensorFlow-CPU is one more entry:
-#: ``Library("tensorflow", backends.tensorflow, _tensorflow_grad)`` with a
-#: ``_tensorflow_grad`` like the ones above (``tf.GradientTape``).
+#: Every library the xp engine runs on (TensorFlow eagerly: the level loop in Python, so
+#: ``slow``).
 LIBRARIES = [
     Library("numpy", backends.numpy, None),
     Library("torch", backends.torch, _torch_grad),
     Library("jax", backends.jax, _jax_grad, slow=True, jit=_jax_jit),
     Library("mlx", backends.mlx, _mlx_grad),
-    # TensorFlow-CPU: Library("tensorflow", backends.tensorflow, _tensorflow_grad),
+    Library("tensorflow", backends.tensorflow, _tensorflow_grad, slow=True),
     Library("cupy", backends.cupy, None, gpu=True),
     Library("torch-cuda", backends.torch_cuda, _torch_grad, gpu=True),
 ]
