@@ -22,6 +22,7 @@ that library, on its device; two different non-numpy libraries raise ``TypeError
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from types import ModuleType
 from typing import Any, Literal
 
@@ -42,6 +43,12 @@ _DETECT = (
     ("torch", is_torch_array),
     ("jax", is_jax_array),
     ("cupy", is_cupy_array),
+)
+
+#: Libraries without an Array API namespace: their backend module registers an adapter in
+#: :data:`.scatter.ADAPTERS` when imported, here when the first of their arrays is seen.
+_ADAPTED = (
+    ("tensorflow", lambda array: type(array).__module__.startswith("tensorflow.")),  # tf.Tensor, tf.Variable
     ("mlx", is_mlx_array),
 )
 
@@ -69,10 +76,10 @@ def _library(array: Any) -> str:
     for name, test in _DETECT:
         if test(array):
             return name
-    if type(array).__module__.startswith("tensorflow."):  # tf.Tensor, tf.Variable
-        from . import tensorflow  # noqa: F401 - registers its namespace
-
-        return "tensorflow"
+    for name, test in _ADAPTED:
+        if test(array):
+            import_module(f".{name}", __package__)  # registers its adapter
+            return name
     if hasattr(array, "__array_namespace__"):
         return "array_api"
     if isinstance(array, list | tuple | int | float | complex) or hasattr(array, "__array__"):

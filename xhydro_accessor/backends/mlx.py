@@ -36,6 +36,11 @@ class _Namespace:
     __name__ = "mlx"
 
     @staticmethod
+    def device(x: Any) -> None:
+        """MLX arrays have no device (unified memory)."""
+        return None
+
+    @staticmethod
     def asarray(obj: Any, dtype: Any = None, device: Any = None) -> mx.array:
         """``obj`` as an MLX array; numpy arrays keep their dtype (``mx.array`` narrows float64)."""
         if isinstance(obj, mx.array):
@@ -108,7 +113,7 @@ for _name in ("abs", "add", "any", "astype", "broadcast_to", "floor", "isdtype",
               "minimum", "reshape", "sqrt", "stack", "sum", "where"):  # fmt: skip
     setattr(_Namespace, _name, staticmethod(getattr(mx, _name)))
 
-#: The adapter: :func:`.scatter.array_namespace` of MLX arrays.
+#: The adapter: :func:`.scatter.array_namespace` of MLX arrays (registered below).
 xp = _Namespace()
 
 
@@ -133,6 +138,9 @@ class Scatter(_scatter.Scatter):
         # MLX's scatter max/min may drop a NaN of x or values (order-dependent): NaN propagates
         nan = mx.isnan(x) | (mx.zeros_like(x).at[:, index].add(mx.isnan(values).astype(x.dtype)) > 0)
         return mx.where(nan, float("nan"), out)
+
+
+_scatter.ADAPTERS["mlx"] = (xp, Scatter)
 
 
 def run(

@@ -25,8 +25,8 @@ from array_api_compat import (
 _COMBINE = {"add": "add", "max": "maximum", "min": "minimum"}
 
 #: ``(namespace, Scatter class)`` of the libraries array_api_compat lacks, by the top module
-#: name of their arrays' type; each registers itself when imported (TensorFlow:
-#: :mod:`.tensorflow`, imported by the dispatcher when it first sees a tensor)
+#: name of their arrays' type; each registers itself when imported (:mod:`.tensorflow`,
+#: :mod:`.mlx`: imported by the dispatcher when it first sees one of their arrays)
 ADAPTERS: dict[str, tuple[Any, type]] = {}
 
 
@@ -40,27 +40,19 @@ def is_mlx_array(x: Any) -> bool:
 
 
 def array_namespace(*arrays: Any) -> Any:
-    """``array_api_compat.array_namespace``, the registered namespace of :data:`ADAPTERS`, or
-    for MLX arrays the adapter :data:`xhydro_accessor.backends.mlx.xp` (``mlx.core`` is no
-    Array API namespace)."""
+    """``array_api_compat.array_namespace``, or the registered namespace of :data:`ADAPTERS`
+    (TensorFlow's, MLX's: neither library is an Array API namespace)."""
     adapters = [_adapter(array) for array in arrays]  # (no ":=": tf.function's autograph reads this)
     for adapter in adapters:
         if adapter is not None:
             return adapter[0]
-    if any(is_mlx_array(a) for a in arrays):
-        from .mlx import xp
-
-        return xp
     return compat.array_namespace(*arrays)
 
 
 def device(x: Any) -> Any:
-    """``array_api_compat.device``, the registered namespace's ``device``; None for MLX arrays
-    (unified memory, no device)."""
+    """``array_api_compat.device``, or the registered namespace's ``device``."""
     adapter = _adapter(x)
-    if adapter is not None:
-        return adapter[0].device(x)
-    return None if is_mlx_array(x) else compat.device(x)
+    return compat.device(x) if adapter is None else adapter[0].device(x)
 
 
 class Scatter:
@@ -241,8 +233,4 @@ def scatter_for(x: Any, size: int) -> Scatter:
     ):
         if is_type(x):
             return cls(xp, dev, size)
-    if is_mlx_array(x):
-        from .mlx import Scatter as Mlx
-
-        return Mlx(xp, dev, size)
     return Portable(xp, dev, size)
