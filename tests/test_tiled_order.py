@@ -99,6 +99,22 @@ def test_an_order_arriving_from_upstream_tiles_meets_an_equal_tributary(chunks):
     np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
 
 
+@pytest.mark.parametrize("chunks", [((4,), (3, 3, 1)), ((2, 2), (3, 3, 1)), 1])
+def test_an_order_made_down_a_chain_leaves_for_the_next_tile(chunks):
+    """The stem enters the middle tile with order 2, meets an order-2 tributary one cell
+    down its in-tile chain (order 3) and carries 3 out into the last tile: what leaves
+    depends on what entered, through the chain's table."""
+    codes = np.array(
+        [[2, 2, 2, 2, 2, 1, 2], [2, 2, 2, 2, 2, 2, 2], [2, 1, 2, 2, 2, 2, 2], [6, 6, 6, 6, 6, 6, 5]], np.uint8
+    )
+    expected = np.ones(codes.shape, np.int32)
+    expected[1:3, 4], expected[3] = 2, [2, 2, 2, 2, 3, 3, 3]
+    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+    codes[0, 5] = 2  # the tributary order 1: the stem stays 2
+    expected[1:3, 4], expected[3, 4:] = 1, 2
+    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+
+
 @pytest.mark.parametrize("chunks", [1, 2, 3, (2, 5)])
 def test_a_river_snaking_through_every_tile_keeps_order_1(chunks):
     codes = snake(7, 9)
