@@ -12,6 +12,8 @@ evaluates them in topological order (:func:`~xhydro_accessor.kernels.tile_trees.
 the orders entering every tile. Pass 2 is the in-memory Strahler pass over each
 tile with those orders added at its entries. The result is chunked like the
 tiles, int32, equal to :func:`xhydro_accessor.strahler` of the gathered network.
+:func:`distance_to_source` (longest or shortest path up to a source) runs the same
+three steps on max-plus (min-plus) sums.
 
 Examples
 --------
@@ -106,3 +108,96 @@ def _pass2(tile: Any, solved: list, index: int, entries: np.ndarray, shape: tupl
     tile_trees.inject(entries.astype(np.int64), ext_top, ext_count, top, count)
     strahler_pass(nodes, to, order, top, count)
     return order.reshape(shape)
+
+
+# ------------------------------------------------------------ distance to source
+def distance_to_source(network: TiledNetwork, weights: Any, *, is_max: bool, per_cell: bool) -> da.Array:
+    """Distance from each cell up to its farthest (``is_max``) or nearest source on a tiled
+    network, lazily (float64, NaN off the network), chunked like its tiles: pass 1 gives
+    each tile's perimeter cells their in-tile distance and their path's length to the exit
+    it leaves by; the solve spreads them over the perimeter graph; pass 2 spreads each tile
+    again from its sources and its entries. Equal to the in-memory distance to rounding
+    (a path's length across a tile is summed apart from what flows into it).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> from xhydro_accessor import RiverNetwork, distance_to_source
+    >>> net = RiverNetwork.from_ldd(da.from_array(np.array([[6, 6, 2], [6, 6, 5]]), chunks=1))
+    >>> distance_to_source(net, np.ones((2, 3))).compute()
+    array([[0., 1., 2.],
+           [0., 1., 3.]])
+    """
+    graph = network.graph
+    weights = da.asarray(weights).astype(np.float64).rechunk(network.chunks)
+    w_blocks = weights.to_delayed().ravel()
+    tiles = _tiles(network)
+    by_tile = np.argsort(graph["tile"], kind="stable")  # each tile's perimeter cells
+    ends = np.cumsum(np.bincount(graph["tile"], minlength=network.n_tiles))
+    ps = np.split(by_tile, ends[:-1])
+    common = {"is_max": is_max, "per_cell": per_cell}
+    firsts = [
+        dask.delayed(_distance_pass1, pure=True)(
+            tiles[t], w_blocks[t], graph["local"][ps[t]], graph["entries_local"][t], **common
+        )
+        for t in range(network.n_tiles)
+    ]
+    solved = dask.delayed(_distance_solve, pure=True)(
+        dask.delayed(graph, pure=True, traverse=False), firsts, ps, **common
+    )
+    out = np.empty((len(network.chunks[0]), len(network.chunks[1])), object)
+    for t, ((i, j), _) in enumerate(origins(network.chunks)):
+        shape = (network.chunks[0][i], network.chunks[1][j])
+        block = dask.delayed(_distance_pass2, pure=True)(
+            tiles[t], w_blocks[t], solved, t, graph["entries_local"][t], shape, **common
+        )
+        out[i, j] = da.from_delayed(block, shape, dtype=np.float64, meta=np.empty((0, 0)))
+    return da.block(out.tolist())
+
+
+def _spread_tile(tile, w, entries, seeds, *, is_max, per_cell):
+    """The tile's distances from its sources (not its entries) and the ``seeds`` at its
+    entries (None: none), and its flat weights."""
+    from ..kernels.paths import spread_down
+
+    mask, nodes, to = tile
+    w = np.ascontiguousarray(w, np.float64).reshape(-1)
+    has_up = np.zeros(mask.size, bool)
+    has_up[to[to >= 0]] = True
+    sources = nodes[~has_up[nodes]]
+    out = np.full(mask.size, np.nan)
+    out[sources] = w[sources] if per_cell else 0.0
+    out[entries] = np.nan if seeds is None else seeds  # an entry's upstream lies in another tile
+    spread_down(nodes, to, w, per_cell, is_max, out)
+    return out, w
+
+
+def _distance_pass1(tile, w, perimeter, entries, *, is_max, per_cell):
+    """Pass 1: at the tile's perimeter cells, their in-tile distance, the length of their
+    path to the exit it leaves by, and their weight."""
+    out, w = _spread_tile(tile, w, entries, None, is_max=is_max, per_cell=per_cell)
+    _, nodes, to = tile
+    dist = np.full(w.size, np.nan)
+    tile_trees.to_exit(nodes, to, w, per_cell, dist)
+    return out[perimeter], dist[perimeter], w[perimeter]
+
+
+def _distance_solve(graph, firsts, ps, *, is_max, per_cell):
+    """The perimeter solve: the distance entering each tile at its entries."""
+    from ..kernels.paths import spread_down
+
+    values, lengths, w = (np.full(graph["gid"].size, np.nan) for _ in range(3))
+    for p, (a, d, wp) in zip(ps, firsts, strict=True):
+        values[p], lengths[p], w[p] = a, d, wp
+    exit = graph["exit"]
+    values[~exit] = np.nan  # the other cells' in-tile distances reach their exits already
+    crossing = w[graph["link"]] if per_cell else w  # the step from an exit into its entry
+    steps = np.where(exit, crossing, lengths)
+    spread_down(graph["order"], graph["to"], steps, False, is_max, values)
+    return [values[nodes] for nodes in graph["entries_nodes"]]
+
+
+def _distance_pass2(tile, w, solved, index, entries, shape, *, is_max, per_cell):
+    """Pass 2: the tile again, from its sources and with what enters it at its entries."""
+    out, _ = _spread_tile(tile, w, entries, solved[index], is_max=is_max, per_cell=per_cell)
+    return out.reshape(shape)
