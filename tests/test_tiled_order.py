@@ -228,3 +228,16 @@ def test_distance_to_source_with_wrap_x_and_its_errors():
         xa.distance_to_source(net, da.ones((3, 2, 4)))
     with pytest.raises(ValueError, match="non-negative"):
         xa.distance_to_source(net, -np.ones((2, 4)))
+
+
+def test_persisted_topologies_give_the_same_orders_and_distances():
+    from xhydro_accessor.backends.tiled import persist
+
+    codes = ref.encode(*ref.random_grid_network(np.random.default_rng(11), 12, 10), "ldd")
+    memory = RiverNetwork.from_ldd(codes)
+    net = persist(RiverNetwork.from_ldd(da.from_array(codes, chunks=(5, 4))))
+    weights = np.random.default_rng(11).random(codes.shape)
+    with no_compute():
+        order, distance = xa.strahler(net), xa.distance_to_source(net, weights, path="shortest")
+    assert_same(order.compute(), xa.strahler(memory))
+    assert_same(distance.compute(), xa.distance_to_source(memory, weights, path="shortest"))
