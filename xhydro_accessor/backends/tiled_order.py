@@ -40,7 +40,7 @@ from ..kernels.order import strahler_pass
 from ..kernels.topology import topological_order
 from ..operations import fill_value
 from ..tiling import TiledNetwork, origins
-from .tiled import _tiles
+from .tiled import tile_topologies
 
 
 def strahler(network: TiledNetwork) -> da.Array:
@@ -48,7 +48,7 @@ def strahler(network: TiledNetwork) -> da.Array:
     hold ``fill_value(np.int32)``), chunked like its tiles."""
     graph = network.graph
     k_max = max_order(network.shape)
-    tiles = _tiles(network)
+    tiles = tile_topologies(network)
     trees = [
         dask.delayed(_compress, pure=True)(
             tiles[t], graph["entries_local"][t], graph["exits_local"][t], k_max
@@ -56,17 +56,33 @@ def strahler(network: TiledNetwork) -> da.Array:
         for t in range(network.n_tiles)
     ]
     solved = dask.delayed(_solve, pure=True)(dask.delayed(graph, pure=True, traverse=False), trees, k_max)
+    return _assemble(
+        network,
+        lambda t, shape: dask.delayed(_pass2, pure=True)(
+            tiles[t], solved, t, graph["entries_local"][t], shape
+        ),
+        np.int32,
+    )
+
+
+def _assemble(network: TiledNetwork, block: Any, dtype: Any) -> da.Array:
+    """The dask array of the tasks ``block(tile, shape)``, chunked like the tiles."""
     out = np.empty((len(network.chunks[0]), len(network.chunks[1])), object)
     for t, ((i, j), _) in enumerate(origins(network.chunks)):
         shape = (network.chunks[0][i], network.chunks[1][j])
-        block = dask.delayed(_pass2, pure=True)(tiles[t], solved, t, graph["entries_local"][t], shape)
-        out[i, j] = da.from_delayed(block, shape, dtype=np.int32, meta=np.empty((0, 0), np.int32))
+        out[i, j] = da.from_delayed(block(t, shape), shape, dtype=dtype, meta=np.empty((0, 0), dtype))
     return da.block(out.tolist())
 
 
 def max_order(shape: tuple[int, ...]) -> int:
     """An upper bound of the Strahler order on a grid of ``shape``: order ``k`` needs
-    ``2**(k - 1)`` sources, so at most ``log2(cells) + 1``."""
+    ``2**(k - 1)`` sources, so at most ``log2(cells) + 1``.
+
+    Examples
+    --------
+    >>> max_order((1000, 1000))  # 10**6 cells: order 20 at most
+    21
+    """
     return int(np.prod(shape, dtype=np.int64)).bit_length() + 1
 
 
@@ -131,7 +147,7 @@ def distance_to_source(network: TiledNetwork, weights: Any, *, is_max: bool, per
     graph = network.graph
     weights = da.asarray(weights).astype(np.float64).rechunk(network.chunks)
     w_blocks = weights.to_delayed().ravel()
-    tiles = _tiles(network)
+    tiles = tile_topologies(network)
     by_tile = np.argsort(graph["tile"], kind="stable")  # each tile's perimeter cells
     ends = np.cumsum(np.bincount(graph["tile"], minlength=network.n_tiles))
     ps = np.split(by_tile, ends[:-1])
@@ -145,14 +161,13 @@ def distance_to_source(network: TiledNetwork, weights: Any, *, is_max: bool, per
     solved = dask.delayed(_distance_solve, pure=True)(
         dask.delayed(graph, pure=True, traverse=False), firsts, ps, **common
     )
-    out = np.empty((len(network.chunks[0]), len(network.chunks[1])), object)
-    for t, ((i, j), _) in enumerate(origins(network.chunks)):
-        shape = (network.chunks[0][i], network.chunks[1][j])
-        block = dask.delayed(_distance_pass2, pure=True)(
+    return _assemble(
+        network,
+        lambda t, shape: dask.delayed(_distance_pass2, pure=True)(
             tiles[t], w_blocks[t], solved, t, graph["entries_local"][t], shape, **common
-        )
-        out[i, j] = da.from_delayed(block, shape, dtype=np.float64, meta=np.empty((0, 0)))
-    return da.block(out.tolist())
+        ),
+        np.float64,
+    )
 
 
 def _spread_tile(tile, w, entries, seeds, *, is_max, per_cell):
