@@ -141,7 +141,7 @@ def test_off_network_cells_hold_the_fill_value():
 
 
 def test_a_real_network_in_tiles_equals_memory_and_pyflwdir():
-    """Strahler (and the longest distance to a source) of the Rhine in 25 tiles."""
+    """Strahler of the Rhine in 25 tiles."""
     from tests.real_data import BY_NAME, load
 
     info = BY_NAME["rhine_d8"]  # one basin over the whole grid: high orders, rivers through every tile
@@ -160,9 +160,6 @@ def test_a_real_network_in_tiles_equals_memory_and_pyflwdir():
 
     *_, valid, _, flw = _build(info.name)
     np.testing.assert_array_equal(out[valid], flw.stream_order(type="strahler")[valid])
-    steps = xa.step_lengths(memory)  # geodesic metres: the longest path up from each cell
-    lazy = xa.distance_to_source(net, da.from_array(steps, chunks=(150, 230)))
-    assert_same(lazy.compute(), xa.distance_to_source(memory))
 
 
 def test_accessor_strahler_on_a_tiled_network_stays_lazy():
@@ -181,63 +178,11 @@ def test_accessor_strahler_on_a_tiled_network_stays_lazy():
     assert_same(order.values, xa.strahler(memory))
 
 
-# ------------------------------------------------------------ distance to source
-@FAST
-@given(
-    st.one_of(tiled_case(), dendritic().map(lambda c: (*c, 0))),
-    st.sampled_from(["longest", "shortest"]),
-    st.sampled_from(["edge", "cell"]),
-    st.booleans(),
-)
-def test_distance_to_source_on_tiles(case, path, per, nan_steps):
-    codes, chunks, _ = case
-    if all(len(c) == 1 for c in chunks):
-        chunks = (chunks[0], (1, codes.shape[1] - 1))
-    rng = np.random.default_rng(codes.size)
-    weights = rng.random(codes.shape) * 10
-    if nan_steps:  # NaN steps lead nowhere, in tiles as in memory
-        weights[rng.random(codes.shape) < 0.1] = np.nan
-    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks))
-    with no_compute():
-        lazy = xa.distance_to_source(net, da.from_array(weights, chunks=3), path=path, per=per)
-    assert lazy.chunks == net.chunks
-    assert_same(
-        lazy.compute(), xa.distance_to_source(RiverNetwork.from_ldd(codes), weights, path=path, per=per)
-    )
-
-
-@pytest.mark.parametrize("chunks", [1, 2, (2, 5)])
-def test_distance_to_source_along_a_river_snaking_through_every_tile(chunks):
-    codes = snake(7, 9)
-    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks))
-    out = xa.distance_to_source(net, np.ones(codes.shape)).compute()
-    assert np.array_equal(np.sort(out.ravel()), np.arange(codes.size))  # 0 at the source, one more per step
-
-
-def test_distance_to_source_with_wrap_x_and_its_errors():
-    codes = np.array([[4, 6, 6, 2], [5, 4, 4, 4]], np.uint8)  # (0, 0) flows west into (0, 3)
-    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=(1, 2)), wrap_x=True)
-    out = xa.distance_to_source(net, np.ones((2, 4)), per="cell").compute()
-    np.testing.assert_array_equal(out, [[1, 1, 2, 3], [7, 6, 5, 4]])  # cells on the longest path
-    assert_same(
-        out, xa.distance_to_source(RiverNetwork.from_ldd(codes, wrap_x=True), np.ones((2, 4)), per="cell")
-    )
-    with pytest.raises(ValueError, match="needs weights"):
-        xa.distance_to_source(net)
-    with pytest.raises(ValueError, match=r"weights must have the network's shape \(2, 4\), got \(3, 2, 4\)"):
-        xa.distance_to_source(net, da.ones((3, 2, 4)))
-    with pytest.raises(ValueError, match="non-negative"):
-        xa.distance_to_source(net, -np.ones((2, 4)))
-
-
-def test_persisted_topologies_give_the_same_orders_and_distances():
+def test_persisted_topologies_give_the_same_orders():
     from xhydro_accessor.backends.tiled import persist
 
     codes = ref.encode(*ref.random_grid_network(np.random.default_rng(11), 12, 10), "ldd")
-    memory = RiverNetwork.from_ldd(codes)
     net = persist(RiverNetwork.from_ldd(da.from_array(codes, chunks=(5, 4))))
-    weights = np.random.default_rng(11).random(codes.shape)
     with no_compute():
-        order, distance = xa.strahler(net), xa.distance_to_source(net, weights, path="shortest")
-    assert_same(order.compute(), xa.strahler(memory))
-    assert_same(distance.compute(), xa.distance_to_source(memory, weights, path="shortest"))
+        order = xa.strahler(net)
+    assert_same(order.compute(), xa.strahler(RiverNetwork.from_ldd(codes)))

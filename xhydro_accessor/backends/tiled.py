@@ -334,5 +334,5 @@ def shreve(network: Any) -> Any:
 
 def tile_topologies(network: TiledNetwork) -> list:
     """Each tile's topology ``(mask, nodes, to)`` as a task (row-major), or the persisted
-    ones: for the tiled operations of other modules (stream order, distances)."""
+    ones: for the tiled operations of other modules (stream order)."""
     return _tiles(network)

@@ -128,8 +128,6 @@ def distance_to_source(
     """
     if path not in ("longest", "shortest"):
         raise ValueError(f"path must be 'longest' or 'shortest', got {path!r}")
-    if getattr(network, "tiled", False):  # spatial tiles, lazily: pass, perimeter solve, pass
-        return _tiled_distance_to_source(network, weights, per, path == "longest")
     return _dispatch(network, weights, per, "distance_to_source", seeds=network.sources, down=True,
                      up=False, is_max=path == "longest")  # fmt: skip
 
@@ -178,26 +176,6 @@ def distance_from_points(
 
 
 # ------------------------------------------------------------------ helpers
-def _tiled_distance_to_source(network: Any, weights: Any, per: str, is_max: bool) -> Any:
-    """:func:`distance_to_source` on a :class:`~xhydro_accessor.tiling.TiledNetwork`."""
-    from ..backends.tiled_order import distance_to_source as tiled
-
-    if per not in ("edge", "cell"):
-        raise ValueError(f"per must be 'edge' (step distances) or 'cell' (cell lengths), got {per!r}")
-    if weights is None:
-        raise ValueError(
-            "distance_to_source on a tiled network needs weights (the step lengths or, per='cell', "
-            "the cell lengths): default step lengths need the network in memory"
-        )
-    weights = supported_dtype(weights, "weights")
-    if tuple(np.shape(weights)) != tuple(network.shape):
-        raise ValueError(f"distance_to_source: weights must have the network's shape {network.shape}, "
-                         f"got {np.shape(weights)}")  # fmt: skip
-    if library(weights) == "numpy" and np.any(np.asarray(weights) < 0):
-        raise ValueError("distance_to_source: weights are lengths (or travel times) and must be non-negative")
-    return tiled(network, weights, is_max=is_max, per_cell=per == "cell")
-
-
 def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **options: Any) -> Any:
     """Check the weights and run :func:`_spread` in their library (lazily on dask)."""
     if per not in ("edge", "cell"):

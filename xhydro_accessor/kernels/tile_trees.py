@@ -12,17 +12,10 @@ the tile) and with the step to its next node as a table ``f[o]``, ``o = 0..K``:
 the order arriving at the next node given order ``o`` at this one, composed cell
 by cell along the chain between them. :func:`solve` evaluates every tile's trees,
 linked exit to entry, in one topological pass.
-
-Distances to sources (longest or shortest path) are max-plus (min-plus) sums: what
-an entry brings to the exit its path leaves by is its own value plus the path's
-length (:func:`to_exit`), so the perimeter graph with those lengths as steps is all
-the solve needs.
 """
 
 import numba
 import numpy as np
-
-from .tiles import EXIT
 
 
 @numba.njit(cache=True, nogil=True)
@@ -121,19 +114,3 @@ def inject(entries, ext_top, ext_count, top, count):
     """Merge the states entering a tile at its ``entries`` into ``top``/``count``."""
     for j in range(entries.size):
         _merge(top, count, entries[j], ext_top[j], ext_count[j])
-
-
-@numba.njit(cache=True, nogil=True)
-def to_exit(nodes, to, w, per_cell, dist):
-    """The length of each cell's in-tile path to the exit it leaves the tile by (0 at an
-    exit; NaN where the path ends in the tile or crosses a NaN step), downstream first:
-    the step ``w`` of every cell before the exit (``per_cell``: of every cell after the
-    start, the exit included). ``dist`` (flat tile, NaN) receives it."""
-    n = nodes.size
-    for step in range(n):
-        k = n - 1 - step
-        i, d = nodes[k], to[k]
-        if d == EXIT:
-            dist[i] = 0.0
-        elif d >= 0:
-            dist[i] = dist[d] + (w[d] if per_cell else w[i])
