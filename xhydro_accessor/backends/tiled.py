@@ -330,3 +330,9 @@ def shreve(network: Any) -> Any:
     ones = da.ones(network.shape, chunks=network.chunks, dtype=np.int64)
     moved: Any = run(network, "move_downstream", ones, "sum", None, False)
     return run(network, "accumulate", (moved == 0).astype(np.int64), "sum", None, False)
+
+
+def tile_topologies(network: TiledNetwork) -> list:
+    """Each tile's topology ``(mask, nodes, to)`` as a task (row-major), or the persisted
+    ones: for the tiled operations of other modules (stream order)."""
+    return _tiles(network)

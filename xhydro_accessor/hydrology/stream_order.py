@@ -33,6 +33,10 @@ def strahler(network: RiverNetwork) -> np.ndarray:
            [          2,           2, -2147483648],
            [          1, -2147483648, -2147483648]], dtype=int32)
     """
+    if getattr(network, "tiled", False):  # spatial tiles, lazily: compressed trees per tile
+        from ..backends.tiled_order import strahler as tiled_strahler
+
+        return tiled_strahler(network)  # type: ignore[arg-type,return-value]
     from ..kernels.order import strahler_pass
 
     size = prod(network.shape)

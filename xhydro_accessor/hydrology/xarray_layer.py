@@ -51,8 +51,8 @@ def _grid(values: Any, obj, dims, name: str, attrs: dict) -> xr.DataArray:
 
 def _labelled(da: xr.DataArray, fill: Any) -> xr.DataArray:
     """An integer map with ``fill`` as its ``_FillValue``, its value range as ``valid_min``/``valid_max``."""
-    values = da.values
-    valid = values[values != fill]
+    values = da.data
+    valid = values[values != fill] if isinstance(values, np.ndarray) else values[:0]  # lazy: no range
     if valid.size:
         da.attrs |= {"valid_min": valid.min(), "valid_max": valid.max()}
     da.encoding["_FillValue"] = da.dtype.type(fill)
