@@ -217,3 +217,62 @@ def test_real_network_in_tiles(name):
             xa.catchment_statistics(net, lazy, where, how, nested=nested).compute(),
             xa.catchment_statistics(memory, runoff, where, how, nested=nested),
         )
+
+
+@FAST
+@given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 2**16), st.data())
+def test_wrap_x_across_the_first_and_last_column_tiles(ny, nx, seed, data):
+    """Random codes with wrap_x (cycles rejected as in memory): labels, numpy step lengths
+    (wrapped east-west steps are one cell) and statistics equal the in-memory ones."""
+    from xhydro_accessor.errors import CycleError
+
+    from .test_tiled import chunking
+
+    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
+    try:
+        memory = RiverNetwork.from_ldd(codes, wrap_x=True)
+    except CycleError:
+        return
+    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=True)
+    assume(isinstance(net, TiledNetwork))
+    where = data.draw(gauges((codes, None, seed)))
+    for nested in (False, True):
+        assert_same(
+            cat.catchments(net, where, nested=nested).compute(), cat.catchments(memory, where, nested=nested)
+        )
+        field = np.arange(codes.size, dtype=np.int64).reshape(codes.shape)
+        assert_same(
+            xa.catchment_statistics(net, field, where, "sum", nested=nested).compute(),
+            xa.catchment_statistics(memory, field, where, "sum", nested=nested),
+        )
+    assert_same(dist.distance_to_outlet(net).compute(), dist.distance_to_outlet(memory))
+    steps = dist.step_lengths(memory)
+    assert_same(dist.distance_to_source(net, steps, path="shortest").compute(),
+                dist.distance_to_source(memory, steps, path="shortest"))  # fmt: skip
+
+
+def test_the_accessor_on_a_dataset_chunked_in_space():
+    """``.hydro`` on a dataset chunked across space: the catalogue stays lazy, in metres, as in memory."""
+    import xarray as xr
+
+    codes = snake(6, 8)
+    coords = {"y": np.arange(6.0)[::-1] * 1000, "x": np.arange(8.0) * 1000}
+    ds = xr.Dataset({"r": (("y", "x"), np.random.default_rng(1).random(codes.shape))}, coords=coords)
+    ds = ds.hydro.assign_network(RiverNetwork.from_ldd(codes), crs="EPSG:3035")
+    lazy = ds.chunk(y=4, x=3).drop_indexes("flow_direction").hydro.assign_network()
+    assert isinstance(lazy.hydro.network, TiledNetwork)
+    gauge = {"a": (2000.0, 3000.0), "b": (4000.0, 7000.0)}
+    calls = {
+        "catchments": lambda d: d.hydro.catchments(gauge, nested=True),
+        "upstream_mask": lambda d: d.hydro.upstream_mask(gauge),
+        "distance_to_outlet": lambda d: d.hydro.distance_to_outlet(),
+        "distance_to_source": lambda d: d.hydro.distance_to_source(),
+        "distance_from_points": lambda d: d.hydro.distance_from_points(gauge, upstream=True),
+        "statistics": lambda d: d.r.hydro.catchment_statistics(gauge, "mean", nested=True),
+    }
+    for name, call in calls.items():
+        out, expected = call(lazy), call(ds)
+        assert isinstance(out.data, da.Array), name
+        assert out.attrs.get("units") == expected.attrs.get("units"), name
+        assert_same(out.values, expected.values)

@@ -64,6 +64,13 @@ def step_lengths(network: RiverNetwork, crs: Any = None, *, latlon: bool | None 
     array([[156.9, 110.6],
            [111.3,   0. ]])
     """
+    if getattr(network, "tiled", False):  # spatial tiles: lazily, a dask array chunked like them
+        from ..backends.tiled_catalogue import step_lengths as on_tiles
+
+        tiles: Any = network
+        grid = geometry.network_grid(tiles, crs, latlon)
+        lazy: Any = on_tiles(tiles, partial(_lengths, grid, tiles.shape[1]))
+        return lazy
     out = np.full(prod(network.shape), np.nan)
     nodes, to = network.nodes, network.downstream
     has = to >= 0
@@ -189,11 +196,7 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
         if per == "cell":
             raise ValueError("per='cell' needs weights: the length of the river in each cell")
         if getattr(network, "tiled", False):
-            from ..backends.tiled_catalogue import step_lengths as tiled_step_lengths
-
-            tiles: Any = network
-            grid = geometry.network_grid(tiles)
-            weights = tiled_step_lengths(tiles, partial(_lengths, grid, tiles.shape[1]))
+            weights = step_lengths(network)
         else:
             weights = network.cached("step_lengths", lambda: step_lengths(network))
     weights = supported_dtype(weights, "weights")
