@@ -330,3 +330,10 @@ def shreve(network: Any) -> Any:
     ones = da.ones(network.shape, chunks=network.chunks, dtype=np.int64)
     moved: Any = run(network, "move_downstream", ones, "sum", None, False)
     return run(network, "accumulate", (moved == 0).astype(np.int64), "sum", None, False)
+
+
+def reduction_state(how: str, skipna: bool, dtype: Any) -> _State:
+    """The state the passes carry for reduction ``how`` of a ``dtype`` result (its ``init``,
+    ``identity``, ``apply`` and ``finalize``): for the other passes over tiles
+    (:mod:`xhydro_accessor.backends.tiled_catalogue`)."""
+    return _State(how, skipna, np.dtype(dtype))

@@ -17,7 +17,7 @@ like the network's tiles.
   pass 1 also gives each perimeter cell the length of its in-tile path to its exit,
   so the solve extends paths across tiles exactly as the in-memory pass does.
 - :func:`group_statistics`: sum … skew of a field over each label, one state per
-  label and tile (the accumulation's :class:`~xhydro_accessor.backends.tiled._State`)
+  label and tile (the accumulation's states, :func:`~xhydro_accessor.backends.tiled.reduction_state`)
   merged across tiles.
 
 Examples
@@ -42,7 +42,7 @@ from ..kernels import paths as path_kernels
 from ..kernels import tile_paths
 from ..kernels.tiles import EXIT
 from ..tiling import TiledNetwork, origins, topology
-from .tiled import _State
+from .tiled import reduction_state
 
 #: where paths start: flat indices of cells (locations), or a kind of cell found in each tile
 SEED_KINDS = ("sources", "outlets")
@@ -322,7 +322,7 @@ def group_statistics(
             weights = da.broadcast_to(weights, field.shape)
         w_blocks = weights.rechunk(field.chunks[field.ndim - weights.ndim :]).to_delayed()
     dtype = reductions.output_dtype(how, field.dtype, None if weights is None else weights.dtype)
-    state = _State(how, skipna, dtype)
+    state = reduction_state(how, skipna, dtype)
     blocks, lab = field.to_delayed(), labels.rechunk(network.chunks).to_delayed()
     tiles = origins(network.chunks)
     out = np.empty((*blocks.shape[:-2], 1), object)  # da.block: the last list along the last axis
