@@ -67,6 +67,10 @@ def test_catchments_and_masks_on_tiles(data):
         assert_same(
             cat.catchments(net, where, nested=nested).compute(), cat.catchments(memory, where, nested=nested)
         )
+    with no_compute():
+        lazy = cat.basins(net)
+    assert lazy.chunks == net.chunks
+    assert_same(lazy.compute(), cat.basins(memory))
     for mask in (cat.upstream_mask, cat.downstream_mask):
         with no_compute():
             lazy = mask(net, located)
@@ -208,6 +212,7 @@ def test_real_network_in_tiles(name):
         assert_same(
             cat.catchments(net, where, nested=nested).compute(), cat.catchments(memory, where, nested=nested)
         )
+    assert_same(cat.basins(net).compute(), cat.basins(memory))
     assert_same(dist.distance_to_outlet(net).compute(), dist.distance_to_outlet(memory))
     assert_same(dist.distance_to_source(net).compute(), dist.distance_to_source(memory))
     runoff = np.random.default_rng(0).random((2, *memory.shape))

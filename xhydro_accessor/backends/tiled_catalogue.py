@@ -113,7 +113,42 @@ def labels(network: TiledNetwork, cells: np.ndarray, values: np.ndarray, *, nest
     gauges at the flat indices ``cells`` (unique) with labels ``values`` (int32 > 0); 0 elsewhere.
     As :func:`xhydro_accessor.kernels.labels.label_pass`, lazily on tiles (int32)."""
     tiles = _Tiles(network)
-    seeds = tiles.split(cells, np.asarray(values, np.int32))
+    return _labels(network, tiles, tiles.split(cells, np.asarray(values, np.int32)), nested)
+
+
+def basins(network: TiledNetwork) -> da.Array:
+    """Each cell's outlet's basin, ``1..n`` by ascending outlet index (0 off the network), as
+    :func:`xhydro_accessor.hydrology.catchments.basins`, lazily: the outlets found in each
+    tile, ranked together in one small task, labelled upstream."""
+    tiles = _Tiles(network)
+    found = [
+        dask.delayed(_outlets, pure=True)(topo, o, hw, network.shape[1])
+        for topo, (_, o), hw in zip(tiles.topo, tiles.at, tiles.shapes, strict=True)
+    ]
+    every = dask.delayed(_sorted, pure=True)(found)
+    seeds = [dask.delayed(_ranked, pure=True)(f, every) for f in found]
+    return _labels(network, tiles, seeds, False)
+
+
+def _outlets(topo, origin, tile_shape, nx):
+    """A tile's outlets: their local and global flat indices."""
+    local = np.flatnonzero(topo[0] == -1)
+    rows, cols = np.divmod(local, tile_shape[1])
+    return local, (origin[0] + rows) * nx + origin[1] + cols
+
+
+def _sorted(found) -> np.ndarray:
+    return np.sort(np.concatenate([np.zeros(0, np.int64), *(gid for _, gid in found)]))
+
+
+def _ranked(found, every):
+    """A tile's outlets and their basin numbers: ranks among all outlets, from 1."""
+    local, gid = found
+    return local, (np.searchsorted(every, gid) + 1).astype(np.int32)
+
+
+def _labels(network: TiledNetwork, tiles: _Tiles, seeds: list, nested: bool) -> da.Array:
+    """:func:`labels` from each tile's ``(local indices, labels)`` of its gauges (or their task)."""
     firsts = [
         dask.delayed(_labels_pass, pure=True)(topo, s, None, nested, perimeter, None)
         for topo, s, perimeter in zip(tiles.topo, seeds, tiles.perimeter_local, strict=True)

@@ -117,6 +117,12 @@ def basins(network: RiverNetwork) -> np.ndarray:
     array([[1, 1, 2, 2],
            [0, 1, 2, 2]], dtype=int32)
     """
+    if getattr(network, "tiled", False):  # spatial tiles, lazily
+        from ..backends.tiled_catalogue import basins as on_tiles
+
+        tiles: Any = network
+        lazy: Any = on_tiles(tiles)
+        return lazy
     return catchments(network, network.outlets)
 
 
