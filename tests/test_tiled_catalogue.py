@@ -191,7 +191,7 @@ def test_what_tiles_cannot_do_says_so():
     missing[0, 0] = 255
     with pytest.raises(LocationError, match=r"not on the network: \(row, col\) \{0: \(0, 0\)\}"):
         cat.catchments(RiverNetwork.from_ldd(da.from_array(missing, chunks=2)), [(0, 0)])
-    with pytest.raises(AttributeError, match="catchments, the masks, distances"):
+    with pytest.raises(AttributeError, match="catchments, basins, the masks, distances"):
         net.sources  # noqa: B018
 
 

@@ -113,7 +113,9 @@ def labels(network: TiledNetwork, cells: np.ndarray, values: np.ndarray, *, nest
     gauges at the flat indices ``cells`` (unique) with labels ``values`` (int32 > 0); 0 elsewhere.
     As :func:`xhydro_accessor.kernels.labels.label_pass`, lazily on tiles (int32)."""
     tiles = _Tiles(network)
-    return _labels(network, tiles, tiles.split(cells, np.asarray(values, np.int32)), nested)
+    seeds = tiles.split(cells, np.asarray(values, np.int32))
+    calls = _labels(network, tiles, seeds, nested)
+    return tiles.assemble([dask.delayed(_labels_pass, pure=True)(*c) for c in calls], np.int32)
 
 
 def basins(network: TiledNetwork) -> da.Array:
@@ -125,9 +127,9 @@ def basins(network: TiledNetwork) -> da.Array:
         dask.delayed(_outlets, pure=True)(topo, o, hw, network.shape[1])
         for topo, (_, o), hw in zip(tiles.topo, tiles.at, tiles.shapes, strict=True)
     ]
-    every = dask.delayed(_sorted, pure=True)(found)
-    seeds = [dask.delayed(_ranked, pure=True)(f, every) for f in found]
-    return _labels(network, tiles, seeds, False)
+    every = dask.delayed(_sorted, pure=True)(*found)
+    calls = _labels(network, tiles, found, False, every)
+    return tiles.assemble([dask.delayed(_labels_pass, pure=True)(*c) for c in calls], np.int32)
 
 
 def _outlets(topo, origin, tile_shape, nx):
@@ -137,7 +139,7 @@ def _outlets(topo, origin, tile_shape, nx):
     return local, (origin[0] + rows) * nx + origin[1] + cols
 
 
-def _sorted(found) -> np.ndarray:
+def _sorted(*found) -> np.ndarray:
     return np.sort(np.concatenate([np.zeros(0, np.int64), *(gid for _, gid in found)]))
 
 
@@ -147,35 +149,43 @@ def _ranked(found, every):
     return local, (np.searchsorted(every, gid) + 1).astype(np.int32)
 
 
-def _labels(network: TiledNetwork, tiles: _Tiles, seeds: list, nested: bool) -> da.Array:
-    """:func:`labels` from each tile's ``(local indices, labels)`` of its gauges (or their task)."""
+def _labels(network: TiledNetwork, tiles: _Tiles, seeds: list, nested: bool, every: Any = None) -> list:
+    """Pass 1 and the solve (its inputs as separate arguments: a list of tasks makes dask copy
+    the graph below) of :func:`labels` from each tile's ``(local indices, labels)`` of its
+    gauges (or, with the task ``every``, its outlets to rank): the arguments of each tile's
+    pass 2 (:func:`_labels_pass`), for a task of its own or inside another tile task — a task
+    depending on a task after the solve would make dask copy the graph below into each call."""
     firsts = [
-        dask.delayed(_labels_pass, pure=True)(topo, s, None, nested, perimeter, None)
+        dask.delayed(_labels_pass, pure=True)(topo, s, None, None, 0, nested, perimeter, None, every)
         for topo, s, perimeter in zip(tiles.topo, seeds, tiles.perimeter_local, strict=True)
     ]
     graph = dask.delayed(network.graph, pure=True, traverse=False)
-    below = dask.delayed(_labels_solve, pure=True, nout=len(firsts))(graph, firsts, nested, tiles.perimeter)
+    # one task, indexed in each tile's task (a task's items, ``nout``, would copy the graph below)
+    below = dask.delayed(_labels_solve, pure=True)(graph, nested, tiles.perimeter, *firsts)
     exits = network.graph["exits_local"]
-    blocks = [
-        dask.delayed(_labels_pass, pure=True)(topo, s, (exits[t], below[t]), nested, None, tiles.shapes[t])
+    return [
+        (topo, s, exits[t], below, t, nested, None, tiles.shapes[t], every)
         for t, (topo, s) in enumerate(zip(tiles.topo, seeds, strict=True))
     ]
-    return tiles.assemble(blocks, np.int32)
 
 
-def _labels_pass(topo, seeds, inflow, nested, keep, shape):
-    """A tile's labels (pass 1: at its perimeter cells ``keep``; pass 2: the grid, exits fed)."""
+def _labels_pass(topo, seeds, exits, inflow, tile, nested, keep, shape, every=None):
+    """A tile's labels (pass 1: at its perimeter cells ``keep``; pass 2: the grid, ``exits`` fed
+    ``inflow[tile]``: the solve's list, passed whole; a task's items (``nout``) or a task in a
+    tuple would make dask copy the graph below into each call)."""
     down, _, nodes, to = topo
+    if every is not None:
+        seeds = _ranked(seeds, every)
     out = np.zeros(down.size, np.int32)
     out[seeds[0]] = seeds[1]
     outer = np.zeros(down.size, np.int32)
     if inflow is not None:
-        outer[inflow[0]] = inflow[1]
+        outer[exits] = inflow[tile]
     tile_paths.tile_labels(nodes, to, out, nested, outer)
     return out[keep] if keep is not None else out.reshape(shape)
 
 
-def _labels_solve(graph, firsts, nested, perimeter) -> list:
+def _labels_solve(graph, nested, perimeter, *firsts) -> list:
     """Each exit's label below it: the perimeter cells' labels, downstream first."""
     out = np.zeros(graph["gid"].size, np.int32)
     for nodes, first in zip(perimeter, firsts, strict=True):
@@ -242,14 +252,14 @@ def paths(
         ]
     common = {"per_cell": per_cell, "is_max": is_max, "pull": pull}
     firsts = [
-        dask.delayed(_paths_pass, pure=True)(topo, wt, s0, None, perimeter, **common)
+        dask.delayed(_paths_pass, pure=True)(topo, wt, s0, None, None, 0, perimeter, **common)
         for topo, wt, s0, perimeter in zip(tiles.topo, w, starts, tiles.perimeter_local, strict=True)
     ]
     graph = dask.delayed(g, pure=True, traverse=False)
-    solved = dask.delayed(_paths_solve, pure=True, nout=len(firsts))(graph, firsts, tiles.perimeter, **common)
+    solved = dask.delayed(_paths_solve, pure=True)(graph, tiles.perimeter, *firsts, **common)
     fed = g["exits_local" if pull else "entries_local"]
     blocks = [
-        dask.delayed(_paths_pass, pure=True)(topo, wt, s0, (fed[t], solved[t]), None, **common)
+        dask.delayed(_paths_pass, pure=True)(topo, wt, s0, fed[t], solved, t, None, **common)
         for t, (topo, wt, s0) in enumerate(zip(tiles.topo, w, starts, strict=True))
     ]
     return tiles.assemble(blocks, np.float64)
@@ -275,15 +285,15 @@ def _kind_start(topo, w, kind, entries, per_cell):
     return _cell_start(w, np.flatnonzero(seeds), per_cell)
 
 
-def _paths_pass(topo, w, start, inflow, keep, *, per_cell, is_max, pull):
+def _paths_pass(topo, w, start, fed, inflow, tile, keep, *, per_cell, is_max, pull):
     """A tile's path lengths. Pass 1 (``keep``: its perimeter cells): their lengths, the
     length of their in-tile path to its exit and their weights; pass 2: the grid, with
-    ``inflow`` (the solve's values at the exits, or entries) set first."""
+    ``inflow[tile]`` (the solve's values) set first at the cells ``fed`` (its exits, or entries)."""
     down, _, nodes, to = topo
     w = np.ascontiguousarray(w, np.float64).reshape(-1)
     out = np.array(start, np.float64).reshape(-1)
     if inflow is not None:
-        out[inflow[0]] = inflow[1]
+        out[fed] = inflow[tile]
     if pull:
         path_kernels.spread_up(nodes, to, w, is_max, out)
     else:
@@ -299,7 +309,7 @@ def _paths_pass(topo, w, start, inflow, keep, *, per_cell, is_max, pull):
     return out[keep], to_exit[keep], w[keep]
 
 
-def _paths_solve(graph, firsts, perimeter, *, per_cell, is_max, pull) -> list:
+def _paths_solve(graph, perimeter, *firsts, per_cell, is_max, pull) -> list:
     """The perimeter graph's path lengths: each tile's at its exits (pull) or entries."""
     n = graph["gid"].size
     own, offset, w = (np.full(n, np.nan) for _ in range(3))
@@ -343,12 +353,16 @@ def _step_lengths(topo, origin, tile_shape, shape, lengths):
 
 # ------------------------------------------------------------------ statistics
 def group_statistics(
-    network: TiledNetwork, field: da.Array, weights: Any, labels: da.Array, m: int, how: str, skipna: bool
+    network: TiledNetwork, field: da.Array, weights: Any, cells: np.ndarray, how: str, skipna: bool
 ) -> da.Array:
     """Reduction ``how`` (sum … skew: the accumulations' states) of a dask ``field``
-    ``(..., ny, nx)`` over the cells of each label ``1..m`` of ``labels`` (chunked like the
-    tiles): one state per label present in each tile, merged across the tiles per chunk of
-    the batch dims. Shape ``(..., m)``, one chunk along the labels."""
+    ``(..., ny, nx)`` over each nested catchment of the gauges at the flat indices ``cells``
+    (unique): their :func:`labels` (``nested``), one state per label present in each tile,
+    merged across the tiles per chunk of the batch dims. Shape ``(..., cells.size)``, one
+    chunk along the gauges."""
+    tiles = _Tiles(network)
+    m = int(np.size(cells))
+    calls = _labels(network, tiles, tiles.split(cells, np.arange(1, m + 1, dtype=np.int32)), True)
     field = field.rechunk(field.chunks[:-2] + network.chunks)
     w_blocks = None
     if weights is not None:
@@ -358,25 +372,25 @@ def group_statistics(
         w_blocks = weights.rechunk(field.chunks[field.ndim - weights.ndim :]).to_delayed()
     dtype = reductions.output_dtype(how, field.dtype, None if weights is None else weights.dtype)
     state = reduction_state(how, skipna, dtype)
-    blocks, lab = field.to_delayed(), labels.rechunk(network.chunks).to_delayed()
-    tiles = origins(network.chunks)
+    blocks = field.to_delayed()
     out = np.empty((*blocks.shape[:-2], 1), object)  # da.block: the last list along the last axis
     for batch in np.ndindex(blocks.shape[:-2]):
         parts = []
-        for (i, j), _ in tiles:
+        for t, ((i, j), _) in enumerate(tiles.at):
             w = None if w_blocks is None else w_blocks[(i, j) if w_blocks.ndim == 2 else (*batch, i, j)]
-            parts.append(dask.delayed(_group_pass, pure=True)(blocks[(*batch, i, j)], w, lab[i, j], state))
+            parts.append(dask.delayed(_group_pass, pure=True)(blocks[(*batch, i, j)], w, state, *calls[t]))
         shape = tuple(c[k] for c, k in zip(field.chunks, batch, strict=False))
-        merged = dask.delayed(_group_merge, pure=True)(parts, m, state, shape)
+        merged = dask.delayed(_group_merge, pure=True)(m, state, shape, *parts)
         out[(*batch, 0)] = da.from_delayed(
             merged, (*shape, m), dtype=dtype, meta=np.empty((0,) * (len(shape) + 1), dtype)
         )
     return da.block(out.tolist())
 
 
-def _group_pass(x, w, labels, state):
-    """One tile: the labels present and the state of each over its cells."""
-    labels = np.asarray(labels).reshape(-1)
+def _group_pass(x, w, state, *label_pass):
+    """One tile: its labels (pass 2 of :func:`labels`), those present and the state of each over
+    its cells."""
+    labels = _labels_pass(*label_pass).reshape(-1)
     cells = np.flatnonzero(labels)
     x = np.asarray(x).reshape(-1, labels.size)[:, cells]
     w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(-1, labels.size)[:, cells]
@@ -387,7 +401,7 @@ def _group_pass(x, w, labels, state):
     return present, out
 
 
-def _group_merge(parts, m, state, shape):
+def _group_merge(m, state, shape, *parts):
     """The tiles' states merged per label, finalized: ``(*shape, m)``."""
     members = int(np.prod(shape))
     out = state.identity(m, members)

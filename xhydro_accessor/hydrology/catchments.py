@@ -401,8 +401,7 @@ def _tiled_statistics(network: Any, field: Any, weights: Any, index: np.ndarray,
         acc: Any = tiled.run(network, "accumulate", field, how, weights, skipna)  # tiled: never None
         return tiled_catalogue.at_cells(acc.rechunk(field.chunks), network, index)
     cells, inverse = np.unique(index, return_inverse=True)
-    labels = tiled_catalogue.labels(network, cells, np.arange(1, cells.size + 1, dtype=np.int32), nested=True)
-    out = tiled_catalogue.group_statistics(network, field, weights, labels, cells.size, how, skipna)
+    out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
     picked: Any = out[..., inverse.reshape(-1)]
     return picked.rechunk({out.ndim - 1: -1})
 
