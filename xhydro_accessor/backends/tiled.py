@@ -336,3 +336,10 @@ def tile_topologies(network: TiledNetwork) -> list:
     """Each tile's topology ``(mask, nodes, to)`` as a task (row-major), or the persisted
     ones: for the tiled operations of other modules (stream order)."""
     return _tiles(network)
+
+
+def reduction_state(how: str, skipna: bool, dtype: Any) -> _State:
+    """The state the passes carry for reduction ``how`` of a ``dtype`` result (its ``init``,
+    ``identity``, ``apply`` and ``finalize``): for the other passes over tiles
+    (:mod:`xhydro_accessor.backends.tiled_catalogue`)."""
+    return _State(how, skipna, np.dtype(dtype))

@@ -92,6 +92,8 @@ def catchments(
                 f"ids must be {len(loc)} non-zero integers, one per location; got {ids.size} "
                 f"of dtype {ids.dtype}{' with a 0' if ids.dtype.kind in 'iu' and np.any(ids == 0) else ''}"
             )
+    if getattr(network, "tiled", False):  # spatial tiles, lazily
+        return _tiled_labels(network, loc.index, nested, ids)
     # each location's number (1..n) on its cell, the first of several on one cell; spread upstream
     labels = np.zeros(prod(network.shape), np.int32)
     mark_first(loc.index, labels)
@@ -115,6 +117,12 @@ def basins(network: RiverNetwork) -> np.ndarray:
     array([[1, 1, 2, 2],
            [0, 1, 2, 2]], dtype=int32)
     """
+    if getattr(network, "tiled", False):  # spatial tiles, lazily
+        from ..backends.tiled_catalogue import basins as on_tiles
+
+        tiles: Any = network
+        lazy: Any = on_tiles(tiles)
+        return lazy
     return catchments(network, network.outlets)
 
 
@@ -130,6 +138,8 @@ def upstream_mask(network: RiverNetwork, locations: Any, *, snap: float | str = 
     """
     from ..kernels.labels import flag_upstream
 
+    if getattr(network, "tiled", False):  # spatial tiles, lazily: a path to a location exists
+        return _tiled_reach(network, locations, snap, pull=True)
     flags = _flags(network, locations, snap)
     flag_upstream(network.nodes, network.downstream, flags)
     return flags.reshape(network.shape)
@@ -147,6 +157,8 @@ def downstream_mask(network: RiverNetwork, locations: Any, *, snap: float | str 
     """
     from ..kernels.labels import flag_downstream
 
+    if getattr(network, "tiled", False):  # spatial tiles, lazily: a path from a location exists
+        return _tiled_reach(network, locations, snap, pull=False)
     flags = _flags(network, locations, snap)
     flag_downstream(network.nodes, network.downstream, flags)
     return flags.reshape(network.shape)
@@ -255,6 +267,8 @@ def catchment_statistics(
     elif q is not None or method is not None:
         raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     loc = locate(network, locations, snap=snap)
+    if getattr(network, "tiled", False):  # spatial tiles, lazily
+        return _tiled_statistics(network, field, weights, loc.index, how, nested, skipna)
     options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q,
                "engine": engine, "method": method}  # fmt: skip
     if engine == "numba" and library(field, weights) not in ("numpy", "dask"):
@@ -331,6 +345,65 @@ def _flags(network: RiverNetwork, locations: Any, snap: float | str) -> np.ndarr
     flags = np.zeros(prod(network.shape), bool)
     flags[loc.index] = True
     return flags
+
+
+def _tiled_labels(network: Any, index: np.ndarray, nested: bool, ids: Any = None) -> Any:
+    """:func:`catchments` on a tiled network: a dask array chunked like its tiles."""
+    from ..backends.tiled_catalogue import labels
+
+    cells, first = np.unique(index, return_index=True)  # the first location on a cell names it
+    out = labels(network, cells, (first + 1).astype(np.int32), nested=nested)
+    if ids is None:
+        return out
+    lut = np.concatenate([np.zeros(1, ids.dtype), ids]).astype(ids.dtype.newbyteorder("="))
+    import dask.array as da
+
+    return da.map_blocks(_lookup, out, lut=lut, dtype=lut.dtype)
+
+
+def _lookup(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    return lut[labels]
+
+
+def _tiled_reach(network: Any, locations: Any, snap: float | str, pull: bool) -> Any:
+    """upstream_mask (``pull``) or downstream_mask on tiles: where a path of length 0 reaches."""
+    import dask.array as da
+
+    from ..backends.tiled_catalogue import paths
+
+    zeros = da.zeros(network.shape, chunks=network.chunks)
+    index = locate(network, locations, snap=snap).index
+    return ~da.isnan(paths(network, zeros, index, per_cell=False, is_max=False, pull=pull))
+
+
+def _tiled_statistics(network: Any, field: Any, weights: Any, index: np.ndarray, how: str, nested: bool,
+                      skipna: bool) -> Any:  # fmt: skip
+    """:func:`catchment_statistics` on a tiled network: whole catchments read from the tiled
+    accumulation at the locations, nested ones reduced over the tiled labels; lazily."""
+    import dask.array as da
+
+    from ..backends import tiled, tiled_catalogue
+
+    if REDUCTIONS[how].state in ("order", "mode"):
+        raise NotImplementedError(
+            f"catchment_statistics how={how!r} sorts each catchment's cells, which tiles do not: gather "
+            "the network into memory with xhydro_accessor.backends.tiled.gather(network)"
+        )
+    if library(field, weights) not in ("numpy", "dask"):
+        raise NotImplementedError(
+            "a tiled network runs dask (or numpy) fields, not "
+            f"{library(field, weights)} arrays: gather it with xhydro_accessor.backends.tiled.gather(network)"
+        )
+    field = da.asarray(field)
+    network.check_grid(tuple(field.shape))
+    field = field.rechunk(field.chunks[:-2] + network.chunks)
+    if not nested:  # a whole catchment is what the accumulation gathers at its outlet
+        acc: Any = tiled.run(network, "accumulate", field, how, weights, skipna)  # tiled: never None
+        return tiled_catalogue.at_cells(acc.rechunk(field.chunks), network, index)
+    cells, inverse = np.unique(index, return_inverse=True)
+    out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
+    picked: Any = out[..., inverse.reshape(-1)]
+    return picked.rechunk({out.ndim - 1: -1})
 
 
 def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, skipna, nested):

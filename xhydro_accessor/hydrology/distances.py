@@ -21,6 +21,7 @@ network, or reaching no location) hold NaN.
 
 from __future__ import annotations
 
+from functools import partial
 from math import prod
 from typing import Any, Literal
 
@@ -63,6 +64,13 @@ def step_lengths(network: RiverNetwork, crs: Any = None, *, latlon: bool | None 
     array([[156.9, 110.6],
            [111.3,   0. ]])
     """
+    if getattr(network, "tiled", False):  # spatial tiles: lazily, a dask array chunked like them
+        from ..backends.tiled_catalogue import step_lengths as on_tiles
+
+        tiles: Any = network
+        grid = geometry.network_grid(tiles, crs, latlon)
+        lazy: Any = on_tiles(tiles, partial(_lengths, grid, tiles.shape[1]))
+        return lazy
     out = np.full(prod(network.shape), np.nan)
     nodes, to = network.nodes, network.downstream
     has = to >= 0
@@ -70,15 +78,18 @@ def step_lengths(network: RiverNetwork, crs: Any = None, *, latlon: bool | None 
     if len(network.shape) == 1:
         out[nodes[has]] = 1.0
         return out
-    nx = network.shape[1]
-    (r1, c1), (r2, c2) = np.divmod(nodes[has], nx), np.divmod(to[has], nx)
     grid = geometry.network_grid(network, crs, latlon)
-    if grid is not None:
-        out[nodes[has]] = grid.step_lengths(r1, c1, r2, c2)
-    else:
-        dc = (c2 - c1 + nx // 2) % nx - nx // 2 if nx > 2 else c2 - c1  # wrapped east-west steps
-        out[nodes[has]] = np.hypot(r2 - r1, dc)
+    out[nodes[has]] = _lengths(grid, network.shape[1], nodes[has], to[has])
     return out.reshape(network.shape)
+
+
+def _lengths(grid: Any, nx: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Lengths of the steps between the flat indices ``src`` and ``dst`` of a grid ``nx`` wide."""
+    (r1, c1), (r2, c2) = np.divmod(src, nx), np.divmod(dst, nx)
+    if grid is not None:
+        return grid.step_lengths(r1, c1, r2, c2)
+    dc = (c2 - c1 + nx // 2) % nx - nx // 2 if nx > 2 else c2 - c1  # wrapped east-west steps
+    return np.hypot(r2 - r1, dc)
 
 
 def distance_to_outlet(network: RiverNetwork, weights: Any = None, *, per: Per = "edge") -> Any:
@@ -128,7 +139,8 @@ def distance_to_source(
     """
     if path not in ("longest", "shortest"):
         raise ValueError(f"path must be 'longest' or 'shortest', got {path!r}")
-    return _dispatch(network, weights, per, "distance_to_source", seeds=network.sources, down=True,
+    sources = "sources" if getattr(network, "tiled", False) else network.sources  # tiles: found in each
+    return _dispatch(network, weights, per, "distance_to_source", seeds=sources, down=True,
                      up=False, is_max=path == "longest")  # fmt: skip
 
 
@@ -183,7 +195,10 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
     if weights is None:
         if per == "cell":
             raise ValueError("per='cell' needs weights: the length of the river in each cell")
-        weights = network.cached("step_lengths", lambda: step_lengths(network))
+        if getattr(network, "tiled", False):
+            weights = step_lengths(network)
+        else:
+            weights = network.cached("step_lengths", lambda: step_lengths(network))
     weights = supported_dtype(weights, "weights")
     if tuple(weights.shape if hasattr(weights, "shape") else np.shape(weights)) != tuple(network.shape):
         raise ValueError(f"{operation}: weights must have the network's shape {network.shape}, "
@@ -192,12 +207,37 @@ def _dispatch(network: RiverNetwork, weights: Any, per: str, operation: str, **o
         raise ValueError(f"{operation}: weights are lengths (or travel times) and must be non-negative, "
                          f"found {np.asarray(weights)[np.asarray(weights) < 0][0]}")  # fmt: skip
     options.update(network=network, per=per)
+    if getattr(network, "tiled", False):  # spatial tiles, lazily
+        return _on_tiles(weights, **options)
     if library(weights) == "dask":
         from ..backends.dask import map_batches
 
         return map_batches(_spread, weights, grid_ndim=len(network.shape), core=tuple(network.shape),
                            dtype=np.float64, **options)  # numpy blocks  # fmt: skip
     return native(lambda w: _spread(w, **options), weights)
+
+
+def _on_tiles(weights, *, network, per, seeds, down, up, is_max):
+    """:func:`_spread` on a tiled network, a pass over its tiles per direction (dask, float64)."""
+    import dask.array as da
+
+    from ..backends.tiled_catalogue import paths
+
+    if library(weights) not in ("numpy", "dask"):
+        raise NotImplementedError(
+            f"a tiled network runs dask (or numpy) weights, not {library(weights)} arrays: gather it "
+            "with xhydro_accessor.backends.tiled.gather(network)"
+        )
+    w = da.asarray(weights, chunks=network.chunks).astype(np.float64)
+    per_cell = per == "cell"
+    if seeds is None:  # to the outlet: the one path from each cell
+        return paths(network, w, "outlets", per_cell=per_cell, is_max=False, pull=True)
+    out = seeds
+    if down:
+        out = paths(network, w, out, per_cell=per_cell, is_max=is_max, pull=False)
+    if up:
+        out = paths(network, w, out, per_cell=per_cell, is_max=is_max, pull=True)
+    return out
 
 
 def _spread(weights, *, network, per, seeds, down, up, is_max):

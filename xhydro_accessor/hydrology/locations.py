@@ -254,6 +254,8 @@ def locate(
         raise LocationError("snapping needs a grid network, not a vector network")
     if len(network.shape) == 2 and not in_metres and radius > max(network.shape):
         raise ValueError(f"snap={snap!r} cells is larger than the {network.shape[0]}×{network.shape[1]} grid")
+    if getattr(network, "tiled", False):  # spatial tiles: no upstream areas to snap to
+        return _locate_on_tiles(network, locations, radius, area, crs)
     names, index, by_coordinates = _parse(network, locations, crs)
     index = np.asarray(index, np.int64)
     reported = _reported(area, index.size)
@@ -285,6 +287,26 @@ def locate(
     if by_coordinates:  # gauges placed by coordinates, not cells chosen by index
         _warn_small(network, names, snapped, cells)
     return Locations(snapped, names, moved, index, moved_m, cells[snapped], up_km2, reported, error)
+
+
+def _locate_on_tiles(network: Any, locations: Any, radius: float, area: Any, crs: Any) -> Locations:
+    """:func:`locate` on a tiled network: the cells given, checked to be on the network."""
+    from ..backends.tiled_catalogue import on_network
+
+    if radius or area is not None:
+        raise LocationError(
+            "snap= and area= need upstream areas around each point, which a tiled network does not keep: "
+            "pass the locations' cells on the river (snap=0), or snap them on the gathered network "
+            "(xhydro_accessor.backends.tiled.gather(network)) and pass the Locations"
+        )
+    names, index, _ = _parse(network, locations, crs)
+    index = np.asarray(index, np.int64)
+    off = ~on_network(network, index)
+    if off.any():
+        raise LocationError(
+            f"{int(off.sum())} locations are not on the network: {_describe(network, names[off], index[off])}"
+        )
+    return Locations(index, names, np.zeros(index.size), index)
 
 
 def _reported(area: Any, n: int) -> np.ndarray:
