@@ -24,7 +24,8 @@ import tensorflow as tf
 
 from .. import reductions
 from ..network import RiverNetwork
-from . import generic, numba_engine, scatter
+from . import generic, scatter
+from .host import Host
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python control flow: autograph must not rewrite it
@@ -147,35 +148,6 @@ def _cotangent(grad: tf.Tensor, x: tf.Tensor) -> Any:
 
 
 # -------------------------------------------------------- the numba engine, eagerly
-class _Host:
-    """The numba engine's interface (compute, compute_with_sources, send, transpose) on eager
-    CPU tensors: their numpy values in, tensors out."""
-
-    @staticmethod
-    def compute(network, op, x, how, w, skipna):
-        return _tensor(numba_engine.compute(network, op, _numpy(x), how, _numpy(w), skipna), x)
-
-    @staticmethod
-    def compute_with_sources(network, op, x, how, w, skipna):
-        y, sources = numba_engine.compute_with_sources(network, op, _numpy(x), how, _numpy(w), skipna)
-        return _tensor(y, x), sources
-
-    @staticmethod
-    def send(network, sources, g):
-        return _tensor(numba_engine.send(network, sources, _numpy(g)), g)
-
-    @staticmethod
-    def transpose(network, op, g, scale=None):
-        return _tensor(numba_engine.transpose(network, op, _numpy(g), _numpy(scale)), g)
-
-
-HOST = _Host()
-
-
-def _numpy(x: Any) -> Any:
-    return None if x is None else x.numpy()
-
-
 def _tensor(array: np.ndarray, like: tf.Tensor) -> tf.Tensor:
     """The engine's result as a CPU tensor: zero-copy through DLPack when 64-byte aligned
     (TensorFlow's own copy of a large array takes longer than the pass), else a copy."""
@@ -184,6 +156,11 @@ def _tensor(array: np.ndarray, like: tf.Tensor) -> tf.Tensor:
         return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
     with tf.device(like.device):
         return tf.convert_to_tensor(array)
+
+
+#: The numba engine's interface (compute, compute_with_sources, send, transpose) on eager CPU
+#: tensors: their numpy values in, tensors out.
+HOST = Host(lambda x: x.numpy(), _tensor)
 
 
 # ------------------------------------------------------------ the xp namespace
