@@ -71,6 +71,29 @@ def test_batch_shapes_dtypes_variables_and_device(engine, shape):
         check(out.numpy(), xa.accumulate(net, ints))
 
 
+@pytest.mark.parametrize("members", [1, 3, 12])
+def test_host_results_of_every_layout(members):
+    """The numba engine's results in either memory layout (members first up to 8 members,
+    cells first beyond: a transposed result) and every dtype come back as tensors equal to
+    numpy's; the input tensor is read without a copy and left as it was."""
+    from xhydro_accessor.backends.tensorflow import HOST
+
+    rng = np.random.default_rng(21)
+    field = rng.normal(size=(members, *NET.shape))
+    field[rng.random(field.shape) < 0.1] = np.nan
+    for dtype in ("float32", "float64", "int32", "bool"):
+        data = field.astype(dtype) if dtype[0] == "f" else (np.nan_to_num(field) > 0).astype(dtype)
+        x = tf.constant(data)
+        assert np.shares_memory(HOST.numpy(x), HOST.numpy(x))  # a view, not a copy
+        for how in HOWS:
+            for skipna in (False, True):
+                got = xa.accumulate(NET, x, how=how, skipna=skipna, warn_nan=False)
+                want = numpy_result("accumulate", NET, data, how, None, skipna)
+                assert isinstance(got, tf.Tensor) and "CPU" in got.device
+                check(got.numpy(), want)
+        np.testing.assert_array_equal(x.numpy(), data)
+
+
 def test_numpy_weights_follow_the_tensor():
     weights = np.random.default_rng(0).random(NET.shape)
     out = xa.accumulate(NET, tf.ones(NET.shape, tf.float64), weights=weights)

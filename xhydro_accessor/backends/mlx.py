@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import reductions
 from ..network import RiverNetwork
-from . import generic
+from . import generic, numba_engine
 from . import scatter as _scatter
 from .host import Host
 
@@ -239,7 +239,8 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
         aux = None
         if reduction is not None and reduction.gradient == "arg":  # the sources, found here only
             if backend is HOST:  # the numba pass again, recording them (a forward alone pays nothing)
-                sources = HOST.compute_with_sources(network, op, x, how, w, skipna)[1]
+                found = numba_engine.compute_with_sources(network, op, _numpy(x), how, HOST.numpy(w), skipna)
+                sources = found[1]
             else:  # from y
                 sources = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
             aux = partial(backend.send, network, sources)
