@@ -320,3 +320,22 @@ def test_traced_cotangent_falls_back_to_xp():
             return mx.vjp(lambda x: xa.accumulate(NET, x, how=how), [x], [g])[1][0]
 
         np.testing.assert_allclose(np.asarray(mx.compile(pullback)(g)), np.asarray(pullback(g)), rtol=1e-12)
+
+
+def test_second_order_gradients_of_the_host_path():
+    """A gradient of a gradient through the numba engine's vjp (its transposed pass, a mean's
+    weight sum, a max's send: each differentiable through the xp kernels) equals the xp
+    engine's (sum, mean, var) or the hand derivative (max), never a silent zero."""
+    net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    x, w = mx.array([[1.0, 2.0, 3.0, 4.0]]), mx.array([[0.5, 1.5, 2.0, 1.0]])
+
+    def hessian_sum(how, engine):
+        def loss(x, w):
+            return mx.sum(xa.accumulate(net, x, how=how, weights=w, engine=engine) ** 2)
+
+        return np.asarray(mx.grad(lambda w: mx.sum(mx.grad(loss)(x, w)))(w))
+
+    for how in ("sum", "mean", "var"):
+        np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-5, err_msg=how)
+    # max of x*w along increasing paths: every cell its own max, d/dw Σ 2 x w² = 4 x w
+    np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.asarray(x * w), rtol=1e-6)

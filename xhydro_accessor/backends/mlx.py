@@ -233,46 +233,82 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
     @flow.vjp
     def flow_vjp(primals, g, y):
         x, w = (primals, None) if isinstance(primals, mx.array) else (primals[0], primals[1])
-        backend = HOST if engine is HOST and _concrete(g) else generic
+        host = engine is HOST and _concrete(g)
         xs = x.astype(y.dtype)
         ws = None if w is None else w.astype(y.dtype)
         aux = None
         if reduction is not None and reduction.gradient == "arg":  # the sources, found here only
-            if backend is HOST:  # the numba pass again, recording them (a forward alone pays nothing)
+            if host:  # the numba pass again, recording them (a forward alone pays nothing)
                 found = numba_engine.compute_with_sources(network, op, _numpy(x), how, HOST.numpy(w), skipna)
-                sources = found[1]
+                aux = _host_send(network, found[1])
             else:  # from y
                 sources = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
-            aux = partial(backend.send, network, sources)
+                aux = partial(generic.send, network, sources)
         elif reduction is not None and reduction.state == "mean":  # 1 / Σw
             weight = mx.ones((1, x.shape[1]), y.dtype) if w is None else ws
             if skipna:
                 weight = mx.where(mx.isnan(x) if w is None else mx.isnan(x) | mx.isnan(w), 0, weight)
-            aux = generic.mean_scale(xp, backend.compute(network, op, weight, "sum", None, False))
-        adjoint = partial(backend.transpose, network)
+            total = (_host_compute if host else partial(partial, _compute))(network, op, "sum", False)
+            aux = generic.mean_scale(xp, total(weight))
+        adjoint = partial(_host_transpose, network) if host else partial(generic.transpose, network)
         gx, gw = generic.backward(network, op, how, skipna, xs, ws, y, aux, g, adjoint)
         return (_cotangent(gx, x),) if w is None else (_cotangent(gx, x), _cotangent(gw, w))
 
     return flow
 
 
-def _traced(network: RiverNetwork, op: str, how: str, skipna: bool):
-    """std/var: the numba forward pass; the vjp of the xp kernels for the gradient."""
-
-    def kernels(x, *w):
-        return generic.compute(network, op, x, how, w[0] if w else None, skipna)
+# ------------------------------------------- the numba engine, differentiable in MLX ops
+def _on_host(host: Any, kernels: Any) -> Any:
+    """``host(*arrays)``, a function run in the numba engine, with the vjp of ``kernels``, the
+    same function in the xp kernels: the value from numba, any derivative of it (second-order
+    gradients through a vjp too) from MLX ops."""
 
     @mx.custom_function
-    def flow(x, *w):
-        return HOST.compute(network, op, x, how, w[0] if w else None, skipna)
+    def f(*arrays):
+        return host(*arrays)
 
-    @flow.vjp
-    def flow_vjp(primals, g, y):
+    @f.vjp
+    def f_vjp(primals, cotangent, output):
         primals = [primals] if isinstance(primals, mx.array) else list(primals)
-        grads = mx.vjp(kernels, primals, [g])[1]
+        grads = mx.vjp(kernels, primals, [cotangent])[1]
         return grads[0] if len(grads) == 1 else tuple(grads)
 
-    return flow
+    return f
+
+
+def _compute(network: RiverNetwork, op: str, how: str, skipna: bool, x: Any, *w: Any) -> mx.array:
+    return generic.compute(network, op, x, how, w[0] if w else None, skipna)
+
+
+def _host_compute(network: RiverNetwork, op: str, how: str, skipna: bool) -> Any:
+    """``(x, *w) ->`` operation ``op`` in numba, differentiable through the xp kernels."""
+
+    def host(x, *w):
+        return HOST.compute(network, op, x, how, w[0] if w else None, skipna)
+
+    return _on_host(host, partial(_compute, network, op, how, skipna))
+
+
+def _host_transpose(network: RiverNetwork, op: str, g: mx.array, scale: Any = None) -> mx.array:
+    """The numba engine's transposed pass of ``g · scale``, differentiable in MLX ops."""
+    scales = () if scale is None else (scale,)
+    host = _on_host(
+        lambda g, *scale: HOST.transpose(network, op, g, *scale),
+        lambda g, *scale: generic.transpose(network, op, g, *scale),
+    )
+    return host(g, *scales)
+
+
+def _host_send(network: RiverNetwork, sources: np.ndarray) -> Any:
+    """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
+    in MLX ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
+    arg = mx.array(np.where(network.mask.reshape(-1)[:, None], sources, -1).T)
+    return _on_host(partial(HOST.send, network, sources), partial(generic.scatter_to_arg, arg))
+
+
+def _traced(network: RiverNetwork, op: str, how: str, skipna: bool) -> Any:
+    """std/var: the numba forward pass; the vjp of the xp kernels for the gradient."""
+    return _host_compute(network, op, how, skipna)
 
 
 def _cotangent(grad: mx.array, x: mx.array) -> mx.array:
