@@ -290,3 +290,24 @@ def test_readme_snippet_runs():
     exec(_python_block(ROOT / "README.md", "tape.gradient(loss, x)"), namespace)
     on_path = np.array([[1, 1, 0], [2, 2, 0], [3, 3, 0], [4, 4, 0]], np.float32)
     np.testing.assert_array_equal(namespace["grad"].numpy(), np.broadcast_to(on_path, (2, 4, 3)))
+
+
+def test_second_order_gradients_of_the_host_path():
+    """A gradient of a gradient through the numba engine's backward (transposed pass, a mean's
+    weight sum, a max's send: each differentiable through the xp kernels) equals the xp
+    engine's; it was silently wrong (the numba results were constants to the outer tape)."""
+    net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    x = tf.constant([[1.0, 2.0, 3.0, 4.0]], tf.float64)
+
+    def hessian_sum(how, engine):
+        w = tf.Variable([[0.5, 1.5, 2.0, 1.0]], dtype=tf.float64)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                loss = tf.reduce_sum(xa.accumulate(net, x, how=how, weights=w, engine=engine) ** 2)
+            total = tf.reduce_sum(inner.gradient(loss, x))
+        return outer.gradient(total, w).numpy()
+
+    for how in ("sum", "mean", "max", "var"):
+        np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-12, err_msg=how)
+    np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.array([[0.5, 3.0, 6.0, 4.0]]))  # 4 x w

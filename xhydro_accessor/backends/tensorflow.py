@@ -17,6 +17,7 @@ Importing this module registers :data:`NAMESPACE` in :mod:`.scatter`; the dispat
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -107,15 +108,20 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
         def grad(g):
             xs = tf.cast(x, y.dtype)
             ws = None if w is None else tf.cast(w, y.dtype)
+            host = engine is HOST  # its passes differentiable through the xp kernels (2nd order)
             aux = None
             if arg:
-                aux = lambda g: engine.send(network, sources, g)  # noqa: E731
+                aux = _host_send(network, sources) if host else partial(generic.send, network, sources)
             elif mean:
                 weight = tf.ones_like(y[:1]) if w is None else ws
                 if skipna:
                     weight = tf.where(generic._nan_of(NAMESPACE, xs, ws), tf.zeros_like(weight), weight)
-                aux = generic.mean_scale(NAMESPACE, engine.compute(network, op, weight, "sum", None, False))
-            adjoint = lambda op, g, scale=None: engine.transpose(network, op, g, scale)  # noqa: E731
+                if host:
+                    total = _host_compute(network, op, "sum", False)(weight, None)
+                else:
+                    total = generic.compute(network, op, weight, "sum", None, False)
+                aux = generic.mean_scale(NAMESPACE, total)
+            adjoint = partial(_host_transpose if host else generic.transpose, network)
             gx, gw = generic.backward(network, op, how, skipna, xs, ws, y, aux, g, adjoint)
             return _cotangent(gx, x), None if w is None else _cotangent(gw, w)
 
@@ -126,21 +132,53 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
 
 def _traced(network: RiverNetwork, op: str, how: str, skipna: bool):
     """std/var: the numba forward pass, the xp kernels re-run under a tape for the gradient."""
+    return _host_compute(network, op, how, skipna)
 
-    def flow(x, w):
-        y = HOST.compute(network, op, x, how, w, skipna)
+
+# --------------------------------------- the numba engine, differentiable in TensorFlow ops
+def _on_host(host, kernels):
+    """``host(a, b)`` (``b`` may be None), a function run in the numba engine, differentiable
+    as ``kernels``, the same function in the xp kernels re-run under a tape: the value from
+    numba, any derivative of it (second order too) from TensorFlow ops."""
+
+    def flow(a, b):
+        y = host(a, b)
 
         def grad(g):
-            inputs = [x] if w is None else [x, w]
+            inputs = [a] if b is None else [a, b]
             with tf.GradientTape() as tape:
                 tape.watch(inputs)
-                traced = generic.compute(network, op, x, how, w, skipna)
+                traced = kernels(a, b)
             grads = tape.gradient(traced, inputs, output_gradients=g)
-            return tuple(grads) + ((None,) if w is None else ())
+            return tuple(grads) + ((None,) if b is None else ())
 
         return y, grad
 
     return _pair(flow)
+
+
+def _host_compute(network: RiverNetwork, op: str, how: str, skipna: bool):
+    """``(x, w) ->`` operation ``op`` in numba, differentiable through the xp kernels."""
+    return _on_host(
+        lambda x, w: HOST.compute(network, op, x, how, w, skipna),
+        lambda x, w: generic.compute(network, op, x, how, w, skipna),
+    )
+
+
+def _host_transpose(network: RiverNetwork, op: str, g: tf.Tensor, scale: Any = None) -> tf.Tensor:
+    """The numba engine's transposed pass of ``g · scale``, differentiable in TF ops."""
+    return _on_host(
+        lambda g, scale: HOST.transpose(network, op, g, scale),
+        lambda g, scale: generic.transpose(network, op, g, scale),
+    )(g, scale)
+
+
+def _host_send(network: RiverNetwork, sources: np.ndarray):
+    """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
+    in TF ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
+    arg = tf.constant(np.where(network.mask.reshape(-1)[:, None], sources, -1).T.astype(np.int64))
+    send = _on_host(lambda g, _: HOST.send(network, sources, g), lambda g, _: generic.scatter_to_arg(arg, g))
+    return lambda g: send(g, None)
 
 
 def _cotangent(grad: tf.Tensor, x: tf.Tensor) -> Any:
