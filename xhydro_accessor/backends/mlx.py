@@ -302,8 +302,11 @@ def _host_transpose(network: RiverNetwork, op: str, g: mx.array, scale: Any = No
 def _host_send(network: RiverNetwork, sources: np.ndarray) -> Any:
     """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
     in MLX ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
-    arg = mx.array(np.where(network.mask.reshape(-1)[:, None], sources, -1).T)
-    return _on_host(partial(HOST.send, network, sources), partial(generic.scatter_to_arg, arg))
+
+    def kernels(g):  # only for a gradient of the gradient: the sources as xp's (members, cells)
+        return generic.scatter_to_arg(mx.array(np.where(network.mask.reshape(-1)[:, None], sources, -1).T), g)
+
+    return _on_host(partial(HOST.send, network, sources), kernels)
 
 
 def _traced(network: RiverNetwork, op: str, how: str, skipna: bool) -> Any:

@@ -176,8 +176,12 @@ def _host_transpose(network: RiverNetwork, op: str, g: tf.Tensor, scale: Any = N
 def _host_send(network: RiverNetwork, sources: np.ndarray):
     """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
     in TF ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
-    arg = tf.constant(np.where(network.mask.reshape(-1)[:, None], sources, -1).T.astype(np.int64))
-    send = _on_host(lambda g, _: HOST.send(network, sources, g), lambda g, _: generic.scatter_to_arg(arg, g))
+
+    def kernels(g, _):  # only for a gradient of the gradient: the sources as xp's (members, cells)
+        arg = np.where(network.mask.reshape(-1)[:, None], sources, -1).T.astype(np.int64)
+        return generic.scatter_to_arg(tf.constant(arg), g)
+
+    send = _on_host(lambda g, _: HOST.send(network, sources, g), kernels)
     return lambda g: send(g, None)
 
 
