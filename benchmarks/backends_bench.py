@@ -1,16 +1,29 @@
-"""Forward and backward times of ``accumulate`` per array library, beside numpy's.
+"""Forward and backward times of ``accumulate`` per array library, beside numpy's and
+earthkit-hydro's.
 
-On the bundled EFAS 5 km network (366,989 cells): one float64 field and a 50-member
-float32 batch, ``how="sum"`` and ``"max"``; best of a few runs. "backward" is the
-gradient of ``sum(accumulate(x) * g)`` (numpy: the numba engine's transposed pass, what
-torch and TensorFlow call). The last block times ``engine="xp"`` (the level-synchronous
-kernels a GPU runs) against the numba engine on numpy arrays: how far the GPU algorithm
-is from the CPU one on the same hardware. Ratios are to numpy's forward time.
+On the bundled EFAS 5 km network (366,989 cells, 551 levels): one float32 field and a
+50-member float32 batch, ``how="sum"`` and ``"max"``; best of a few runs. Rows:
 
-A library is one entry of :data:`LIBRARIES` (a maker returning forward and backward
-closures); a missing library is skipped.
+- ``numpy``: the numba engine; ``numpy xp``: ``engine="xp"`` on numpy arrays (the
+  level-synchronous kernels a GPU runs, on the CPU: how far the GPU algorithm is from
+  the CPU one on the same hardware);
+- ``torch``, ``jax`` (``jax.jit``), ``tensorflow`` (eager), ``mlx`` (CPU device; a time
+  includes ``mx.eval``): this package on that library's CPU arrays;
+- ``ekh <library>``: earthkit-hydro's ``upstream.array.sum/max`` on the same library
+  (its numpy, torch, jax (``jax.jit``), tensorflow and mlx backends), ``how="sum"``
+  unless ``--ekh-how``.
 
-Run: ``python benchmarks/backends_bench.py [--repeats N] [--only numpy,tensorflow]``.
+Any library's 50-member rows run only where one field's forward and backward took under
+0.5 s (earthkit-hydro on MLX, whose every level copies the whole batch, took over 3 min
+for 50 members); a run over 5 s is timed once (no repeats).
+
+Columns: ``forward``; ``fwd+bwd``, the gradient of ``sum(accumulate(x) * g)`` taken the
+library's way (torch ``backward``, ``jax.grad``, ``tf.GradientTape``, ``mx.vjp``;
+numpy: the numba engine's forward with sources and its transposed pass, what torch and
+TensorFlow call); ``backward`` = fwd+bwd - forward; ``fwd/np`` = forward / numpy's
+forward; ``bwd/fwd`` = backward / forward.
+
+Run: ``PYTHONPATH=$PWD python benchmarks/backends_bench.py [--repeats N] [--only numpy,mlx]``.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,29 +39,38 @@ import xhydro_accessor as xa
 from xhydro_accessor.backends import numba_engine
 from xhydro_accessor.samples import sample_network
 
-Timed = tuple[Callable[[], object], Callable[[], object]]  # forward, backward
+Timed = tuple[Callable[[], object], Callable[[], object] | None]  # forward, forward + backward
 
 
 def best(f: Callable[[], object], repeats: int) -> float:
-    f()  # compile, convert and cache
-    times = []
-    for _ in range(repeats):
+    """The best time of ``f()`` in ms, after one call that compiles, converts and caches: at
+    least ``repeats`` runs, more while under 2 s in all (at most 20); one run if it takes
+    over 5 s."""
+    f()
+    times: list[float] = []
+    while len(times) < 20 and (len(times) < repeats or sum(times) < 2) and sum(times) < 5:
         start = time.perf_counter()
         f()
         times.append(time.perf_counter() - start)
     return min(times) * 1e3
 
 
+# ------------------------------------------------------------- this package
 def numpy_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     x, g = field.reshape(-1, net.mask.size), g.reshape(-1, net.mask.size)  # (members, cells)
 
-    def backward():
+    def both():
         if how == "sum":
+            xa.accumulate(net, field, how=how)
             return numba_engine.transpose(net, "accumulate", g)
         _, sources = numba_engine.compute_with_sources(net, "accumulate", x, how, None, False)
         return numba_engine.send(net, sources, g)
 
-    return (lambda: xa.accumulate(net, field, how=how)), backward
+    return (lambda: xa.accumulate(net, field, how=how)), both
+
+
+def numpy_xp_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    return (lambda: xa.accumulate(net, field, how=how, engine="xp")), None
 
 
 def torch_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
@@ -56,11 +79,11 @@ def torch_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     tensor, gt = torch.from_numpy(field), torch.from_numpy(g)
     leaf = tensor.clone().requires_grad_()
 
-    def backward():
+    def both():
         leaf.grad = None
         xa.accumulate(net, leaf, how=how).backward(gt)
 
-    return (lambda: xa.accumulate(net, tensor, how=how)), backward
+    return (lambda: xa.accumulate(net, tensor, how=how)), both
 
 
 def jax_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
@@ -74,63 +97,146 @@ def jax_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
 
 
 def tensorflow_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    return _tensorflow(lambda x: xa.accumulate(net, x, how=how), field, g)
+
+
+def mlx_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g)
+
+
+def _tensorflow(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
     import tensorflow as tf
 
     x, gt = tf.constant(field), tf.constant(g)
 
-    def backward():
+    def both():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = xa.accumulate(net, x, how=how)
+            y = f(x)
         return tape.gradient(y, x, output_gradients=gt)
 
-    return (lambda: xa.accumulate(net, x, how=how)), backward
+    return (lambda: f(x)), both
 
 
-#: name -> maker(network, numpy field, how, numpy output gradient) -> (forward, backward)
+def _mlx(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
+    import mlx.core as mx
+
+    x, gm = mx.array(field), mx.array(g)
+    return (lambda: mx.eval(f(x))), (lambda: mx.eval(mx.vjp(f, [x], [gm])))
+
+
+# ------------------------------------------------------------ earthkit-hydro
+def _earthkit(library: str) -> Callable[..., Timed]:
+    """earthkit-hydro's ``upstream.array.<how>`` on ``library``'s arrays."""
+
+    def make(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+        import earthkit.hydro as ekh
+
+        ek = _earthkit_network(net, library)
+
+        def f(x: Any) -> Any:
+            return getattr(ekh.upstream.array, how)(ek, x)
+
+        if library == "numpy":
+            return (lambda: f(field)), None
+        if library == "tensorflow":
+            return _tensorflow(f, field, g)
+        if library == "mlx":
+            return _mlx(f, field, g)
+        if library == "torch":
+            import torch
+
+            leaf, gt = torch.from_numpy(field.copy()).requires_grad_(), torch.from_numpy(g)
+
+            def both():
+                leaf.grad = None
+                f(leaf).backward(gt)
+
+            return (lambda: f(torch.from_numpy(field))), both
+        import jax
+        import jax.numpy as jnp
+
+        x, gj = jnp.asarray(field), jnp.asarray(g)
+        forward = jax.jit(f)
+        grad = jax.jit(jax.grad(lambda x: jnp.sum(jnp.nan_to_num(f(x)) * gj)))
+        return (lambda: forward(x).block_until_ready()), (lambda: grad(x).block_until_ready())
+
+    return make
+
+
+_EK: dict[str, Any] = {}
+
+
+def _earthkit_network(net, library: str) -> Any:
+    """earthkit-hydro's network of the bundled EFAS LDD on ``library`` (one per library:
+    its ``to_device`` converts the network in place)."""
+    if library not in _EK:
+        from earthkit.hydro._readers import from_d8
+        from earthkit.hydro.data_structures import RiverNetwork
+
+        from xhydro_accessor.io import read_flow_directions
+        from xhydro_accessor.samples import sample_path
+
+        ldd = np.asarray(read_flow_directions(sample_path()).values)
+        codes = np.where((ldd >= 1) & (ldd <= 9), ldd, 255).astype(np.uint8)
+        _EK[library] = RiverNetwork(from_d8(codes, "pcr_d8")).to_device("cpu", library)
+    return _EK[library]
+
+
+#: name -> maker(network, numpy field, how, numpy output gradient) -> (forward, fwd+bwd or None)
 LIBRARIES: dict[str, Callable[..., Timed]] = {
     "numpy": numpy_lib,
+    "numpy xp": numpy_xp_lib,
     "torch": torch_lib,
     "jax": jax_lib,
     "tensorflow": tensorflow_lib,
+    "mlx": mlx_lib,
+    **{f"ekh {lib}": _earthkit(lib) for lib in ("numpy", "torch", "jax", "tensorflow", "mlx")},
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--how", default="sum,max")
+    parser.add_argument("--ekh-how", default="sum", help="the hows earthkit-hydro rows run")
     parser.add_argument("--only", default=",".join(LIBRARIES), help="comma-separated libraries")
     args = parser.parse_args()
     net = sample_network()
     rng = np.random.default_rng(0)
-    cases = [
-        ("1 field, float64", net.shape, np.float64),
-        ("50 members, float32", (50, *net.shape), np.float32),
-    ]
-    print(f"{net}\ntimes in ms (best of {args.repeats}); ratio = time / numpy forward\n")
-    print(f"{'case':<28}{'library':<12}{'forward':>10}{'backward':>10}{'fwd/np':>8}{'bwd/fwd':>8}")
-    for label, shape, dtype in cases:
-        for how in ("sum", "max"):
-            field = rng.random(shape).astype(dtype)
-            g = rng.random(shape).astype(dtype)
+    cases = [("1 field", net.shape), (f"{args.members} members", (args.members, *net.shape))]
+    print(f"{net}; float32; times in ms (best of {args.repeats})\n")
+    print(
+        f"{'case':<18}{'library':<16}{'forward':>10}{'fwd+bwd':>10}{'backward':>10}{'fwd/np':>8}{'bwd/fwd':>8}"
+    )
+    slow: set[str] = set()  # libraries whose one field took over 0.5 s: no batch rows (hours)
+    for label, shape in cases:
+        for how in args.how.split(","):
+            field = rng.random(shape).astype(np.float32)
+            g = rng.random(shape).astype(np.float32)
             reference = None
             for name in args.only.split(","):
-                try:
-                    forward, backward = LIBRARIES[name](net, field, how, g)
-                    fwd, bwd = best(forward, args.repeats), best(backward, args.repeats)
-                except ImportError as err:
-                    print(f"{label + ', ' + how:<28}{name:<12} not run: {err}")
+                row = f"{label + ', ' + how:<18}{name:<16}"
+                if name.startswith("ekh") and how not in args.ekh_how.split(","):
                     continue
+                if name in slow and shape != net.shape:
+                    print(f"{row} not run: one field took over 0.5 s", flush=True)
+                    continue
+                try:
+                    forward, both = LIBRARIES[name](net, field, how, g)
+                    fwd = best(forward, args.repeats)
+                    total = best(both, args.repeats) if both else float("nan")
+                except (ImportError, NotImplementedError) as err:
+                    print(f"{row} not run: {type(err).__name__} {err}", flush=True)
+                    continue
+                if name != "numpy" and shape == net.shape and max(fwd, np.nan_to_num(total)) > 500:
+                    slow.add(name)
                 reference = fwd if name == "numpy" else reference
-                ratio = f"{fwd / reference:>8.2f}" if reference else f"{'':>8}"
-                print(f"{label + ', ' + how:<28}{name:<12}{fwd:>10.1f}{bwd:>10.1f}{ratio}{bwd / fwd:>8.2f}")
-    print("\nengine='xp' against the numba engine, numpy arrays (forward)")
-    for label, shape, dtype in cases:
-        for how in ("sum", "mean", "max", "std"):
-            field = rng.random(shape).astype(dtype)
-            numba = best(lambda: xa.accumulate(net, field, how=how, engine="numba"), args.repeats)  # noqa: B023
-            xp = best(lambda: xa.accumulate(net, field, how=how, engine="xp"), args.repeats)  # noqa: B023
-            print(f"{label + ', ' + how:<28}numba {numba:>9.1f}  xp {xp:>9.1f}  xp/numba {xp / numba:>6.2f}")
+                ratio = fwd / reference if reference else float("nan")
+                back = total - fwd
+                times = f"{fwd:>10.1f}{total:>10.1f}{back:>10.1f}{ratio:>8.2f}{back / fwd:>8.2f}"
+                print(row + times, flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ BACKENDS = {
     "array_api_strict": backends.array_api_strict,
     "cupy": backends.cupy,
     "mlx": backends.mlx,
+    "mlx-xp": backends.mlx,
     "torch-cuda": backends.torch_cuda,
     "dask-cupy": backends.dask_cupy,
     "tensorflow": backends.tensorflow,

@@ -71,6 +71,29 @@ def test_batch_shapes_dtypes_variables_and_device(engine, shape):
         check(out.numpy(), xa.accumulate(net, ints))
 
 
+@pytest.mark.parametrize("members", [1, 3, 12])
+def test_host_results_of_every_layout(members):
+    """The numba engine's results in either memory layout (members first up to 8 members,
+    cells first beyond: a transposed result) and every dtype come back as tensors equal to
+    numpy's; the input tensor is read without a copy and left as it was."""
+    from xhydro_accessor.backends.tensorflow import HOST
+
+    rng = np.random.default_rng(21)
+    field = rng.normal(size=(members, *NET.shape))
+    field[rng.random(field.shape) < 0.1] = np.nan
+    for dtype in ("float32", "float64", "int32", "bool"):
+        data = field.astype(dtype) if dtype[0] == "f" else (np.nan_to_num(field) > 0).astype(dtype)
+        x = tf.constant(data)
+        assert np.shares_memory(HOST.numpy(x), HOST.numpy(x))  # a view, not a copy
+        for how in HOWS:
+            for skipna in (False, True):
+                got = xa.accumulate(NET, x, how=how, skipna=skipna, warn_nan=False)
+                want = numpy_result("accumulate", NET, data, how, None, skipna)
+                assert isinstance(got, tf.Tensor) and "CPU" in got.device
+                check(got.numpy(), want)
+        np.testing.assert_array_equal(x.numpy(), data)
+
+
 def test_numpy_weights_follow_the_tensor():
     weights = np.random.default_rng(0).random(NET.shape)
     out = xa.accumulate(NET, tf.ones(NET.shape, tf.float64), weights=weights)
@@ -267,3 +290,24 @@ def test_readme_snippet_runs():
     exec(_python_block(ROOT / "README.md", "tape.gradient(loss, x)"), namespace)
     on_path = np.array([[1, 1, 0], [2, 2, 0], [3, 3, 0], [4, 4, 0]], np.float32)
     np.testing.assert_array_equal(namespace["grad"].numpy(), np.broadcast_to(on_path, (2, 4, 3)))
+
+
+def test_second_order_gradients_of_the_host_path():
+    """A gradient of a gradient through the numba engine's backward (transposed pass, a mean's
+    weight sum, a max's send: each differentiable through the xp kernels) equals the xp
+    engine's; it was silently wrong (the numba results were constants to the outer tape)."""
+    net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    x = tf.constant([[1.0, 2.0, 3.0, 4.0]], tf.float64)
+
+    def hessian_sum(how, engine):
+        w = tf.Variable([[0.5, 1.5, 2.0, 1.0]], dtype=tf.float64)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                loss = tf.reduce_sum(xa.accumulate(net, x, how=how, weights=w, engine=engine) ** 2)
+            total = tf.reduce_sum(inner.gradient(loss, x))
+        return outer.gradient(total, w).numpy()
+
+    for how in ("sum", "mean", "max", "var"):
+        np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-12, err_msg=how)
+    np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.array([[0.5, 3.0, 6.0, 4.0]]))  # 4 x w

@@ -9,7 +9,8 @@ numpy      the numba engine, :mod:`.numba_engine` (``engine="xp"``: :mod:`.gener
 dask       :mod:`.dask` — one task per non-spatial chunk (``map_blocks``)
 torch      :mod:`.torch` — differentiable; CPU tensors run the compiled engine
 jax        :mod:`.jax` — ``custom_vjp``, works under ``jax.jit`` and ``jax.grad``
-mlx        :mod:`.mlx` — ``mx.custom_function``, works under ``mx.compile`` and ``mx.grad``
+mlx        :mod:`.mlx` — ``mx.custom_function``; arrays with values on the CPU device run
+           the numba engine, ``mx.compile`` (and the GPU) the xp one
 tensorflow :mod:`.tensorflow` — ``tf.custom_gradient``; eager CPU tensors run the
            numba engine, ``tf.function`` (``jit_compile=True`` too) the xp one
 cupy, any  :mod:`.generic` — the level-synchronous Array API engine ("xp")
@@ -138,6 +139,10 @@ def dispatch(
             from .tensorflow import run as tf_run
 
             return tf_run(network, op, field, how, weights, skipna, engine=engine)
+        if library == "mlx":
+            from .mlx import run as mlx_run
+
+            return mlx_run(network, op, field, how, weights, skipna, engine=engine)
         host = library == "torch" and device(field).type == "cpu"
         chosen = engine_for(engine, library if host or library != "torch" else f"torch on {device(field)}")
         if library == "torch":
@@ -148,10 +153,6 @@ def dispatch(
             from .jax import run as jax_run
 
             return jax_run(network, op, field, how, weights, skipna)
-        if library == "mlx":
-            from .mlx import run as mlx_run
-
-            return mlx_run(network, op, field, how, weights, skipna)
         return chosen.run(network, op, field, how, weights, skipna)
 
     return on_one_library(run, field, weights)

@@ -1,17 +1,22 @@
 """The MLX backend: ``mx.array`` in and out, differentiable, works under ``mx.compile``.
 
-MLX arrays run the level-synchronous kernels of :mod:`.generic` (the "xp" engine)
-through :data:`xp`, a minimal Array API adapter of ``mlx.core`` (whose own
+On MLX's CPU device (Linux: always), arrays with values run the compiled numba engine
+on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do); the
+result is copied into a new MLX array (MLX imports no memory without a copy). Under
+``mx.compile`` and ``mx.vmap`` (placeholders without values), on the GPU and with
+``engine="xp"``, the level-synchronous kernels of :mod:`.generic` (the "xp" engine)
+run through :data:`xp`, a minimal Array API adapter of ``mlx.core`` (whose own
 ``__array_namespace__`` is ``mlx.core`` itself: no ``bool`` dtype, no ``device=``
 arguments, float64 numpy arrays narrowed to float32) holding only the functions
 :mod:`.generic` and :mod:`.scatter` use, and the :class:`Scatter` of MLX's
 ``x.at[...]`` updates. sum, mean, min and max carry an ``mx.custom_function``
-whose vjp runs the transposed pass (as the jax and torch backends) and sends
-min/max gradients to the arg-extreme cell, found from the forward's output in
-the vjp only (a forward without gradient pays nothing); std/var are
-differentiated through the kernels themselves. ``mx.grad``, ``mx.value_and_grad``
-and ``mx.compile`` work. MLX arrays have no device: they live in unified memory
-and run on the default device (float64 exists on the CPU only).
+whose vjp runs the transposed pass in the forward's engine (as the jax and torch
+backends) and sends min/max gradients to the arg-extreme cell, found in the vjp
+only (a forward without gradient pays nothing: numba runs the pass again recording
+them; xp finds them from the output); std/var are differentiated through the xp
+kernels. ``mx.grad``, ``mx.value_and_grad`` and ``mx.compile`` work. MLX arrays have
+no device: they live in unified memory and run on the default device (float64
+exists on the CPU only).
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import numpy as np
 
 from .. import reductions
 from ..network import RiverNetwork
-from . import generic
+from . import generic, numba_engine
 from . import scatter as _scatter
+from .host import Host
 
 
 class _Namespace:
@@ -143,49 +149,169 @@ class Scatter(_scatter.Scatter):
 _scatter.ADAPTERS["mlx"] = (xp, Scatter)
 
 
+def _numpy(x: mx.array) -> np.ndarray:
+    """``x``'s values, a zero-copy numpy view (evaluating ``x``); ``ValueError`` for the
+    placeholders of ``mx.compile`` and ``mx.vmap``, which have no values."""
+    return np.asarray(x)
+
+
+def _array(result: np.ndarray, like: Any = None) -> mx.array:
+    """The numba engine's result as an MLX array of its dtype (``mx.array`` narrows float64)."""
+    return mx.array(result, dtype=getattr(mx, "bool_" if result.dtype == bool else result.dtype.name))
+
+
+#: The numba engine's interface (compute, compute_with_sources, send, transpose) on MLX arrays
+#: with values: their numpy views in, MLX arrays out.
+HOST = Host(_numpy, _array)
+
+
+def _concrete(*arrays: Any) -> bool:
+    """Whether the arrays have values: not the placeholders ``mx.compile``/``mx.vmap`` trace
+    (under ``mx.grad`` and ``mx.vjp`` they have)."""
+    try:
+        for array in arrays:
+            if array is not None:
+                _numpy(array)
+    except ValueError:  # "[eval] Attempting to eval an array during function transformations ..."
+        return False
+    return True
+
+
+def _engine(engine: str, *arrays: Any) -> Any:
+    """:data:`HOST` (the numba engine) on MLX's CPU device for arrays with values, unless
+    ``engine="xp"``; else :mod:`.generic`."""
+    if engine == "xp":
+        return generic
+    if mx.default_device() == mx.cpu and _concrete(*arrays):
+        return HOST
+    if engine == "numba":
+        where = "on the GPU" if mx.default_device() != mx.cpu else "under mx.compile or mx.vmap"
+        raise ValueError(
+            f"engine='numba' reads MLX arrays as numpy: on the CPU device and with values, not {where}; "
+            "pass engine='auto' or 'xp'"
+        )
+    return generic
+
+
 def run(
-    network: RiverNetwork, op: str, field: mx.array, how: str, weights: Any, skipna: bool, engine: str = "xp"
+    network: RiverNetwork,
+    op: str,
+    field: mx.array,
+    how: str,
+    weights: Any,
+    skipna: bool,
+    engine: str = "auto",
 ) -> mx.array:
-    """Operation ``op`` on an MLX array (see :mod:`xhydro_accessor.operations`), in the
-    "xp" engine (:mod:`.generic`), differentiable with ``mx.grad``."""
+    """Operation ``op`` on an MLX array (see :mod:`xhydro_accessor.operations`), differentiable
+    with ``mx.grad``: the numba engine on the CPU device, else (``engine="xp"``, under
+    ``mx.compile``/``mx.vmap``, on the GPU) the "xp" engine (:mod:`.generic`)."""
     for array in (field, weights):
         if array is not None and array.dtype in (mx.bfloat16, mx.complex64):
             raise TypeError(f"the MLX backend computes in numpy's dtypes: cast {array.dtype} to float32")
     x, w, shape = generic.as_batch(network, field, weights)
+    chosen = _engine(engine, x, w)
     reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
-    if reduction is not None and reduction.gradient == "traced":
-        y = generic.compute(network, op, x, how, w, skipna)
+    arrays = (x,) if w is None else (x, w)
+    if reduction is not None and reduction.gradient == "traced" and chosen is generic:
+        y = generic.compute(network, op, x, how, w, skipna)  # autodiff through the xp kernels
+    elif reduction is not None and reduction.gradient == "traced":
+        y = _traced(network, op, how, skipna)(*arrays)
     else:
-        arrays = (x,) if w is None else (x, w)
-        y = _differentiable(network, op, how, skipna)(*arrays)
+        y = _differentiable(network, op, how, skipna, chosen)(*arrays)
     return y.reshape(shape)
 
 
-def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool):
+def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engine: Any):
+    """sum/mean/min/max/moves in ``engine`` with the transposed pass as their vjp (in the numba
+    engine when the forward ran there and the cotangent has values, else in the xp one)."""
+    reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
+
     @mx.custom_function
     def flow(x, *w):
-        return generic.compute(network, op, x, how, w[0] if w else None, skipna)
+        return engine.compute(network, op, x, how, w[0] if w else None, skipna)
 
     @flow.vjp
     def flow_vjp(primals, g, y):
         x, w = (primals, None) if isinstance(primals, mx.array) else (primals[0], primals[1])
+        host = engine is HOST and _concrete(g)
         xs = x.astype(y.dtype)
         ws = None if w is None else w.astype(y.dtype)
-        reduction = None if op == "move_upstream" else reductions.REDUCTIONS[how]
         aux = None
-        if reduction is not None and reduction.gradient == "arg":  # the sources, from y
-            sources = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
-            aux = partial(generic.send, network, sources)
+        if reduction is not None and reduction.gradient == "arg":  # the sources, found here only
+            if host:  # the numba pass again, recording them (a forward alone pays nothing)
+                found = numba_engine.compute_with_sources(network, op, _numpy(x), how, HOST.numpy(w), skipna)
+                aux = _host_send(network, found[1])
+            else:  # from y
+                sources = generic.arg_extreme(network, op, xs if ws is None else xs * ws, y)
+                aux = partial(generic.send, network, sources)
         elif reduction is not None and reduction.state == "mean":  # 1 / Σw
             weight = mx.ones((1, x.shape[1]), y.dtype) if w is None else ws
             if skipna:
                 weight = mx.where(mx.isnan(x) if w is None else mx.isnan(x) | mx.isnan(w), 0, weight)
-            aux = generic.mean_scale(xp, generic.compute(network, op, weight, "sum", None, False))
-        adjoint = partial(generic.transpose, network)
+            total = (_host_compute if host else partial(partial, _compute))(network, op, "sum", False)
+            aux = generic.mean_scale(xp, total(weight))
+        adjoint = partial(_host_transpose, network) if host else partial(generic.transpose, network)
         gx, gw = generic.backward(network, op, how, skipna, xs, ws, y, aux, g, adjoint)
         return (_cotangent(gx, x),) if w is None else (_cotangent(gx, x), _cotangent(gw, w))
 
     return flow
+
+
+# ------------------------------------------- the numba engine, differentiable in MLX ops
+def _on_host(host: Any, kernels: Any) -> Any:
+    """``host(*arrays)``, a function run in the numba engine, with the vjp of ``kernels``, the
+    same function in the xp kernels: the value from numba, any derivative of it (second-order
+    gradients through a vjp too) from MLX ops."""
+
+    @mx.custom_function
+    def f(*arrays):
+        return host(*arrays)
+
+    @f.vjp
+    def f_vjp(primals, cotangent, output):
+        primals = [primals] if isinstance(primals, mx.array) else list(primals)
+        grads = mx.vjp(kernels, primals, [cotangent])[1]
+        return grads[0] if len(grads) == 1 else tuple(grads)
+
+    return f
+
+
+def _compute(network: RiverNetwork, op: str, how: str, skipna: bool, x: Any, *w: Any) -> mx.array:
+    return generic.compute(network, op, x, how, w[0] if w else None, skipna)
+
+
+def _host_compute(network: RiverNetwork, op: str, how: str, skipna: bool) -> Any:
+    """``(x, *w) ->`` operation ``op`` in numba, differentiable through the xp kernels."""
+
+    def host(x, *w):
+        return HOST.compute(network, op, x, how, w[0] if w else None, skipna)
+
+    return _on_host(host, partial(_compute, network, op, how, skipna))
+
+
+def _host_transpose(network: RiverNetwork, op: str, g: mx.array, scale: Any = None) -> mx.array:
+    """The numba engine's transposed pass of ``g · scale``, differentiable in MLX ops."""
+    scales = () if scale is None else (scale,)
+    host = _on_host(
+        lambda g, *scale: HOST.transpose(network, op, g, *scale),
+        lambda g, *scale: generic.transpose(network, op, g, *scale),
+    )
+    return host(g, *scales)
+
+
+def _host_send(network: RiverNetwork, sources: np.ndarray) -> Any:
+    """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
+    in MLX ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
+
+    def kernels(g):  # only for a gradient of the gradient: the sources as xp's (members, cells)
+        return generic.scatter_to_arg(mx.array(np.where(network.mask.reshape(-1)[:, None], sources, -1).T), g)
+
+    return _on_host(partial(HOST.send, network, sources), kernels)
+
+
+def _traced(network: RiverNetwork, op: str, how: str, skipna: bool) -> Any:
+    """std/var: the numba forward pass; the vjp of the xp kernels for the gradient."""
+    return _host_compute(network, op, how, skipna)
 
 
 def _cotangent(grad: mx.array, x: mx.array) -> mx.array:

@@ -17,6 +17,7 @@ Importing this module registers :data:`NAMESPACE` in :mod:`.scatter`; the dispat
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ import tensorflow as tf
 
 from .. import reductions
 from ..network import RiverNetwork
-from . import generic, numba_engine, scatter
+from . import generic, scatter
+from .host import Host
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python control flow: autograph must not rewrite it
@@ -106,15 +108,20 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
         def grad(g):
             xs = tf.cast(x, y.dtype)
             ws = None if w is None else tf.cast(w, y.dtype)
+            host = engine is HOST  # its passes differentiable through the xp kernels (2nd order)
             aux = None
             if arg:
-                aux = lambda g: engine.send(network, sources, g)  # noqa: E731
+                aux = _host_send(network, sources) if host else partial(generic.send, network, sources)
             elif mean:
                 weight = tf.ones_like(y[:1]) if w is None else ws
                 if skipna:
                     weight = tf.where(generic._nan_of(NAMESPACE, xs, ws), tf.zeros_like(weight), weight)
-                aux = generic.mean_scale(NAMESPACE, engine.compute(network, op, weight, "sum", None, False))
-            adjoint = lambda op, g, scale=None: engine.transpose(network, op, g, scale)  # noqa: E731
+                if host:
+                    total = _host_compute(network, op, "sum", False)(weight, None)
+                else:
+                    total = generic.compute(network, op, weight, "sum", None, False)
+                aux = generic.mean_scale(NAMESPACE, total)
+            adjoint = partial(_host_transpose if host else generic.transpose, network)
             gx, gw = generic.backward(network, op, how, skipna, xs, ws, y, aux, g, adjoint)
             return _cotangent(gx, x), None if w is None else _cotangent(gw, w)
 
@@ -125,21 +132,57 @@ def _differentiable(network: RiverNetwork, op: str, how: str, skipna: bool, engi
 
 def _traced(network: RiverNetwork, op: str, how: str, skipna: bool):
     """std/var: the numba forward pass, the xp kernels re-run under a tape for the gradient."""
+    return _host_compute(network, op, how, skipna)
 
-    def flow(x, w):
-        y = HOST.compute(network, op, x, how, w, skipna)
+
+# --------------------------------------- the numba engine, differentiable in TensorFlow ops
+def _on_host(host, kernels):
+    """``host(a, b)`` (``b`` may be None), a function run in the numba engine, differentiable
+    as ``kernels``, the same function in the xp kernels re-run under a tape: the value from
+    numba, any derivative of it (second order too) from TensorFlow ops."""
+
+    def flow(a, b):
+        y = host(a, b)
 
         def grad(g):
-            inputs = [x] if w is None else [x, w]
+            inputs = [a] if b is None else [a, b]
             with tf.GradientTape() as tape:
                 tape.watch(inputs)
-                traced = generic.compute(network, op, x, how, w, skipna)
+                traced = kernels(a, b)
             grads = tape.gradient(traced, inputs, output_gradients=g)
-            return tuple(grads) + ((None,) if w is None else ())
+            return tuple(grads) + ((None,) if b is None else ())
 
         return y, grad
 
     return _pair(flow)
+
+
+def _host_compute(network: RiverNetwork, op: str, how: str, skipna: bool):
+    """``(x, w) ->`` operation ``op`` in numba, differentiable through the xp kernels."""
+    return _on_host(
+        lambda x, w: HOST.compute(network, op, x, how, w, skipna),
+        lambda x, w: generic.compute(network, op, x, how, w, skipna),
+    )
+
+
+def _host_transpose(network: RiverNetwork, op: str, g: tf.Tensor, scale: Any = None) -> tf.Tensor:
+    """The numba engine's transposed pass of ``g · scale``, differentiable in TF ops."""
+    return _on_host(
+        lambda g, scale: HOST.transpose(network, op, g, scale),
+        lambda g, scale: generic.transpose(network, op, g, scale),
+    )(g, scale)
+
+
+def _host_send(network: RiverNetwork, sources: np.ndarray):
+    """``g ->`` the numba engine's ``send`` to its ``(cells, members)`` sources, differentiable
+    in TF ops (the same scatter by :func:`.generic.scatter_to_arg`)."""
+
+    def kernels(g, _):  # only for a gradient of the gradient: the sources as xp's (members, cells)
+        arg = np.where(network.mask.reshape(-1)[:, None], sources, -1).T.astype(np.int64)
+        return generic.scatter_to_arg(tf.constant(arg), g)
+
+    send = _on_host(lambda g, _: HOST.send(network, sources, g), kernels)
+    return lambda g: send(g, None)
 
 
 def _cotangent(grad: tf.Tensor, x: tf.Tensor) -> Any:
@@ -147,43 +190,28 @@ def _cotangent(grad: tf.Tensor, x: tf.Tensor) -> Any:
 
 
 # -------------------------------------------------------- the numba engine, eagerly
-class _Host:
-    """The numba engine's interface (compute, compute_with_sources, send, transpose) on eager
-    CPU tensors: their numpy values in, tensors out."""
-
-    @staticmethod
-    def compute(network, op, x, how, w, skipna):
-        return _tensor(numba_engine.compute(network, op, _numpy(x), how, _numpy(w), skipna), x)
-
-    @staticmethod
-    def compute_with_sources(network, op, x, how, w, skipna):
-        y, sources = numba_engine.compute_with_sources(network, op, _numpy(x), how, _numpy(w), skipna)
-        return _tensor(y, x), sources
-
-    @staticmethod
-    def send(network, sources, g):
-        return _tensor(numba_engine.send(network, sources, _numpy(g)), g)
-
-    @staticmethod
-    def transpose(network, op, g, scale=None):
-        return _tensor(numba_engine.transpose(network, op, _numpy(g), _numpy(scale)), g)
-
-
-HOST = _Host()
-
-
-def _numpy(x: Any) -> Any:
-    return None if x is None else x.numpy()
-
-
 def _tensor(array: np.ndarray, like: tf.Tensor) -> tf.Tensor:
-    """The engine's result as a CPU tensor: zero-copy through DLPack when 64-byte aligned
-    (TensorFlow's own copy of a large array takes longer than the pass), else a copy."""
-    array = np.ascontiguousarray(array)
-    if array.ctypes.data % 64 == 0 and array.dtype.kind in "fiu":  # TensorFlow aborts on less
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-    with tf.device(like.device):
-        return tf.convert_to_tensor(array)
+    """The engine's result as a CPU tensor through DLPack: zero-copy when C-contiguous and
+    64-byte aligned (TensorFlow aborts on less), else after one numpy copy into such a buffer
+    (``tf.convert_to_tensor`` copies several times slower); a result in the engine's
+    ``(cells, members)`` layout goes through ``tf.transpose`` (far faster than numpy's)."""
+    if array.ndim == 2 and not array.flags.c_contiguous and array.T.flags.c_contiguous:
+        return tf.transpose(_tensor(array.T, like))
+    if array.dtype.kind not in "fiu":  # bool: no DLPack import
+        with tf.device(like.device):
+            return tf.convert_to_tensor(array)
+    if not (array.flags.c_contiguous and array.ctypes.data % 64 == 0):
+        raw = np.empty(array.nbytes + 64, np.uint8)
+        start = -raw.ctypes.data % 64
+        aligned = raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+        np.copyto(aligned, array)
+        array = aligned
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
+#: The numba engine's interface (compute, compute_with_sources, send, transpose) on eager CPU
+#: tensors: their numpy values in, tensors out.
+HOST = Host(np.asarray, _tensor)  # np.asarray: a zero-copy view (Tensor.numpy() copies)
 
 
 # ------------------------------------------------------------ the xp namespace
