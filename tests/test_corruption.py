@@ -142,13 +142,15 @@ def test_a_netcdf_the_hdf5_library_hangs_on_is_reported(tmp_path) -> None:
     import subprocess
     import sys
 
-    raw = bytearray(_source("lisflood_latlon_usecase_ldd.nc").read_bytes())
+    source = _source("lisflood_latlon_usecase_ldd.nc")
+    raw = bytearray(source.read_bytes())
     raw[7839] = 1  # was 0
     path = tmp_path / "ldd.nc"
     path.write_bytes(bytes(raw))
     code = f"""
 import xarray as xr
 import xhydro_accessor.io as io
+from xhydro_accessor.cli import main
 path = {str(path)!r}
 readers = [io.open_network, io.read_flow_directions, lambda p: xr.open_dataset(p, engine="hydro"),
            lambda p: xr.open_dataset(p, engine="hydro", backend="h5netcdf"),
@@ -160,12 +162,19 @@ for read in readers:
         assert path in str(err) and "global heap" in str(err), err
     else:
         raise AssertionError("read without an error")
+try:  # the command line's field
+    main(["accumulate", {str(source)!r}, path, "-o", {str(tmp_path / "q.nc")!r}])
+except SystemExit as exit:
+    assert exit.code == 2
+else:
+    raise AssertionError("the command line read the field")
 """
     try:
         done = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
     except subprocess.TimeoutExpired:
         pytest.fail("reading a corrupted netCDF4 file hangs")
     assert done.returncode == 0, done.stderr
+    assert f"accumulate: error: {path}: corrupt HDF5 file" in done.stderr, done.stderr
 
 
 # ---------------------------------------------------------- BIL with .hdr
