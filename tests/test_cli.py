@@ -110,8 +110,8 @@ def test_help_explains_every_option() -> None:
         check=True,
         cwd=Path(__file__).parents[1],
     )
-    for option in ("--output", "--convention", "--variable", "--how", "--weights", "--skipna",
-                   "--units", "--chunks", "--name", "--quiet", "--network-variable"):  # fmt: skip
+    for option in ("--output", "--convention", "--variable", "--how", "--q", "--method", "--weights",
+                   "--skipna", "--units", "--chunks", "--name", "--quiet", "--network-variable"):  # fmt: skip
         assert option in done.stdout
 
 
@@ -287,3 +287,81 @@ def test_missing_file_is_a_one_line_error(files, tmp_path, capsys) -> None:
     network_path, _, _ = files
     argv = ["accumulate", str(network_path), str(tmp_path / "nope.nc"), "-o", str(tmp_path / "q.nc")]
     _refused(argv, capsys, r"No such file or directory: '.*nope\.nc'")
+
+
+# --------------------------------------------------------------------------- #
+# --q and --method: the percentiles of the API
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def madeira(tmp_path: Path) -> tuple[Path, Path, xr.DataArray]:
+    """The real LISFLOOD Madeira network and a random 3-member field on its grid."""
+    from tests.real_data import BY_NAME, skip_if_missing
+
+    net = BY_NAME["lisflood_madeira"]
+    skip_if_missing(net)
+    network = xa.io.open_network(net.path)
+    shape = (3, *network.shape)
+    values = np.random.default_rng(7).gamma(2.0, 3.0, shape)
+    field = xr.DataArray(values, dims=("member", *network.dims), coords=network.coords)
+    field_path = tmp_path / "runoff.nc"
+    field.to_dataset(name="runoff").to_netcdf(field_path)
+    return net.path, field_path, field.hydro.assign_network(network)
+
+
+@pytest.mark.parametrize(
+    ("options", "api"),
+    [
+        (["--q", "10", "50", "90"], {"q": [10.0, 50.0, 90.0]}),
+        (["--q", "90", "--method", "lower", "--chunks", "member=1"], {"q": 90.0, "method": "lower"}),
+        (["--q", "25", "75", "--weights", "area"], {"q": [25.0, 75.0], "weights": "area"}),
+    ],
+    ids=["several", "one-lower-chunked", "weighted"],
+)
+def test_percentiles_on_a_real_network_equal_the_api(madeira, tmp_path: Path, options, api) -> None:
+    network_path, field_path, field = madeira
+    out = tmp_path / "p.nc"
+    main(["accumulate", str(network_path), str(field_path), "-o", str(out), "--how", "percentile",
+          "--quiet", *options])  # fmt: skip
+    expected = field.hydro.accumulate(how="percentile", **api)
+    with xr.open_dataset(out) as ds:
+        got = ds["runoff"]
+        assert got.dims == expected.dims
+        several = isinstance(api["q"], list)
+        assert got.dims[0] == "quantile" if several else "quantile" not in got.dims
+        if several:
+            np.testing.assert_allclose(got["quantile"].values, np.array(api["q"]) / 100)
+        np.testing.assert_array_equal(got.values, expected.values)
+    # by hand: the percentiles of the values upstream of the outlet of the largest basin
+    network = field.hydro.network
+    cells = np.where(network.mask, xa.accumulate(network, np.ones(network.shape)), 0)
+    r, c = np.unravel_index(np.argmax(cells), network.shape)
+    y, x = (network.coords[d] for d in network.dims)
+    mask = xa.upstream_mask(network, {"outlet": (y[r], x[c])})
+    assert mask.sum() == cells[r, c] > 1000
+    weights = field.hydro.cell_area().values[mask] if "weights" in api else None
+    method = api.get("method", "inverted_cdf" if weights is not None else "linear")
+    for member in range(3):
+        values = field.values[member][mask]
+        hand = np.percentile(values, api["q"], method=method, weights=weights)
+        at = {"member": member, network.dims[0]: r, network.dims[1]: c}
+        np.testing.assert_allclose(got.isel(at).values, hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--how", "percentile"], r"--how percentile needs --q: percentile\(s\) in \[0, 100\]"),
+        (["--how", "sum", "--q", "90"], "--q applies to --how percentile only, not --how sum"),
+        (["--how", "max", "--method", "lower"], "--method applies to --how median and percentile only"),
+        (["--how", "percentile", "--q", "150"], r"percentiles must lie in \[0, 100\], got 150"),
+        (["--how", "percentile", "--q", "90", "--weights", "area", "--method", "linear"],
+         "weighted quantiles are defined by method='inverted_cdf' only"),
+    ],
+)  # fmt: skip
+def test_quantile_options_errors(files, tmp_path: Path, capsys, options, message: str) -> None:
+    network_path, runoff_path, _ = files
+    out = tmp_path / "o.nc"
+    _refused(["accumulate", str(network_path), str(runoff_path), "-o", str(out), *options], capsys, message)
+    assert not out.exists()

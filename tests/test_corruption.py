@@ -134,25 +134,47 @@ def test_corrupted_netcdf(tmp_path_factory, name: str, header: int | None, data)
     _open_checked(path, open_network(source), read_flow_directions(source))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="netCDF-C 4.10.1 (netCDF4 1.7.5) never returns from opening this one-byte corruption of a netCDF4 "
-    "file (h5py opens it): a hang below Python that open_network cannot interrupt; found by the "
-    "corruption hunt above in session 6, known and not fixed",
-)
-def test_a_netcdf_the_c_library_hangs_on_is_reported(tmp_path) -> None:
+def test_a_netcdf_the_hdf5_library_hangs_on_is_reported(tmp_path) -> None:
+    """One byte of a netCDF4 file's global heap (the size of a ``DIMENSION_LIST`` entry,
+    8 -> 264) sends the HDF5 walk onto a free object of size 0, where HDF5 (under netCDF-C,
+    h5py and h5netcdf alike) loops forever: every reader raises a ``ValueError`` naming the
+    file instead. In a subprocess, so that a regression fails the test instead of hanging it."""
     import subprocess
     import sys
 
-    raw = bytearray(_source("lisflood_latlon_usecase_ldd.nc").read_bytes())
+    source = _source("lisflood_latlon_usecase_ldd.nc")
+    raw = bytearray(source.read_bytes())
     raw[7839] = 1  # was 0
     path = tmp_path / "ldd.nc"
     path.write_bytes(bytes(raw))
-    code = f"import xhydro_accessor.io as io\ntry: io.open_network({str(path)!r})\nexcept Exception: pass"
+    code = f"""
+import xarray as xr
+import xhydro_accessor.io as io
+from xhydro_accessor.cli import main
+path = {str(path)!r}
+readers = [io.open_network, io.read_flow_directions, lambda p: xr.open_dataset(p, engine="hydro"),
+           lambda p: xr.open_dataset(p, engine="hydro", backend="h5netcdf"),
+           lambda p: xr.open_dataset(open(p, "rb"), engine="hydro")]
+for read in readers:
     try:
-        subprocess.run([sys.executable, "-c", code], timeout=20, check=True)
+        read(path)
+    except ValueError as err:
+        assert path in str(err) and "global heap" in str(err), err
+    else:
+        raise AssertionError("read without an error")
+try:  # the command line's field
+    main(["accumulate", {str(source)!r}, path, "-o", {str(tmp_path / "q.nc")!r}])
+except SystemExit as exit:
+    assert exit.code == 2
+else:
+    raise AssertionError("the command line read the field")
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True, text=True)
     except subprocess.TimeoutExpired:
-        pytest.fail("open_network hangs on a corrupted netCDF4 file")
+        pytest.fail("reading a corrupted netCDF4 file hangs")
+    assert done.returncode == 0, done.stderr
+    assert f"accumulate: error: {path}: corrupt HDF5 file" in done.stderr, done.stderr
 
 
 # ---------------------------------------------------------- BIL with .hdr

@@ -58,6 +58,25 @@ def delegate_engine(filename_or_obj: Any) -> str:
     )
 
 
+def check_hdf5_file(filename_or_obj: Any) -> None:
+    """Raise ``ValueError`` naming the file when ``filename_or_obj`` is an HDF5 file whose
+    global heaps would hang the HDF5 library (netCDF4 and h5netcdf alike): see
+    :func:`xhydro_accessor.io.netcdf.check_hdf5_global_heaps`. Anything else passes."""
+    from .io.netcdf import check_hdf5_global_heaps
+
+    if hasattr(filename_or_obj, "read") and hasattr(filename_or_obj, "seek"):
+        start = filename_or_obj.tell()
+        filename_or_obj.seek(0)
+        magic = filename_or_obj.read(8)
+        filename_or_obj.seek(start)
+        if magic == _HDF5:
+            check_hdf5_global_heaps(getattr(filename_or_obj, "name", "the file object"), filename_or_obj)
+    elif isinstance(filename_or_obj, str | os.PathLike) and os.path.isfile(filename_or_obj):
+        with open(filename_or_obj, "rb") as file:
+            if file.read(8) == _HDF5:
+                check_hdf5_global_heaps(os.fspath(filename_or_obj), file)
+
+
 class HydroBackendEntrypoint(BackendEntrypoint):
     """The ``hydro`` xarray engine: another engine's dataset with its river network indexed.
 
@@ -105,6 +124,7 @@ class HydroBackendEntrypoint(BackendEntrypoint):
         engines = xr.backends.list_engines()
         if engine not in engines:
             raise ValueError(f"backend {engine!r} is not an installed xarray engine: {sorted(engines)}")
+        check_hdf5_file(filename_or_obj)
         ds = engines[engine].open_dataset(filename_or_obj, drop_variables=drop_variables, **kwargs)
         if not any(is_network_coordinate(c.variable) for c in ds.coords.values()):
             return ds

@@ -17,6 +17,8 @@ import numpy as np
 import xarray as xr
 
 from . import accessor, reductions  # noqa: F401  (accessor registers .hydro)
+from .backend import check_hdf5_file
+from .backends.order_statistics import METHOD_NAMES
 from .conventions import CONVENTIONS
 from .errors import GridMismatchError
 from .io import open_network
@@ -124,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reduction over each upstream area (default sum)",
     )
     acc.add_argument(
+        "--q",
+        type=float,
+        nargs="+",
+        metavar="Q",
+        help="--how percentile only: the percentile(s) in [0, 100], e.g. '--q 90' or '--q 10 50 90' "
+        "(several: a leading 'quantile' dim, coordinate Q / 100)",
+    )
+    acc.add_argument(
+        "--method",
+        choices=METHOD_NAMES,
+        help="--how median or percentile only: numpy's quantile method (default linear; with "
+        "--weights the only weighted one, inverted_cdf)",
+    )
+    acc.add_argument(
         "--weights",
         help="'area' (cell areas in m2, from the grid or a cell_measures variable) or the name of a "
         "variable of FIELD; the field is multiplied by it before the reduction",
@@ -217,8 +233,10 @@ def accumulate_file(args: argparse.Namespace) -> Path:
     """The ``accumulate`` command: read, attach the network, accumulate, write."""
     inputs = (args.network, args.field)
     check_output(args.output, inputs, args.overwrite)  # before any work
+    quantiles = _quantile_options(args.how, args.q, args.method)
     network = open_network(args.network, args.convention, args.network_variable, crs=args.crs)
     chunks = _parse_chunks(args.chunks)
+    check_hdf5_file(args.field)  # a corrupt heap would hang netCDF-C
     with xr.open_dataset(args.field, chunks=chunks) as ds:
         name = args.variable or _only_variable(ds, network, args.field)
         if name not in ds.data_vars:
@@ -229,13 +247,14 @@ def accumulate_file(args: argparse.Namespace) -> Path:
         except GridMismatchError as err:
             raise GridMismatchError(f"{args.field}: {err}") from None
         weights = ds[args.weights] if args.weights and args.weights in ds.data_vars else args.weights
-        result = field.hydro.accumulate(how=args.how, weights=weights, skipna=args.skipna)
+        result = field.hydro.accumulate(how=args.how, weights=weights, skipna=args.skipna, **quantiles)
         if args.units:
             result = _convert_units(result, args.units, args.weights)
         out = result.to_dataset(name=args.name or name)
         _write(out, args.output, inputs, args.overwrite, show_progress=chunks is not None and not args.quiet)
     if not args.quiet:
-        print(f"wrote {args.output}: {args.how} of {name!r} over {network}")
+        how = args.how if args.q is None else f"{args.how} {' '.join(f'{q:g}' for q in args.q)}"
+        print(f"wrote {args.output}: {how} of {name!r} over {network}")
     return args.output
 
 
@@ -315,6 +334,28 @@ def _gauge_points(path: Path, network: RiverNetwork, table: list, columns: set) 
             raise ValueError(f"{path}: (row, col) outside the {y.size}×{x.size} grid")
         return {name: (float(y[r]), float(x[c])) for name, (r, c) in rows.items()}
     raise ValueError(f"{path}: columns {sorted(columns)}; expected a header name,y,x or name,row,col")
+
+
+def _quantile_options(how: str, q: list[float] | None, method: str | None) -> dict[str, Any]:
+    """``q=`` and ``method=`` of the API from ``--q`` and ``--method``: one ``--q`` value is a
+    number (no ``quantile`` dim), several a list; either where ``--how`` takes none is an error.
+
+    Examples
+    --------
+    >>> _quantile_options("percentile", [10.0, 90.0], None)
+    {'q': [10.0, 90.0], 'method': None}
+    >>> _quantile_options("percentile", None, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: --how percentile needs --q: percentile(s) in [0, 100], e.g. --q 90 or --q 10 50 90
+    """
+    if how == "percentile" and q is None:
+        raise ValueError("--how percentile needs --q: percentile(s) in [0, 100], e.g. --q 90 or --q 10 50 90")
+    if how != "percentile" and q is not None:
+        raise ValueError(f"--q applies to --how percentile only, not --how {how}")
+    if method is not None and how not in ("median", "percentile"):
+        raise ValueError(f"--method applies to --how median and percentile only, not --how {how}")
+    return {"q": q if q is None or len(q) > 1 else q[0], "method": method}
 
 
 def _parse_chunks(text: str | None) -> dict[str, int] | None:

@@ -6,6 +6,7 @@ import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import xarray as xr
@@ -136,6 +137,88 @@ def check_netcdf3_header(path: Path) -> None:
                 )
 
 
+_GLOBAL_HEAP = b"GCOL\x01"  # a global heap collection, version 1
+
+
+def _align8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def check_hdf5_global_heaps(path: str | Path, file: BinaryIO | None = None) -> None:
+    """Raise ``ValueError`` naming the file when one of its HDF5 global heaps would hang HDF5.
+
+    Variable-length attributes (the ``DIMENSION_LIST`` of every netCDF4 variable,
+    string attributes) live in global heap collections. The HDF5 library (1.14 and
+    2.x, under netCDF-C, h5py and h5netcdf alike) walks a collection's objects by
+    the sizes they record; an object whose size brings the walk back where it is
+    (a free-space object of size 0, a size wrapping the pointer) makes it loop
+    forever below Python, where no timeout reaches. The collections (signature
+    ``GCOL``, version 1) are found by reading the file once, 1 MiB at a time, and
+    walked as HDF5 walks them before HDF5 ever sees them. ``file``: an open binary
+    file to read instead of ``path`` (its position is restored).
+
+    Examples
+    --------
+    >>> import io
+    >>> superblock = b"\\x89HDF\\r\\n\\x1a\\n" + bytes([0, 0, 0, 0, 0, 8, 8])  # version 0, 8-byte sizes
+    >>> heap = bytearray(4096)  # a collection of 4096 bytes at byte 2048: object 1 of 8 bytes...
+    >>> heap[:16] = b"GCOL\\x01\\0\\0\\0" + (4096).to_bytes(8, "little")
+    >>> heap[16], heap[24] = 1, 8  # ...then zeros: a free-space object of size 0 at byte 2088
+    >>> check_hdf5_global_heaps("f.nc", io.BytesIO(superblock.ljust(2048, b"\\0") + heap))
+    Traceback (most recent call last):
+    ...
+    ValueError: f.nc: corrupt HDF5 file: its global heap holds an object of 0 bytes at byte 2088,
+    which the HDF5 library would read forever
+    """
+    if file is None:
+        with open(path, "rb") as f:
+            return check_hdf5_global_heaps(path, f)
+    start = file.tell()
+    try:
+        _walk_global_heaps(path, file)
+    finally:
+        file.seek(start)
+
+
+def _walk_global_heaps(path: str | Path, file: BinaryIO) -> None:
+    file.seek(0)
+    superblock = file.read(16)
+    version = superblock[8] if len(superblock) > 8 else -1
+    if version not in (0, 1, 2, 3):
+        return  # HDF5 refuses the file itself
+    length = superblock[14] if version < 2 else superblock[10]  # bytes of a size ("size of lengths")
+    header = _align8(8 + length)  # of the collection, as of each object (H5HG_SIZEOF_HDR, _OBJHDR)
+    size = file.seek(0, 2)
+    found, offset, tail = [], 0, b""
+    while offset < size:
+        file.seek(offset)
+        block = tail + file.read(1 << 20)
+        base = offset - len(tail)
+        at = block.find(_GLOBAL_HEAP)
+        while at >= 0:
+            found.append(base + at)
+            at = block.find(_GLOBAL_HEAP, at + 1)
+        offset, tail = base + len(block), block[-(len(_GLOBAL_HEAP) - 1) :]
+    for where in found:
+        file.seek(where + 8)
+        collection = int.from_bytes(file.read(length), "little")
+        if collection > size - where:
+            continue  # HDF5 fails reading it
+        file.seek(where)
+        heap = file.read(collection)
+        at = header
+        while at + header <= collection:
+            index = int.from_bytes(heap[at : at + 2], "little")
+            nbytes = int.from_bytes(heap[at + 8 : at + 8 + length], "little")
+            step = (header + _align8(nbytes) if index else nbytes) % 2**64  # C size_t
+            if step == 0 or step >= 2**63:  # HDF5 stays in place or moves back
+                raise ValueError(
+                    f"{path}: corrupt HDF5 file: its global heap holds an object of {nbytes} bytes at "
+                    f"byte {where + at}, which the HDF5 library would read forever"
+                )
+            at += step
+
+
 def _is_integer_valued(da: xr.DataArray) -> bool:
     if np.issubdtype(da.dtype, np.integer):
         return True
@@ -191,12 +274,21 @@ def _crs_wkt(path: Path, ds: xr.Dataset, da: xr.DataArray) -> str | None:
     return None if crs is None else crs.to_wkt()
 
 
-def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
+def checked_engine(path: Path) -> str:
+    """The engine reading the netCDF file ``path``, once its header is checked (netCDF3:
+    :func:`check_netcdf3_header`; HDF5: :func:`check_hdf5_global_heaps`)."""
     with open(path, "rb") as f:
         magic = f.read(8)
-    engine = netcdf_engine(path, magic)
+        engine = netcdf_engine(path, magic)
+        if magic.startswith(_HDF5_MAGIC):
+            check_hdf5_global_heaps(path, f)
     if magic.startswith(_NETCDF3_MAGIC):
         check_netcdf3_header(path)
+    return engine
+
+
+def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
+    engine = checked_engine(path)
     try:
         ds = xr.open_dataset(path, engine=engine, mask_and_scale=False, decode_times=False)
     except READ_ERRORS as err:

@@ -14,7 +14,7 @@ from ..layout import layout_of_network
 from ..network import RiverNetwork, d8_convention
 from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, network_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
-from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, netcdf_engine, read_netcdf
+from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, checked_engine, read_netcdf
 from .read import read_flow_directions
 from .safe_write import write_netcdf
 
@@ -259,8 +259,7 @@ def _is_cama_binary(path: Path) -> bool:
 def _has_nextxy(path: Path, variable: str | None) -> bool:
     if variable is not None or path.suffix.lower() not in NETCDF_SUFFIXES or not path.is_file():
         return False
-    with open(path, "rb") as f:
-        engine = netcdf_engine(path, f.read(8))
+    engine = checked_engine(path)
     try:
         with xr.open_dataset(path, engine=engine, decode_cf=False) as ds:
             return {"nextx", "nexty"} <= set(map(str, ds.variables))
