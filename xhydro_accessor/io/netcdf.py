@@ -137,7 +137,8 @@ def check_netcdf3_header(path: Path) -> None:
                 )
 
 
-_GLOBAL_HEAP = b"GCOL\x01"  # a global heap collection, version 1
+_GLOBAL_HEAP = b"GCOL\x01\x00\x00\x00"  # a global heap collection: version 1, 3 reserved zero bytes
+_MIN_COLLECTION = 4096  # HDF5 never writes a smaller one (H5HG_MINSIZE): anything else is raw data
 
 
 def _align8(n: int) -> int:
@@ -202,8 +203,8 @@ def _walk_global_heaps(path: str | Path, file: BinaryIO) -> None:
     for where in found:
         file.seek(where + 8)
         collection = int.from_bytes(file.read(length), "little")
-        if collection > size - where:
-            continue  # HDF5 fails reading it
+        if collection > size - where or collection < _MIN_COLLECTION:
+            continue  # HDF5 fails reading it, or these bytes are data that happen to spell GCOL
         file.seek(where)
         heap = file.read(collection)
         at = header
