@@ -403,6 +403,9 @@ def test_pass_2_reads_its_blocks_again_instead_of_sharing_pass_1s(persisted, wei
     # shared: at most the tiles' direction indices (1 byte a cell) and data (persisted topologies)
     assert all(k in ext or isinstance(graph[k], DataNode) for k in shared)
     assert not shared & set(lazy.__dask_graph__()) - ext
+    # pass 2 reads inside its own task: it waits on the solve, no read task could run early
+    direct = {d for k in second for d in graph[k].dependencies}
+    assert all(d in solves or d in ext or isinstance(graph[d], DataNode) for d in direct)
     expected = xa.accumulate(
         RiverNetwork.from_ldd(codes), field, weights=weights if weighted else None, how="mean"
     )

@@ -278,11 +278,12 @@ def persist(network: TiledNetwork) -> TiledNetwork:
 
 
 class _Block:
-    """One block of a dask array as its own small dask graph, run inside the task that
-    receives it (synchronously): a task reads its block again instead of sharing (and
-    so keeping) the block another task read. Opaque to dask (not traversed as tasks);
+    """One block of a dask array as its own small dask graph, run by the task that
+    receives it (synchronously, :func:`_got`): a task reads its block again instead of
+    sharing (and so keeping) the block another task read. Not a separate task, which dask
+    could run early (as it did cloned reads): opaque to dask (not traversed as tasks);
     the graph's data leaves (a zarr array object, an in-memory block) are not in it but
-    are the task's dependencies, given to :meth:`get`."""
+    come as the task's dependencies."""
 
     def __init__(self, graph: dict, key: Any, leaves: tuple):
         self.graph, self.key, self.leaves = graph, key, leaves
@@ -298,7 +299,8 @@ class _Block:
 
 
 class _Rereads:
-    """The :class:`_Block` of each block of a dask array (its graph materialized once)."""
+    """Each block of a dask array as ``(_Block or None, [its data leaves])`` for a task
+    argument (the array's graph materialized once, culled per block)."""
 
     def __init__(self, array: da.Array):
         from dask._task_spec import convert_legacy_graph
@@ -306,22 +308,24 @@ class _Rereads:
         self.graph = convert_legacy_graph(dict(array.__dask_graph__()))
         self.name = array.name
 
-    def block(self, index: tuple) -> Any:
+    def block(self, index: tuple) -> tuple:
         from dask._task_spec import DataNode
         from dask.optimization import cull
 
         key = (self.name, *index)
         sub, _ = cull(self.graph, [key])
+        if isinstance(sub[key], DataNode):  # the block is data itself: nothing to read again
+            return None, [Delayed(key, {key: sub[key]})]
         leaves = tuple(k for k, v in sub.items() if isinstance(v, DataNode))
-        deps = [Delayed(k, {k: sub[k]}) for k in leaves]
-        if key in leaves:  # the block is data itself: nothing to read again
-            return deps[leaves.index(key)]
         tasks = {k: v for k, v in sub.items() if k not in leaves}
-        return dask.delayed(_read, pure=True)(_Block(tasks, key, leaves), deps)
+        return _Block(tasks, key, leaves), [Delayed(k, {k: sub[k]}) for k in leaves]
 
 
-def _read(block: _Block, values: list) -> np.ndarray:
-    return block.get(tuple(values))
+def _got(x: Any) -> Any:
+    """A block given to a task: an array, or ``(_Block or None, values)`` read here."""
+    if isinstance(x, tuple) and len(x) == 2 and (x[0] is None or isinstance(x[0], _Block)):
+        return x[1][0] if x[0] is None else x[0].get(tuple(x[1]))
+    return x
 
 
 def _topology(tile, where) -> tuple:
@@ -370,7 +374,9 @@ def _at(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 
 def _pass2(tile, x, w, solved, *, index, inject, state, reverse, where=None):
-    """Pass 2: the tile again, with what enters it added where it enters."""
+    """Pass 2: the tile again, with what enters it added where it enters; ``x`` and ``w``
+    are its blocks or, read here, how to read them again (:class:`_Rereads`)."""
+    x, w = _got(x), _got(w)
     values, nodes, to = _prepared(_topology(tile, where), x, w, state)
     state.apply(np.arange(inject.size), inject, solved[index], values, False)
     state.apply(nodes, to, values, values, reverse)
