@@ -37,7 +37,7 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tiles import halo_down, tile_down, tile_order
+from ..kernels.tiles import halo_down, tile_down, tile_order, tile_walk
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, origins, topology
 
@@ -342,8 +342,11 @@ def _prepared(tile, x, w, state):
 
 def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
-    values, nodes, to = _prepared(_topology(tile, where), x, w, state)
-    state.apply(nodes, to, values, values, reverse)
+    if _walks(where, x, state, reverse):
+        values = _walked(tile, where, x, w, state, None)
+    else:
+        values, nodes, to = _prepared(_topology(tile, where), x, w, state)
+        state.apply(nodes, to, values, values, reverse)
     return tuple(_at(v, keep) for v in values)
 
 
@@ -377,10 +380,37 @@ def _pass2(tile, x, w, solved, *, index, inject, state, reverse, where=None):
     """Pass 2: the tile again, with what enters it added where it enters; ``x`` and ``w``
     are its blocks or, read here, how to read them again (:class:`_Rereads`)."""
     x, w = _got(x), _got(w)
-    values, nodes, to = _prepared(_topology(tile, where), x, w, state)
-    state.apply(np.arange(inject.size), inject, solved[index], values, False)
-    state.apply(nodes, to, values, values, reverse)
+    if _walks(where, x, state, reverse):
+        values = _walked(tile, where, x, w, state, (inject, solved[index]))
+    else:
+        values, nodes, to = _prepared(_topology(tile, where), x, w, state)
+        state.apply(np.arange(inject.size), inject, solved[index], values, False)
+        state.apply(nodes, to, values, values, reverse)
     return state.finalize(values).T.reshape(np.shape(x))
+
+
+def _walks(where, x, state, reverse) -> bool:
+    """Whether a pass sums while it walks its tile (no order kept: one member, upstream)."""
+    one = np.size(x) == np.shape(x)[-2] * np.shape(x)[-1]
+    return where is not None and state.kind == "sum" and not reverse and one
+
+
+def _walked(ext, where, x, w, state, inflow) -> tuple:
+    """A pass of an upstream sum over one member: the tile's links (no targets), its
+    state, what enters it (pass 2), then one walk that orders and sums at once."""
+    (r0, c0), shape, wrap = where
+    h, wd = ext.shape[0] - 2, ext.shape[1] - 2
+    down = np.empty(h * wd, np.int32 if h * wd < 2**31 - 1 else np.int64)
+    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    x = np.asarray(x).reshape(1, -1)
+    w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(1, -1)
+    values = state.init(x, w, down != -2)
+    if inflow is not None:
+        state.apply(np.arange(inflow[0].size), inflow[0], inflow[1], values, False)
+    flat = values[0].reshape(-1)
+    none = np.empty(0, down.dtype)
+    tile_walk(down, np.zeros(down.size, np.int8), 16, none, none, flat)
+    return values
 
 
 def _move(network, op, field, how, weights, skipna, dtype) -> da.Array:

@@ -97,12 +97,22 @@ def tile_order(down, in_degree, lanes):
     but ``lanes`` rivers walked side by side (a walk chases pointers: the lanes' memory
     loads overlap, ~2x faster on a 4096² tile) and without the levels. ``in_degree``
     (zeros, int8 holds D8's at most 8) is left -1 on the emitted cells, > 0 on cycles."""
+    nodes = np.empty(down.size, down.dtype)
+    to = np.empty(down.size, down.dtype)
+    k = tile_walk(down, in_degree, lanes, nodes, to, np.empty(0, np.float64))
+    return nodes[:k], to[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def tile_walk(down, in_degree, lanes, nodes, to, values):
+    """The walk of :func:`tile_order`: records the order in ``nodes``/``to`` (unless
+    empty) and adds each cell's ``values`` into its downstream cell's as it goes (unless
+    empty: an upstream sum, one member, without an order). Returns the cells walked."""
     n = down.size
+    record, add = nodes.size > 0, values.size > 0
     for i in range(n):
         if down[i] >= 0:
             in_degree[down[i]] += 1
-    nodes = np.empty(n, down.dtype)
-    to = np.empty(n, down.dtype)
     cur = np.full(lanes, -1, np.int64)
     k = 0
     i = 0
@@ -121,13 +131,16 @@ def tile_order(down, in_degree, lanes):
                 i += 1
             busy = True
             d = down[j]
-            nodes[k] = j
-            to[k] = d
+            if record:
+                nodes[k] = j
+                to[k] = d
             k += 1
             cur[lane] = -1
             if d >= 0:
+                if add:
+                    values[d] += values[j]
                 in_degree[d] -= 1
                 if in_degree[d] == 0:  # its last upstream branch: the walk goes on
                     in_degree[d] = -1
                     cur[lane] = d
-    return nodes[:k], to[:k]
+    return k
