@@ -122,7 +122,7 @@ def warm_up() -> None:
     xa.accumulate(xa.RiverNetwork.from_ldd(codes), runoff)
 
 
-def dense(n: int, chunk: int, workdir: Path) -> list[dict]:
+def dense(n: int, chunk: int, workdir: Path, cluster: bool = False) -> list[dict]:
     import dask.array as da
     import xarray as xr
 
@@ -130,6 +130,8 @@ def dense(n: int, chunk: int, workdir: Path) -> list[dict]:
 
     warm_up()
     results = []
+    if cluster:
+        return [*clustered(n, chunk, workdir)]
     store = workdir / f"synthetic_{n}.zarr"
     with PeakMemory() as mem:
         start = time.perf_counter()
@@ -169,6 +171,54 @@ def dense(n: int, chunk: int, workdir: Path) -> list[dict]:
         "note": "tiled path (dask)" if tiled else "in memory (the tiled path is not in this package)",
     })  # fmt: skip
     return results
+
+
+def clustered(n: int, chunk: int, workdir: Path) -> list[dict]:
+    """The 10**9 job under ``LocalCluster(n_workers=2, threads_per_worker=1,
+    memory_limit="3.5GB")``: time, peak RSS of the tree (the workers are children),
+    and whether a worker was restarted or paused (its pid changed, or the logs say so)."""
+    import dask.array as da
+    import distributed
+    import xarray as xr
+
+    import xhydro_accessor as xa
+
+    store = workdir / f"synthetic_{n}.zarr"
+    out = workdir / f"accumulated_{n}.zarr"
+    with PeakMemory() as mem:
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, memory_limit="3.5GB", dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+        try:
+            synthetic_zarr.write_zarr(store, n, n, chunk)
+            client.run(warm_up)
+            pids = client.run(os.getpid)
+            start = time.perf_counter()
+            ds = xr.open_zarr(store, consolidated=False)
+            net = xa.RiverNetwork.from_ldd(ds.ldd)
+            flow = xa.accumulate(net, ds.runoff.data)
+            da.to_zarr(flow, str(out), overwrite=True)
+            seconds = time.perf_counter() - start
+            after = client.run(os.getpid)
+            words = ("restart", "paus", "memory use is high", "spill", "kill", "terminat")
+            logs = [
+                line
+                for worker_logs in client.get_worker_logs().values()
+                for _, line in worker_logs
+                if any(w in line.lower() for w in words)
+            ]
+            events = [e for _, e in client.get_events("all")] if hasattr(client, "get_events") else []
+        finally:
+            client.close()
+            cluster.close()
+    restarted = sorted(pids.values()) != sorted(after.values())
+    note = (
+        f"LocalCluster(2 workers x 1 thread, 3.5GB each); worker restarted: {restarted}; "
+        f"worker log lines on memory/restarts: {len(logs)} {logs[:5]}; cluster events: {len(events)}"
+    )
+    return [{"case": f"build + accumulate {n}x{n}, zarr to zarr, LocalCluster", "cells": n * n,
+             "seconds": seconds, "peak_bytes": mem.peak, "note": note}]  # fmt: skip
 
 
 def sparse(n: int, chunk: int, workdir: Path) -> list[dict]:
@@ -237,6 +287,9 @@ def main() -> None:
         "--workdir", default=None, help="where the zarr stores go (default: a temporary folder)"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--cluster", action="store_true", help="under a 2-worker, 3.5 GB each dask.distributed LocalCluster"
+    )
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="xhydro-big-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +299,7 @@ def main() -> None:
         elif args.sparse:
             results = sparse(args.n or 46341, args.chunk, workdir)
         else:
-            results = dense(args.n or 32768, args.chunk, workdir)
+            results = dense(args.n or 32768, args.chunk, workdir, args.cluster)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -361,3 +361,70 @@ def test_other_libraries_on_a_tiled_network_raise_naming_gather():
     net = RiverNetwork.from_ldd(da.from_array(snake(4, 4), chunks=2))
     with pytest.raises(NotImplementedError, match=r"not torch arrays: gather it"):
         xa.accumulate(net, torch.ones(4, 4))
+
+
+def _ancestors(graph: dict, starts, stop: set) -> set:
+    """Every key ``starts`` depend on, not looking past the keys in ``stop``."""
+    seen: set = set()
+    todo = [d for k in starts for d in graph[k].dependencies]
+    while todo:
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        if key not in stop:
+            todo.extend(graph[key].dependencies)
+    return seen
+
+
+@pytest.mark.parametrize("persisted", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pass_2_reads_its_blocks_again_instead_of_sharing_pass_1s(persisted, weighted):
+    """Between the passes nothing but pass 1's perimeter states and the tiles' direction
+    indices is held: pass 2 shares no field or weights read and no topology task with pass 1."""
+    from dask._task_spec import DataNode, convert_legacy_graph
+
+    from xhydro_accessor.backends.tiled import persist
+
+    codes = snake(9, 8)
+    rng = np.random.default_rng(5)
+    field, weights = rng.random((2, 9, 8)), rng.random((9, 8))
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=(4, 3)))
+    net = persist(net) if persisted else net
+    lazy = da.from_array(field, chunks=(1, 4, 3)) * 1  # the reads are tasks
+    w = da.from_array(weights, chunks=(4, 3)) + 0 if weighted else None
+    out = xa.accumulate(net, lazy, weights=w, how="mean")
+    graph = convert_legacy_graph(dict(out.__dask_graph__()))
+    names = lambda prefix: [k for k in graph if isinstance(k, str) and k.startswith(prefix)]  # noqa: E731
+    first, second, solves = names("_pass1-"), names("_pass2-"), set(names("_solve-"))
+    assert len(first) == len(second) == 2 * net.n_tiles and len(solves) == 2
+    ext = {k for k in graph if isinstance(k, tuple) and k[0] == net.ext.name}
+    shared = _ancestors(graph, first, solves | ext) & _ancestors(graph, second, solves | ext)
+    # shared: at most the tiles' direction indices (1 byte a cell) and data (persisted topologies)
+    assert all(k in ext or isinstance(graph[k], DataNode) for k in shared)
+    assert not shared & set(lazy.__dask_graph__()) - ext
+    # pass 2 reads inside its own task: it waits on the solve, no read task could run early
+    direct = {d for k in second for d in graph[k].dependencies}
+    assert all(d in solves or d in ext or isinstance(graph[d], DataNode) for d in direct)
+    expected = xa.accumulate(
+        RiverNetwork.from_ldd(codes), field, weights=weights if weighted else None, how="mean"
+    )
+    assert_same(out.compute(), expected)
+
+
+def test_the_tiled_graph_pickles_and_runs_elsewhere(tmp_path):
+    """The blocks pass 2 reads again travel as their own small graphs (as to a distributed
+    worker): the whole graph survives cloudpickle, zarr reads included."""
+    import cloudpickle
+    from dask._task_spec import convert_legacy_graph
+
+    pytest.importorskip("zarr")
+    codes = snake(9, 8)
+    field = np.random.default_rng(6).random((9, 8))
+    da.to_zarr(da.from_array(field, chunks=(4, 3)), str(tmp_path / "f.zarr"))
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=(4, 3)))
+    out = xa.accumulate(net, da.from_zarr(str(tmp_path / "f.zarr")))
+    graph = cloudpickle.loads(cloudpickle.dumps(convert_legacy_graph(dict(out.__dask_graph__()))))
+    blocks = dask.local.get_sync(graph, out.__dask_keys__())
+    result = np.block([list(row) for row in blocks])
+    assert_same(result, xa.accumulate(RiverNetwork.from_ldd(codes), field))

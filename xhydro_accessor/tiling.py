@@ -40,7 +40,7 @@ import numpy as np
 
 from .conventions import INVALID, MISSING
 from .errors import CycleError, GridMismatchError, InvalidCodeError, bad_codes_text, cycle_text
-from .kernels.tiles import EXIT, exit_paths, tile_down
+from .kernels.tiles import EXIT, exit_paths, tile_down, tile_order
 from .kernels.topology import find_cycles, topological_order
 
 _KEEP: Any = object()
@@ -214,7 +214,8 @@ def topology(ext, r0, c0, shape, wrap):
     down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
     target = np.empty(h * w, np.int64)
     tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, target)
-    nodes, to, _, in_degree = topological_order(down)
+    in_degree = np.zeros(h * w, np.int8)
+    nodes, to = tile_order(down, in_degree, 16)
     return down, target, nodes, to, in_degree
 
 

@@ -31,21 +31,26 @@ from typing import Any
 
 import dask
 import dask.array as da
+import dask.local
 import numpy as np
+from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tiles import halo_down
+from ..kernels.tiles import halo_down, tile_down, tile_order, tile_walk
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, origins, topology
 
 _NO_ARG = np.empty((0, 0), np.int64)
+_NO_TARGET = np.empty(0, np.int64)
 
 
 def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
     """The in-memory ``network`` cut into tiles of ``chunks`` (rows, cols), or None when it
     cannot be (a vector network, or links longer than one cell or across a wrapped edge).
-    Built in this process (the network is in memory already) and cached on the network."""
+    Built in this process (the network is in memory already) with its tiles' topologies
+    kept (:func:`persist`: 9 bytes a cell, beside the network's own), and cached on the
+    network."""
     if len(network.shape) != 2:
         return None
 
@@ -62,7 +67,9 @@ def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
         codes = da.from_array(var.values, chunks=chunks, name=f"hydro-codes-{dask.base.tokenize(network)}")
         with dask.config.set(scheduler="sync"):  # the network is in memory: its tiles in this process
             net = from_codes(codes, direction_indices(conv, None), conv, False, False)
-        return net.with_grid(network.dims, network.coords, crs=network.crs, degrees=network.degrees)
+            return persist(
+                net.with_grid(network.dims, network.coords, crs=network.crs, degrees=network.degrees)
+            )
 
     return network.cached(("tiled", tuple(map(tuple, chunks))), build)
 
@@ -189,34 +196,50 @@ def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool)
 
 
 def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Array:
-    """Two passes per tile and a perimeter solve per chunk of the batch dims."""
+    """Two passes per tile and a perimeter solve per chunk of the batch dims.
+
+    Between the passes only pass 1's perimeter states and the tiles' direction indices
+    (1 byte a cell) are held: pass 2 reads its field block again (:class:`_Block`: the
+    block's own dask graph, run inside the task) and rebuilds its tile's topology,
+    unless the topologies are persisted (:func:`persist`)."""
     graph = dask.delayed(network.graph, pure=True, traverse=False)
     state = _State(how, skipna, dtype)
     field_blocks = field.to_delayed()
     w_blocks = None if weights is None else weights.to_delayed()
+    rereads = _Rereads(field), None if weights is None else _Rereads(weights)
     tiles_at = origins(network.chunks)
-    tiles = _tiles(network)  # each tile's topology: one task shared by both passes and all batches
+    if network.tiles is not None:  # persisted: one kept topology per tile, both passes
+        tiles, where = network.tiles, [None] * len(tiles_at)
+    else:  # each pass builds its tile's topology from the tile's direction indices
+        tiles = list(network.ext.to_delayed().ravel())
+        where = [(o, network.shape, network.wrap) for _, o in tiles_at]
     common = {"state": state, "reverse": reverse}
     keep = network.graph["entries_local" if reverse else "exits_local"]
     inject = network.graph["exits_local" if reverse else "entries_local"]
     out = np.empty(field_blocks.shape, object)
     for batch in np.ndindex(field_blocks.shape[:-2]):
 
-        def args(i, j, batch=batch):
-            x = field_blocks[(*batch, i, j)]
-            if w_blocks is None:
-                return x, None
-            return x, w_blocks[(i, j) if w_blocks.ndim == 2 else (*batch, i, j)]
+        def w_index(i, j, batch=batch):
+            return (i, j) if weights.ndim == 2 else (*batch, i, j)
 
         firsts = [
-            dask.delayed(_pass1, pure=True)(tiles[t], *args(i, j), keep=keep[t], **common)
+            dask.delayed(_pass1, pure=True)(
+                tiles[t],
+                field_blocks[(*batch, i, j)],
+                None if w_blocks is None else w_blocks[w_index(i, j)],
+                keep=keep[t],
+                where=where[t],
+                **common,
+            )
             for t, ((i, j), _) in enumerate(tiles_at)
         ]
         members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
         solved = dask.delayed(_solve, pure=True)(graph, firsts, members=members, state=state, reverse=reverse)
         for t, ((i, j), _) in enumerate(tiles_at):
+            x = rereads[0].block((*batch, i, j))
+            w = None if weights is None else rereads[1].block(w_index(i, j))
             block = dask.delayed(_pass2, pure=True)(
-                tiles[t], *args(i, j), solved, index=t, inject=inject[t], **common
+                tiles[t], x, w, solved, index=t, inject=inject[t], where=where[t], **common
             )
             shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
             out[(*batch, i, j)] = da.from_delayed(
@@ -226,8 +249,12 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
 
 
 def _tile(ext, origin, shape, wrap) -> tuple:
-    """A tile's topology for the passes: its network mask, order and in-tile links."""
-    down, _, nodes, to, _ = topology(ext, origin[0], origin[1], shape, wrap)
+    """A tile's topology for the passes: its network mask, order and in-tile links
+    (:func:`~xhydro_accessor.tiling.topology` less what only the build needs)."""
+    h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)
+    tile_down(ext, origin[0], origin[1], shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    nodes, to = tile_order(down, np.zeros(h * w, np.int8), 16)
     return down != -2, nodes, to
 
 
@@ -243,11 +270,67 @@ def _tiles(network: TiledNetwork) -> list:
 
 def persist(network: TiledNetwork) -> TiledNetwork:
     """``network`` with each tile's topology computed once and kept (``dask.persist``: in
-    this process, or on the workers of a ``dask.distributed`` client; 5 bytes per cell):
+    this process, or on the workers of a ``dask.distributed`` client; 9 bytes per cell):
     later operations skip rebuilding them, about half the time of an accumulation."""
     out = network.with_grid(network.dims, network.coords)
     out.tiles = list(dask.persist(*_tiles(network)))
     return out
+
+
+class _Block:
+    """One block of a dask array as its own small dask graph, run by the task that
+    receives it (synchronously, :func:`_got`): a task reads its block again instead of
+    sharing (and so keeping) the block another task read. Not a separate task, which dask
+    could run early (as it did cloned reads): opaque to dask (not traversed as tasks);
+    the graph's data leaves (a zarr array object, an in-memory block) are not in it but
+    come as the task's dependencies."""
+
+    def __init__(self, graph: dict, key: Any, leaves: tuple):
+        self.graph, self.key, self.leaves = graph, key, leaves
+
+    def __dask_tokenize__(self):
+        return ("tiled-block", self.key)
+
+    def get(self, values: tuple) -> np.ndarray:
+        from dask._task_spec import DataNode
+
+        data = {k: DataNode(k, v) for k, v in zip(self.leaves, values, strict=True)}
+        return dask.local.get_sync({**self.graph, **data}, self.key)
+
+
+class _Rereads:
+    """Each block of a dask array as ``(_Block or None, [its data leaves])`` for a task
+    argument (the array's graph materialized once, culled per block)."""
+
+    def __init__(self, array: da.Array):
+        from dask._task_spec import convert_legacy_graph
+
+        self.graph = convert_legacy_graph(dict(array.__dask_graph__()))
+        self.name = array.name
+
+    def block(self, index: tuple) -> tuple:
+        from dask._task_spec import DataNode
+        from dask.optimization import cull
+
+        key = (self.name, *index)
+        sub, _ = cull(self.graph, [key])
+        if isinstance(sub[key], DataNode):  # the block is data itself: nothing to read again
+            return None, [Delayed(key, {key: sub[key]})]
+        leaves = tuple(k for k, v in sub.items() if isinstance(v, DataNode))
+        tasks = {k: v for k, v in sub.items() if k not in leaves}
+        return _Block(tasks, key, leaves), [Delayed(k, {k: sub[k]}) for k in leaves]
+
+
+def _got(x: Any) -> Any:
+    """A block given to a task: an array, or ``(_Block or None, values)`` read here."""
+    if isinstance(x, tuple) and len(x) == 2 and (x[0] is None or isinstance(x[0], _Block)):
+        return x[1][0] if x[0] is None else x[0].get(tuple(x[1]))
+    return x
+
+
+def _topology(tile, where) -> tuple:
+    """A tile's topology: kept (persisted), or built from its direction indices ``tile``."""
+    return tile if where is None else _tile(tile, *where)
 
 
 def _prepared(tile, x, w, state):
@@ -257,10 +340,13 @@ def _prepared(tile, x, w, state):
     return state.init(x, w, mask), nodes, to
 
 
-def _pass1(tile, x, w, *, keep, state, reverse):
+def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
-    values, nodes, to = _prepared(tile, x, w, state)
-    state.apply(nodes, to, values, values, reverse)
+    if _walks(where, x, state, reverse):
+        values = _walked(tile, where, x, w, state, None)
+    else:
+        values, nodes, to = _prepared(_topology(tile, where), x, w, state)
+        state.apply(nodes, to, values, values, reverse)
     return tuple(_at(v, keep) for v in values)
 
 
@@ -290,12 +376,41 @@ def _at(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return values[cells] if values.size else values
 
 
-def _pass2(tile, x, w, solved, *, index, inject, state, reverse):
-    """Pass 2: the tile again, with what enters it added where it enters."""
-    values, nodes, to = _prepared(tile, x, w, state)
-    state.apply(np.arange(inject.size), inject, solved[index], values, False)
-    state.apply(nodes, to, values, values, reverse)
+def _pass2(tile, x, w, solved, *, index, inject, state, reverse, where=None):
+    """Pass 2: the tile again, with what enters it added where it enters; ``x`` and ``w``
+    are its blocks or, read here, how to read them again (:class:`_Rereads`)."""
+    x, w = _got(x), _got(w)
+    if _walks(where, x, state, reverse):
+        values = _walked(tile, where, x, w, state, (inject, solved[index]))
+    else:
+        values, nodes, to = _prepared(_topology(tile, where), x, w, state)
+        state.apply(np.arange(inject.size), inject, solved[index], values, False)
+        state.apply(nodes, to, values, values, reverse)
     return state.finalize(values).T.reshape(np.shape(x))
+
+
+def _walks(where, x, state, reverse) -> bool:
+    """Whether a pass sums while it walks its tile (no order kept: one member, upstream)."""
+    one = np.size(x) == np.shape(x)[-2] * np.shape(x)[-1]
+    return where is not None and state.kind == "sum" and not reverse and one
+
+
+def _walked(ext, where, x, w, state, inflow) -> tuple:
+    """A pass of an upstream sum over one member: the tile's links (no targets), its
+    state, what enters it (pass 2), then one walk that orders and sums at once."""
+    (r0, c0), shape, wrap = where
+    h, wd = ext.shape[0] - 2, ext.shape[1] - 2
+    down = np.empty(h * wd, np.int32 if h * wd < 2**31 - 1 else np.int64)
+    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    x = np.asarray(x).reshape(1, -1)
+    w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(1, -1)
+    values = state.init(x, w, down != -2)
+    if inflow is not None:
+        state.apply(np.arange(inflow[0].size), inflow[0], inflow[1], values, False)
+    flat = values[0].reshape(-1)
+    none = np.empty(0, down.dtype)
+    tile_walk(down, np.zeros(down.size, np.int8), 16, none, none, flat)
+    return values
 
 
 def _move(network, op, field, how, weights, skipna, dtype) -> da.Array:

@@ -23,12 +23,15 @@ EXIT = -3
 def tile_down(ext, r0, c0, ny, nx, wrap_cols, wrap_rows, down, target):
     """Local downstream index ``down`` and exit target ``target`` (global, -1 none) of
     each cell of the tile at ``(r0, c0)`` of an ``(ny, nx)`` grid; ``ext`` is the tile's
-    direction indices with a one-cell halo (9 beyond the grid unless wrapped)."""
+    direction indices with a one-cell halo (9 beyond the grid unless wrapped). An empty
+    ``target`` is not filled (the passes need no targets)."""
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    targets = target.size > 0
     for r in range(h):
         for c in range(w):
             i = r * w + c
-            target[i] = -1
+            if targets:
+                target[i] = -1
             code = ext[r + 1, c + 1]
             if code >= 8:
                 down[i] = -1 if code == 8 else -2
@@ -45,7 +48,8 @@ def tile_down(ext, r0, c0, ny, nx, wrap_cols, wrap_rows, down, target):
                 down[i] = (R - r0) * w + (C - c0)
             else:
                 down[i] = EXIT
-                target[i] = R * nx + C
+                if targets:
+                    target[i] = R * nx + C
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,3 +88,59 @@ def exit_paths(nodes, to, r0, c0, w, nx, label, depth, segmin):
             label[i], depth[i], segmin[i] = label[d], depth[d] + 1, min(gid, segmin[d])
         else:
             label[i], depth[i], segmin[i] = -1, 0, gid
+
+
+@numba.njit(cache=True, nogil=True)
+def tile_order(down, in_degree, lanes):
+    """A topological order of one tile's cells (``down`` local, -2 off the network) and
+    each one's downstream cell: ``(nodes, to)``, as :func:`.topology.topological_order`
+    but ``lanes`` rivers walked side by side (a walk chases pointers: the lanes' memory
+    loads overlap, ~2x faster on a 4096² tile) and without the levels. ``in_degree``
+    (zeros, int8 holds D8's at most 8) is left -1 on the emitted cells, > 0 on cycles."""
+    nodes = np.empty(down.size, down.dtype)
+    to = np.empty(down.size, down.dtype)
+    k = tile_walk(down, in_degree, lanes, nodes, to, np.empty(0, np.float64))
+    return nodes[:k], to[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def tile_walk(down, in_degree, lanes, nodes, to, values):
+    """The walk of :func:`tile_order`: records the order in ``nodes``/``to`` (unless
+    empty) and adds each cell's ``values`` into its downstream cell's as it goes (unless
+    empty: an upstream sum, one member, without an order). Returns the cells walked."""
+    n = down.size
+    record, add = nodes.size > 0, values.size > 0
+    for i in range(n):
+        if down[i] >= 0:
+            in_degree[down[i]] += 1
+    cur = np.full(lanes, -1, np.int64)
+    k = 0
+    i = 0
+    busy = True
+    while busy:
+        busy = False
+        for lane in range(lanes):
+            j = cur[lane]
+            if j < 0:  # the next source of the scan
+                while i < n and (in_degree[i] != 0 or down[i] == -2):
+                    i += 1
+                if i == n:
+                    continue
+                j = i
+                in_degree[j] = -1
+                i += 1
+            busy = True
+            d = down[j]
+            if record:
+                nodes[k] = j
+                to[k] = d
+            k += 1
+            cur[lane] = -1
+            if d >= 0:
+                if add:
+                    values[d] += values[j]
+                in_degree[d] -= 1
+                if in_degree[d] == 0:  # its last upstream branch: the walk goes on
+                    in_degree[d] = -1
+                    cur[lane] = d
+    return k
