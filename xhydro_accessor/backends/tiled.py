@@ -206,8 +206,10 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
     state = _State(how, skipna, dtype)
     field_blocks = field.to_delayed()
     w_blocks = None if weights is None else weights.to_delayed()
-    rereads = _Rereads(field), None if weights is None else _Rereads(weights)
+    field_rereads = _Rereads(field)
+    w_rereads = None if weights is None else _Rereads(weights)
     tiles_at = origins(network.chunks)
+    where: list[Any]
     if network.tiles is not None:  # persisted: one kept topology per tile, both passes
         tiles, where = network.tiles, [None] * len(tiles_at)
     else:  # each pass builds its tile's topology from the tile's direction indices
@@ -236,8 +238,8 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
         members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
         solved = dask.delayed(_solve, pure=True)(graph, firsts, members=members, state=state, reverse=reverse)
         for t, ((i, j), _) in enumerate(tiles_at):
-            x = rereads[0].block((*batch, i, j))
-            w = None if weights is None else rereads[1].block(w_index(i, j))
+            x = field_rereads.block((*batch, i, j))
+            w = None if w_rereads is None else w_rereads.block(w_index(i, j))
             block = dask.delayed(_pass2, pure=True)(
                 tiles[t], x, w, solved, index=t, inject=inject[t], where=where[t], **common
             )
