@@ -78,7 +78,8 @@ def run(n: int, chunk: int, workdir: Path) -> tuple[list[dict], dict]:
     codes = sparse_codes(n, chunk, origin, river)
     with PeakMemory() as mem:
         start = time.perf_counter()
-        net = xa.RiverNetwork.from_ldd(codes)
+        with PeakMemory() as build:
+            net = xa.RiverNetwork.from_ldd(codes)
         built = time.perf_counter() - start
         flow = xa.accumulate(net, da.ones((n, n), chunks=chunk, dtype=np.float32))
         da.to_zarr(flow, str(out), overwrite=True)
@@ -87,7 +88,7 @@ def run(n: int, chunk: int, workdir: Path) -> tuple[list[dict], dict]:
         "case": f"sparse {n}x{n} ({n * n:,} cells, one basin of {river.size:,} cells), tiles {chunk}², "
                 "build + accumulate to zarr",
         "cells": n * n, "seconds": seconds, "peak_bytes": mem.peak,
-        "note": f"{net!r}; build {built:.1f} s",
+        "note": f"{net!r}; build {built:.1f} s, its peak {build.peak / 2**30:.2f} GiB",
     }]  # fmt: skip
     return rows, check(out, origin, river, n)
 
