@@ -71,3 +71,14 @@ def test_zarr_without_a_convention_is_detected_chunk_by_chunk(tmp_path):
     np.testing.assert_array_equal(xa.accumulate(net, da.ones(codes.shape, chunks=2, dtype=int)), expected)
     whole = xa.open_network(store)  # a zarr store without chunks=: in memory
     np.testing.assert_array_equal(xa.accumulate(whole, np.ones(codes.shape, int)), expected)
+
+
+def test_a_damaged_zarr_chunk_is_named(tmp_path):
+    pytest.importorskip("zarr")
+    store = tmp_path / "damaged.zarr"
+    codes = np.array([[6, 6, 3, 255], [9, 8, 6, 2], [255, 8, 6, 5]], np.uint8)
+    xr.Dataset({"ldd": (("y", "x"), codes)}).chunk(2).to_zarr(store)
+    (store / "ldd" / "c" / "1" / "0").write_bytes(b"garbage!")  # zarr 3's chunk (1, 0)
+    for convention in (None, "ldd"):  # found by the detection pass, or by the build's
+        with pytest.raises(ValueError, match=r"damaged\.zarr: cannot read the flow directions"):
+            xa.open_network(store, chunks=2, convention=convention)

@@ -208,7 +208,9 @@ def open_network(
     if codes.attrs.get("nodata") is not None:
         extra.append(codes.attrs["nodata"])
     if conv is None:  # the file's own (an unknown one raises: never guessed over), else detected
-        said = codes.attrs.get("convention") or detect_convention(_distinct(codes.data), extra, str(path))
+        said = codes.attrs.get("convention") or detect_convention(
+            _distinct(codes.data, path), extra, str(path)
+        )
         try:
             conv = get_convention(said)
         except ValueError as err:
@@ -228,6 +230,8 @@ def open_network(
         raise type(err)(f"{path}: as {conv.name} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
+    except (OSError, RuntimeError) as err:  # the tiles reading a damaged file (chunks=)
+        raise ValueError(f"{path}: cannot read the flow directions ({err})") from err
     dims, coords, crs, degrees = _grid_of_file(codes, crs)
     return network.with_grid(dims, coords, crs=crs, degrees=degrees)
 
@@ -246,14 +250,20 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
     when used)."""
     from ..layout import axis_of
     from ._common import as_nodata
-    from .netcdf import _crs_wkt, _select_variable
+    from .netcdf import _NETCDF3_MAGIC, _crs_wkt, _select_variable, check_netcdf3_header
 
+    if not path.is_dir():
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        with open(path, "rb") as f:
+            magic = f.read(8)
+        engine = netcdf_engine(path, magic)
+        if magic.startswith(_NETCDF3_MAGIC):  # a header contradicting itself: named, as read_netcdf does
+            check_netcdf3_header(path)
     try:
         if path.is_dir():
             ds = xr.open_zarr(path, chunks=None, mask_and_scale=False, decode_times=False)
         else:
-            with open(path, "rb") as f:
-                engine = netcdf_engine(path, f.read(8))
             ds = xr.open_dataset(path, engine=engine, chunks=None, mask_and_scale=False, decode_times=False)
     except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read ({err})") from err
@@ -294,7 +304,7 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
     return codes
 
 
-def _distinct(codes: Any) -> Any:
+def _distinct(codes: Any, path: Path) -> Any:
     """The values of ``codes``, or of a dask array the distinct values, chunk by chunk."""
     if not type(codes).__module__.startswith("dask."):
         return np.asarray(codes)
@@ -306,7 +316,10 @@ def _distinct(codes: Any) -> Any:
             return np.flatnonzero(counts).astype(np.uint8).view(block.dtype)
         return np.unique(block)
 
-    parts = dask.compute(*[dask.delayed(distinct)(b) for b in codes.to_delayed().ravel()])
+    try:
+        parts = dask.compute(*[dask.delayed(distinct)(b) for b in codes.to_delayed().ravel()])
+    except (OSError, RuntimeError) as err:  # a damaged chunk
+        raise ValueError(f"{path}: cannot read the flow directions ({err})") from err
     return np.unique(np.concatenate(parts))
 
 
