@@ -250,7 +250,7 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
     when used)."""
     from ..layout import axis_of
     from ._common import as_nodata
-    from .netcdf import _NETCDF3_MAGIC, _crs_wkt, _select_variable, check_netcdf3_header
+    from .netcdf import check_netcdf3_header, crs_wkt, select_variable
 
     if not path.is_dir():
         if not path.is_file():
@@ -258,7 +258,7 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
         with open(path, "rb") as f:
             magic = f.read(8)
         engine = netcdf_engine(path, magic)
-        if magic.startswith(_NETCDF3_MAGIC):  # a header contradicting itself: named, as read_netcdf does
+        if magic.startswith(b"CDF"):  # netCDF3: a header contradicting itself named, as read_netcdf does
             check_netcdf3_header(path)
     try:
         if path.is_dir():
@@ -267,7 +267,7 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
             ds = xr.open_dataset(path, engine=engine, chunks=None, mask_and_scale=False, decode_times=False)
     except READ_ERRORS as err:
         raise ValueError(f"{path}: cannot read ({err})") from err
-    name = _select_variable(path, ds, variable)
+    name = select_variable(path, ds, variable)
     codes = ds[name]
     attrs = {
         k: v for k, v in codes.attrs.items() if k not in ("grid_mapping", "coordinates", "esri_pe_string")
@@ -278,7 +278,7 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
     nodata = attrs.pop("_FillValue", attrs.pop("missing_value", None))
     if nodata is not None:
         attrs["nodata"] = as_nodata(np.ravel(nodata)[0].item(), codes.dtype)
-    if (wkt := _crs_wkt(path, ds, codes)) is not None:
+    if (wkt := crs_wkt(path, ds, codes)) is not None:
         attrs["crs_wkt"] = wkt
     dims = [str(d) for d in codes.dims]
     axes = [axis_of(d, codes[d].attrs if d in codes.coords else None) for d in dims]
