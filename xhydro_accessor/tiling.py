@@ -219,6 +219,11 @@ def topology(ext, r0, c0, shape, wrap):
     return down, target, nodes, to, in_degree
 
 
+def _empty(ext: np.ndarray) -> bool:
+    """Whether a halo'ed tile has no network cell (all missing)."""
+    return not (ext[1:-1, 1:-1] != MISSING).any()
+
+
 def _perimeter(down: np.ndarray, h: int, w: int) -> np.ndarray:
     """Local indices of the tile's network cells on its edge, ascending."""
     rows = np.arange(h)
@@ -235,6 +240,10 @@ def _summary(ext, codes, r0, c0, shape, wrap) -> dict:
         codes = np.asarray(codes)
         first = int(np.flatnonzero(bad)[0])
         return {"invalid": (int(bad.sum()), np.unique(codes[bad]), (r0 + first // w) * nx + c0 + first % w)}
+    if _empty(ext):  # no network cell: no records (nor a tile's worth of scratch arrays)
+        none = np.empty(0, np.int64)
+        return {"cycles": (0, 0, -1), "local": none, "gid": none, "link": none,
+                "exit": np.empty(0, bool), "depth": none, "segmin": none}  # fmt: skip
     down, target, nodes, to, in_degree = topology(ext, r0, c0, shape, wrap)
     gid_of = lambda i: (r0 + i // w) * nx + c0 + i % w  # noqa: E731
     cycles = (0, 0, -1)

@@ -350,3 +350,9 @@ def read_netcdf(path: Path, variable: str | None = None) -> xr.DataArray:
     da.encoding["generated_coords"] = generated
     da.name = name
     return da
+
+
+#: The flow-direction variable a dataset holds and its CRS as WKT (public for
+#: :func:`xhydro_accessor.io.networks.open_network`'s lazy reading of zarr and netCDF).
+select_variable = _select_variable
+crs_wkt = _crs_wkt

@@ -133,7 +133,8 @@ def open_network(
         Any file :func:`read_flow_directions` reads (``.map``, ``.nc``,
         ``.bin`` + ``.hdr``, ``.asc``, ``.tif``), a netCDF file holding
         CaMa-Flood ``nextx`` and ``nexty``, or a CaMa-Flood ``nextxy.bin``
-        with its ``params.txt`` beside it.
+        with its ``params.txt`` beside it, or a zarr store (read as netCDF
+        files are).
     convention : str or Convention, optional
         A registered name (``"ldd"``, ``"esri"``, ``"merit"``, ``"taudem"``,
         ``"grass"``, ``"whitebox"``, ``"cama"``, ``"offset"``, or your own) or a
@@ -157,8 +158,9 @@ def open_network(
     chunks : int, tuple or dict, optional
         Tiles (as ``DataArray.chunk`` takes them, over dims ``y``/``x``): the network
         is built tile by tile, a :class:`~xhydro_accessor.tiling.TiledNetwork` for
-        spatially chunked fields (the codes are read whole, one byte per cell; the
-        topology never is). D8 codes only.
+        spatially chunked fields: from a zarr store or a netCDF file each tile's task
+        reads its window of codes, which are never held whole (other formats are read
+        whole first, one byte per cell; the topology never is). D8 codes only.
 
     Returns
     -------
@@ -196,12 +198,19 @@ def open_network(
     if kind == "nextxy" or _is_cama_binary(path) or _has_nextxy(path, variable):
         network = _open_cama(path, variable)
         return network if crs is None else network.with_grid(network.dims, network.coords, crs=crs)
-    codes = read_flow_directions(path, variable)
+    if isinstance(chunks, tuple | list):  # (rows, columns): by name (xarray deprecates tuples)
+        chunks = dict(zip(("y", "x"), chunks, strict=True))
+    if _is_zarr(path) or (chunks is not None and path.suffix.lower() in NETCDF_SUFFIXES):
+        codes = _open_lazily(path, variable, chunks)  # the tiles read the codes: never held whole
+    else:
+        codes = read_flow_directions(path, variable)
     extra = [*np.atleast_1d(nodata if nodata is not None else []).tolist()]
     if codes.attrs.get("nodata") is not None:
         extra.append(codes.attrs["nodata"])
     if conv is None:  # the file's own (an unknown one raises: never guessed over), else detected
-        said = codes.attrs.get("convention") or detect_convention(codes.values, extra, str(path))
+        said = codes.attrs.get("convention") or detect_convention(
+            _distinct(codes.data, path), extra, str(path)
+        )
         try:
             conv = get_convention(said)
         except ValueError as err:
@@ -221,8 +230,97 @@ def open_network(
         raise type(err)(f"{path}: as {conv.name} flow directions: {err}") from None
     except ValueError as err:  # an unknown convention
         raise ValueError(f"{path}: {err}") from None
+    except (OSError, RuntimeError) as err:  # the tiles reading a damaged file (chunks=)
+        raise ValueError(f"{path}: cannot read the flow directions ({err})") from err
     dims, coords, crs, degrees = _grid_of_file(codes, crs)
     return network.with_grid(dims, coords, crs=crs, degrees=degrees)
+
+
+def _is_zarr(path: Path) -> bool:
+    return path.is_dir() and (
+        path.suffix.lower() == ".zarr"
+        or any((path / f).is_file() for f in ("zarr.json", ".zgroup", ".zarray"))
+    )
+
+
+def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
+    """A zarr store's or netCDF file's flow directions as :func:`read_flow_directions` gives
+    them (dims ``y``/``x``, the file's nodata, CRS and dim names), but not read: chunked by
+    ``chunks``, each chunk a task reading its window of the file (``chunks=None``: read
+    when used)."""
+    from ..layout import axis_of
+    from ._common import as_nodata
+    from .netcdf import check_netcdf3_header, crs_wkt, select_variable
+
+    if not path.is_dir():
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        with open(path, "rb") as f:
+            magic = f.read(8)
+        engine = netcdf_engine(path, magic)
+        if magic.startswith(b"CDF"):  # netCDF3: a header contradicting itself named, as read_netcdf does
+            check_netcdf3_header(path)
+    try:
+        if path.is_dir():
+            ds = xr.open_zarr(path, chunks=None, mask_and_scale=False, decode_times=False)
+        else:
+            ds = xr.open_dataset(path, engine=engine, chunks=None, mask_and_scale=False, decode_times=False)
+    except READ_ERRORS as err:
+        raise ValueError(f"{path}: cannot read ({err})") from err
+    name = select_variable(path, ds, variable)
+    codes = ds[name]
+    attrs = {
+        k: v for k, v in codes.attrs.items() if k not in ("grid_mapping", "coordinates", "esri_pe_string")
+    }
+    if "scale_factor" in attrs or "add_offset" in attrs:  # packed: decoded (lazily)
+        codes = xr.decode_cf(codes.to_dataset(name=name))[name]
+        attrs = dict(codes.attrs)
+    nodata = attrs.pop("_FillValue", attrs.pop("missing_value", None))
+    if nodata is not None:
+        attrs["nodata"] = as_nodata(np.ravel(nodata)[0].item(), codes.dtype)
+    if (wkt := crs_wkt(path, ds, codes)) is not None:
+        attrs["crs_wkt"] = wkt
+    dims = [str(d) for d in codes.dims]
+    axes = [axis_of(d, codes[d].attrs if d in codes.coords else None) for d in dims]
+    if axes[0] == axes[1]:
+        axes = [None, None]  # ambiguous: (row, column) order
+    if axes.count(None) == 1:
+        axes[axes.index(None)] = "y" if "x" in axes else "x"
+    elif axes.count(None) == 2:
+        axes = ["y", "x"]
+    codes = codes.rename(dict(zip(dims, axes, strict=True))).transpose("y", "x")
+    codes = codes.drop_vars([c for c in codes.coords if c not in ("y", "x")])
+    generated = [axis for axis in ("y", "x") if axis not in codes.coords]
+    for axis in ("y", "x"):
+        values = np.asarray(codes[axis].values if axis in codes.coords else np.arange(codes.sizes[axis]))
+        if not np.issubdtype(values.dtype, np.number):
+            raise ValueError(f"{path}: coordinate {axis!r} is not numeric")
+        kept = {} if axis in generated else codes[axis].attrs
+        kept = {k: v for k, v in kept.items() if k not in ("_FillValue", "missing_value")}
+        codes = codes.assign_coords({axis: (axis, values.astype(np.float64), kept)})
+    codes = codes if chunks is None else codes.chunk(chunks)
+    codes.attrs = attrs
+    codes.encoding = {"source_dims": dict(zip(axes, dims, strict=True)), "generated_coords": generated}
+    return codes
+
+
+def _distinct(codes: Any, path: Path) -> Any:
+    """The values of ``codes``, or of a dask array the distinct values, chunk by chunk."""
+    if not type(codes).__module__.startswith("dask."):
+        return np.asarray(codes)
+    import dask
+
+    def distinct(block: np.ndarray) -> np.ndarray:
+        if block.dtype.itemsize == 1 and block.dtype.kind in "iu":  # a count per byte value
+            counts = np.bincount(block.view(np.uint8).ravel(), minlength=256)
+            return np.flatnonzero(counts).astype(np.uint8).view(block.dtype)
+        return np.unique(block)
+
+    try:
+        parts = dask.compute(*[dask.delayed(distinct)(b) for b in codes.to_delayed().ravel()])
+    except (OSError, RuntimeError) as err:  # a damaged chunk
+        raise ValueError(f"{path}: cannot read the flow directions ({err})") from err
+    return np.unique(np.concatenate(parts))
 
 
 def _grid_of_file(codes: xr.DataArray, crs: Any = None) -> tuple[tuple[str, str], dict, Any, bool]:
