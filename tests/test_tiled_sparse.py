@@ -40,3 +40,23 @@ def test_a_sparse_grid_of_moderate_size():
 @pytest.mark.slow
 def test_a_sparse_grid_past_2_31_cells():
     check_sparse_grid(46341, 4096)  # 2 147 488 281 cells in 144 tiles
+
+
+@pytest.mark.parametrize("how", ["sum", "mean", "max", "std"])
+@pytest.mark.parametrize("op", ["accumulate", "accumulate_downstream"])
+def test_tiles_without_a_network_cell_run_no_pass_and_give_the_fill_value(op, how):
+    rng = np.random.default_rng(7)
+    codes = rng.choice(np.array([2, 3, 6], np.uint8), size=(12, 15))  # south, south-east, east: no cycle
+    codes[:, :5] = 255  # the first column of tiles: all missing
+    codes[8:, 10:] = 255  # and the bottom-right tile
+    codes[:4, 10:] = 255  # and the top-right one
+    net = xa.RiverNetwork.from_ldd(da.from_array(codes, chunks=(4, 5)))
+    assert net.graph["empty"].tolist() == [True, False, True, True, False, False, True, False, True]
+    field = rng.integers(0, 100, (2, 12, 15)).astype(np.int64 if how in ("sum", "max") else np.float64)
+    out = getattr(xa, op)(net, da.from_array(field, chunks=(1, 4, 5)), how=how)
+    names = [str(k[0] if isinstance(k, tuple) else k) for k in out.__dask_graph__()]
+    for name in ("_pass1", "_pass2"):  # 4 tiles with network cells × 2 member chunks, not 9 × 2
+        assert sum(n.startswith(name) for n in names) == 8
+    expected = getattr(xa, op)(xa.RiverNetwork.from_ldd(codes), field, how=how)
+    np.testing.assert_allclose(out.compute(), expected, rtol=1e-12)  # the fill value included (NaN, int min)
+    assert out.dtype == expected.dtype

@@ -243,7 +243,7 @@ def _summary(ext, codes, r0, c0, shape, wrap) -> dict:
     if _empty(ext):  # no network cell: no records (nor a tile's worth of scratch arrays)
         none = np.empty(0, np.int64)
         return {"cycles": (0, 0, -1), "local": none, "gid": none, "link": none,
-                "exit": np.empty(0, bool), "depth": none, "segmin": none}  # fmt: skip
+                "exit": np.empty(0, bool), "depth": none, "segmin": none, "empty": True}  # fmt: skip
     down, target, nodes, to, in_degree = topology(ext, r0, c0, shape, wrap)
     gid_of = lambda i: (r0 + i // w) * nx + c0 + i % w  # noqa: E731
     cycles = (0, 0, -1)
@@ -315,6 +315,7 @@ def _perimeter_graph(summaries, shape, conv, down_at) -> dict:
     h_down[exits] = ends
     g["h_order"], g["h_to"], _, _ = topological_order(h_down)
     n_tiles = len(summaries)
+    g["empty"] = np.array([s.get("empty", False) for s in summaries], bool)  # tiles without a network cell
     for name, kind in (("exits", g["exit"]), ("entries", entry)):
         nodes_of = [np.flatnonzero(kind & (g["tile"] == t)) for t in range(n_tiles)]
         g[f"{name}_nodes"] = nodes_of

@@ -218,6 +218,7 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
     common = {"state": state, "reverse": reverse}
     keep = network.graph["entries_local" if reverse else "exits_local"]
     inject = network.graph["exits_local" if reverse else "entries_local"]
+    empty = network.graph.get("empty", np.zeros(len(tiles_at), bool))
     out = np.empty(field_blocks.shape, object)
     for batch in np.ndindex(field_blocks.shape[:-2]):
 
@@ -225,7 +226,9 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
             return (i, j) if weights.ndim == 2 else (*batch, i, j)
 
         firsts = [
-            dask.delayed(_pass1, pure=True)(
+            None  # a tile without a network cell sends nothing and is not read
+            if empty[t]
+            else dask.delayed(_pass1, pure=True)(
                 tiles[t],
                 field_blocks[(*batch, i, j)],
                 None if w_blocks is None else w_blocks[w_index(i, j)],
@@ -238,12 +241,15 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
         members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
         solved = dask.delayed(_solve, pure=True)(graph, firsts, members=members, state=state, reverse=reverse)
         for t, ((i, j), _) in enumerate(tiles_at):
+            shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
+            if empty[t]:  # off the network everywhere: the fill value, memory follows the river
+                out[(*batch, i, j)] = da.full(shape, reductions.fill_value(dtype), dtype=dtype)
+                continue
             x = field_rereads.block((*batch, i, j))
             w = None if w_rereads is None else w_rereads.block(w_index(i, j))
             block = dask.delayed(_pass2, pure=True)(
                 tiles[t], x, w, solved, index=t, inject=inject[t], where=where[t], **common
             )
-            shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
             out[(*batch, i, j)] = da.from_delayed(
                 block, shape, dtype=dtype, meta=np.empty((0,) * len(shape), dtype)
             )
@@ -357,6 +363,8 @@ def _solve(graph, firsts, *, members, state, reverse):
     n = graph["gid"].size
     values = state.identity(n, members)
     for nodes, first in zip(graph["entries_nodes" if reverse else "exits_nodes"], firsts, strict=True):
+        if first is None:  # a tile without a network cell
+            continue
         for v, f in zip(values, first, strict=True):
             if v.size:  # an untracked M3 is (0, 0)
                 v[nodes] = f
