@@ -152,7 +152,8 @@ import xarray as xr
 import xhydro_accessor.io as io
 from xhydro_accessor.cli import main
 path = {str(path)!r}
-readers = [io.open_network, io.read_flow_directions, lambda p: xr.open_dataset(p, engine="hydro"),
+readers = [io.open_network, io.read_flow_directions, lambda p: io.open_network(p, chunks=8),
+           lambda p: xr.open_dataset(p, engine="hydro"),
            lambda p: xr.open_dataset(p, engine="hydro", backend="h5netcdf"),
            lambda p: xr.open_dataset(open(p, "rb"), engine="hydro")]
 for read in readers:

@@ -250,16 +250,12 @@ def _open_lazily(path: Path, variable: str | None, chunks: Any) -> xr.DataArray:
     when used)."""
     from ..layout import axis_of
     from ._common import as_nodata
-    from .netcdf import check_netcdf3_header, crs_wkt, select_variable
+    from .netcdf import crs_wkt, select_variable
 
     if not path.is_dir():
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
-        with open(path, "rb") as f:
-            magic = f.read(8)
-        engine = netcdf_engine(path, magic)
-        if magic.startswith(b"CDF"):  # netCDF3: a header contradicting itself named, as read_netcdf does
-            check_netcdf3_header(path)
+        engine = checked_engine(path)  # its header checked (netCDF3, HDF5's global heaps) as read_netcdf does
     try:
         if path.is_dir():
             ds = xr.open_zarr(path, chunks=None, mask_and_scale=False, decode_times=False)
