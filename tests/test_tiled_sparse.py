@@ -37,7 +37,6 @@ def test_a_sparse_grid_of_moderate_size():
     check_sparse_grid(2600, 1024)
 
 
-@pytest.mark.slow
 def test_a_sparse_grid_past_2_31_cells():
     check_sparse_grid(46341, 4096)  # 2 147 488 281 cells in 144 tiles
 
