@@ -311,3 +311,28 @@ def test_second_order_gradients_of_the_host_path():
     for how in ("sum", "mean", "max", "var"):
         np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-12, err_msg=how)
     np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.array([[0.5, 3.0, 6.0, 4.0]]))  # 4 x w
+
+
+@pytest.mark.parametrize("members", [1, 3, 12])
+@pytest.mark.parametrize("how", ["sum", "max", "mean"])
+def test_engine_results_are_64_byte_aligned_so_tensorflow_takes_them_without_a_copy(members, how):
+    """TensorFlow's DLPack import needs 64-byte-aligned memory: the numba engine allocates its
+    results (and the gradients' outputs) aligned, so the eager CPU path copies nothing."""
+    from xhydro_accessor.backends import numba_engine
+
+    rng = np.random.default_rng(members)
+    x = rng.random((members, NET.shape[0] * NET.shape[1]))
+    y = numba_engine.compute(NET, "accumulate", x, how, None, False)
+    data = y if y.flags.c_contiguous else y.T  # the (cells, members) layout: a transposed view
+    assert data.flags.c_contiguous and data.ctypes.data % 64 == 0
+    expected = xa.accumulate(NET, x.reshape(members, *NET.shape), how=how).reshape(members, -1)
+    assert np.allclose(y, expected, equal_nan=True)
+    for g in (numba_engine.transpose(NET, "accumulate", x), numba_engine.send(NET, *_sources(x))):
+        assert g.ctypes.data % 64 == 0
+
+
+def _sources(x):
+    from xhydro_accessor.backends import numba_engine
+
+    _, sources = numba_engine.compute_with_sources(NET, "accumulate", x, "max", None, False)
+    return sources, x

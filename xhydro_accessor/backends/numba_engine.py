@@ -218,7 +218,7 @@ def _sum_member_by_member(network: RiverNetwork, x: np.ndarray, fill: Any, rever
     """Sum passes over a ``(members, cells)`` batch one member at a time, the members
     spread over the cores: on a grid that fits in cache each member's field stays there
     through its pass, and the result is C-contiguous."""
-    out = np.empty(x.shape, fill.dtype)
+    out = aligned_empty(x.shape, fill.dtype)
     nodes, to, mask = network.nodes, network.downstream, network.mask.reshape(-1)
 
     def run(members: range) -> None:
@@ -239,8 +239,26 @@ MEMBERS_FIRST_UP_TO = 8
 def _state_array(size: int, members: int, dtype) -> np.ndarray:
     """A ``(cells, members)`` state array, members first in memory for small batches."""
     if 1 < members <= MEMBERS_FIRST_UP_TO:
-        return np.empty((members, size), dtype).T
-    return np.empty((size, members), dtype)
+        return aligned_empty((members, size), dtype).T
+    return aligned_empty((size, members), dtype)
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np.ndarray:
+    """``np.empty(shape, dtype)`` (``zeros``: ``np.zeros``) starting on a 64-byte boundary:
+    the engine's results can then be handed to TensorFlow without a copy (it takes no less
+    through DLPack).
+
+    Examples
+    --------
+    >>> out = aligned_empty((3, 5), np.float32)
+    >>> out.shape, out.dtype, out.ctypes.data % 64, out.flags.c_contiguous
+    ((3, 5), dtype('float32'), 0, True)
+    """
+    dtype = np.dtype(dtype)
+    nbytes = prod(shape) * dtype.itemsize
+    raw = (np.zeros if zeros else np.empty)(nbytes + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
 def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
@@ -264,7 +282,7 @@ def members_first(result: np.ndarray, grid_ndim: int) -> np.ndarray:
     state = result.reshape(prod(result.shape[: result.ndim - grid_ndim]), -1).T
     if not state.flags.c_contiguous:  # not the engine's layout
         return np.ascontiguousarray(result)
-    out = np.empty((state.shape[1], state.shape[0]), result.dtype)
+    out = aligned_empty((state.shape[1], state.shape[0]), result.dtype)
     in_blocks(state.shape[0], state.size, lambda cells: flow.transpose_out(state[cells], out[:, cells]))
     return out.reshape(result.shape)
 
@@ -286,7 +304,7 @@ def send(network: RiverNetwork, sources: np.ndarray, g: np.ndarray) -> np.ndarra
     """The gradient of a min/max wrt its reduced values: each result's gradient ``g``
     ``(members, cells)`` sent to the cell holding it, ``sources`` ``(cells, members)``
     (as :func:`compute_with_sources` gives them)."""
-    out = np.zeros(g.shape, g.dtype)
+    out = aligned_empty(g.shape, g.dtype, zeros=True)
     keep = network.mask.reshape(-1)
     in_blocks(
         g.shape[0], g.size, lambda members: _send(sources[:, members], g[members].T, keep, out[members])
@@ -312,12 +330,12 @@ def transpose(network, op: str, g: np.ndarray, scale: np.ndarray | None = None) 
     mask = network.mask.reshape(-1)
     no_scale = np.empty((0, 0), g.dtype)
     if g.shape[0] > 1 and op in ("accumulate", "accumulate_downstream"):  # one pass, members first
-        out = np.zeros(g.shape, g.dtype)
+        out = aligned_empty(g.shape, g.dtype, zeros=True)
         scale = no_scale if scale is None else scale
         pull = op == "accumulate"
         run_pass(network, _members_first_pass, g, scale, out, pull, reverse=pull)
         return out
-    state = np.empty(g.shape[::-1], g.dtype)
+    state = aligned_empty(g.shape[::-1], g.dtype)
     if g.shape[0] == 1:  # one field: a flat copy
         flat = state.reshape(-1)
         if scale is None:

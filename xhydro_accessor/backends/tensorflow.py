@@ -27,6 +27,7 @@ from .. import reductions
 from ..network import RiverNetwork
 from . import generic, scatter
 from .host import Host
+from .numba_engine import aligned_empty
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python control flow: autograph must not rewrite it
@@ -201,9 +202,7 @@ def _tensor(array: np.ndarray, like: tf.Tensor) -> tf.Tensor:
         with tf.device(like.device):
             return tf.convert_to_tensor(array)
     if not (array.flags.c_contiguous and array.ctypes.data % 64 == 0):
-        raw = np.empty(array.nbytes + 64, np.uint8)
-        start = -raw.ctypes.data % 64
-        aligned = raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+        aligned = aligned_empty(array.shape, array.dtype)  # (the engine's own results already are)
         np.copyto(aligned, array)
         array = aligned
     return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
