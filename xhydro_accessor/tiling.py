@@ -208,11 +208,12 @@ def origins(chunks) -> list:
     return [((i, j), (int(r), int(c))) for i, r in enumerate(rows) for j, c in enumerate(cols)]
 
 
-def topology(ext, r0, c0, shape, wrap):
-    """One tile's local downstream index, exit targets and topological order."""
+def topology(ext, r0, c0, shape, wrap, targets: bool = True):
+    """One tile's local downstream index, exit targets (``targets=False``: an empty array,
+    what the passes use) and topological order."""
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
     down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
-    target = np.empty(h * w, np.int64)
+    target = np.empty(h * w if targets else 0, np.int64)
     tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, target)
     in_degree = np.zeros(h * w, np.int8)
     nodes, to = tile_order(down, in_degree, 16)

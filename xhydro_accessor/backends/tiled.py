@@ -37,7 +37,7 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tiles import halo_down, tile_down, tile_order, tile_walk
+from ..kernels.tiles import halo_down, tile_down, tile_walk
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, origins, topology
 
@@ -259,10 +259,7 @@ def _accumulate(network, field, how, weights, skipna, dtype, reverse) -> da.Arra
 def _tile(ext, origin, shape, wrap) -> tuple:
     """A tile's topology for the passes: its network mask, order and in-tile links
     (:func:`~xhydro_accessor.tiling.topology` less what only the build needs)."""
-    h, w = ext.shape[0] - 2, ext.shape[1] - 2
-    down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)
-    tile_down(ext, origin[0], origin[1], shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
-    nodes, to = tile_order(down, np.zeros(h * w, np.int8), 16)
+    down, _, nodes, to, _ = topology(ext, origin[0], origin[1], shape, wrap, targets=False)
     return down != -2, nodes, to
 
 
@@ -468,3 +465,18 @@ def reduction_state(how: str, skipna: bool, dtype: Any) -> _State:
     ``identity``, ``apply`` and ``finalize``): for the other passes over tiles
     (:mod:`xhydro_accessor.backends.tiled_catalogue`)."""
     return _State(how, skipna, np.dtype(dtype))
+
+
+def tile_shapes(network: TiledNetwork) -> list[tuple[int, int]]:
+    """The ``(rows, cols)`` of each tile, row-major (the order of :func:`origins`)."""
+    return [(network.chunks[0][i], network.chunks[1][j]) for (i, j), _ in origins(network.chunks)]
+
+
+def assemble(network: TiledNetwork, blocks: list, dtype: Any) -> da.Array:
+    """One delayed ``(rows, cols)`` block per tile (row-major) as a dask array chunked like the tiles."""
+    arrays = [
+        da.from_delayed(b, s, dtype=dtype, meta=np.empty((0, 0), dtype))
+        for b, s in zip(blocks, tile_shapes(network), strict=True)
+    ]
+    n_cols = len(network.chunks[1])
+    return da.block([arrays[k : k + n_cols] for k in range(0, len(arrays), n_cols)])

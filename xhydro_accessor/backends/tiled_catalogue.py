@@ -42,7 +42,7 @@ from ..kernels import paths as path_kernels
 from ..kernels import tile_paths
 from ..kernels.tiles import EXIT
 from ..tiling import TiledNetwork, origins, topology
-from .tiled import reduction_state
+from .tiled import assemble, reduction_state, tile_shapes
 
 #: where paths start: flat indices of cells (locations), or a kind of cell found in each tile
 SEED_KINDS = ("sources", "outlets")
@@ -54,7 +54,7 @@ class _Tiles:
     def __init__(self, network: TiledNetwork):
         self.network = network
         self.at = origins(network.chunks)  # ((i, j), (row, col)) row-major
-        self.shapes = [(network.chunks[0][i], network.chunks[1][j]) for (i, j), _ in self.at]
+        self.shapes = tile_shapes(network)
         ext = network.ext.to_delayed().ravel()
         self.topo = [
             dask.delayed(_topology, pure=True)(e, o, network.shape, network.wrap)
@@ -81,12 +81,7 @@ class _Tiles:
 
     def assemble(self, blocks: list, dtype: Any) -> da.Array:
         """One ``(h, w)`` array per tile (delayed, row-major) as a dask array chunked like the tiles."""
-        n_cols = len(self.network.chunks[1])
-        arrays = [
-            da.from_delayed(b, s, dtype=dtype, meta=np.empty((0, 0), dtype))
-            for b, s in zip(blocks, self.shapes, strict=True)
-        ]
-        return da.block([arrays[k : k + n_cols] for k in range(0, len(arrays), n_cols)])
+        return assemble(self.network, blocks, dtype)
 
 
 def _topology(ext, origin, shape, wrap) -> tuple:

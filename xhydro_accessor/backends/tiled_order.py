@@ -37,8 +37,8 @@ from ..kernels import tile_trees
 from ..kernels.order import strahler_pass
 from ..kernels.topology import topological_order
 from ..operations import fill_value
-from ..tiling import TiledNetwork, origins
-from .tiled import tile_topologies
+from ..tiling import TiledNetwork
+from .tiled import assemble, tile_shapes, tile_topologies
 
 
 def strahler(network: TiledNetwork) -> da.Array:
@@ -54,22 +54,11 @@ def strahler(network: TiledNetwork) -> da.Array:
         for t in range(network.n_tiles)
     ]
     solved = dask.delayed(_solve, pure=True)(dask.delayed(graph, pure=True, traverse=False), trees, k_max)
-    return _assemble(
-        network,
-        lambda t, shape: dask.delayed(_pass2, pure=True)(
-            tiles[t], solved, t, graph["entries_local"][t], shape
-        ),
-        np.int32,
-    )
-
-
-def _assemble(network: TiledNetwork, block: Any, dtype: Any) -> da.Array:
-    """The dask array of the tasks ``block(tile, shape)``, chunked like the tiles."""
-    out = np.empty((len(network.chunks[0]), len(network.chunks[1])), object)
-    for t, ((i, j), _) in enumerate(origins(network.chunks)):
-        shape = (network.chunks[0][i], network.chunks[1][j])
-        out[i, j] = da.from_delayed(block(t, shape), shape, dtype=dtype, meta=np.empty((0, 0), dtype))
-    return da.block(out.tolist())
+    blocks = [
+        dask.delayed(_pass2, pure=True)(tiles[t], solved, t, graph["entries_local"][t], shape)
+        for t, shape in enumerate(tile_shapes(network))
+    ]
+    return assemble(network, blocks, np.int32)
 
 
 def max_order(shape: tuple[int, ...]) -> int:
