@@ -245,6 +245,21 @@ def test_skew_of_constant_areas_is_nan_on_both_engines():
             assert np.isnan(getattr(xa, op)(net, x, "skew", weights=rng.random(200), engine=engine)).all()
 
 
+@pytest.mark.parametrize("engine", ["numba", "xp"])
+def test_skew_of_a_constant_area_after_an_empty_cell_is_nan(engine):
+    # 0 -> 1 -> 2 (outlet), 3 alone; values (0.3, NaN skipped, 0.3) weigh 3 each: one value,
+    # no skewness. The numba engine gave 0: merging 0.3 into cell 1's empty state rounded its
+    # mean (delta * 3 / 3), and the second 0.3 then left an M2 of 1e-32 instead of 0.
+    net = xa.RiverNetwork.from_downstream_index(np.array([1, 2, -1, -1]), (4,))
+    x, w = np.array([0.3, np.nan, 0.3, 0.0]), np.array([3.0, 0.0, 3.0, 1.0])
+    options = {"weights": w, "skipna": True, "engine": engine, "warn_nan": False}
+    assert np.isnan(xa.accumulate_downstream(net, x, "skew", **options)[:3]).all()
+    assert np.isnan(xa.accumulate(net, x, "skew", **options)[[0, 2, 3]]).all()
+    assert xa.accumulate(net, x, "var", **options)[2] == 0  # exactly
+    x[1], w[1] = 1.3, 0.0  # a value of no weight changes nothing
+    assert np.isnan(xa.accumulate_downstream(net, x, "skew", **options)[0])
+
+
 def test_xarray_quantile_dim():
     net = xa.RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
     da = xr.DataArray(np.array([[[1.0, 0, 7, 3]], [[2.0, 2, 2, 2]]]), dims=("time", "y", "x"),

@@ -138,9 +138,14 @@ def merge_moments(wa, ma, m2a, wb, mb, m2b):
     """(weight, mean, M2) of ``a`` merged with ``b``: Chan et al.'s stable pairwise update.
 
     ``b`` of no weight changes nothing, unless its mean is NaN (a NaN of zero weight: NaN
-    propagates, as in the xp engine and numpy)."""
+    propagates, as in the xp engine and numpy). Into an ``a`` of no weight ``b`` is copied
+    exactly: ``delta * wb / w`` rounds, and the next equal value would then leave an M2 of
+    rounding noise instead of 0 (a constant area's skewness must be NaN, not 0).
+    """
     if wb == 0:
         return (wa, ma, m2a) if mb == mb else (wa, mb, mb)
+    if wa == 0 and ma == ma:
+        return wb, mb, m2b
     w = wa + wb
     delta = mb - ma
     return w, ma + delta * wb / w, m2a + m2b + delta * delta * wa * wb / w
@@ -152,6 +157,10 @@ def merge_moments3(wa, ma, m2a, m3a, wb, mb, m2b, m3b):
     the third central moment (Pébay 2008); NaN as :func:`merge_moments`."""
     if wb == 0:
         return (wa, ma, m2a, m3a) if mb == mb else (wa, mb, mb, mb)
+    if wa == 0 and ma == ma:
+        return wb, mb, m2b, m3b
+    if wa == 0 and ma == ma:
+        return wb, mb, m2b, m3b
     w = wa + wb
     delta = mb - ma
     m3 = m3a + m3b + delta**3 * wa * wb * (wa - wb) / (w * w) + 3 * delta * (wa * m2b - wb * m2a) / w

@@ -146,6 +146,9 @@ def group_moments(cells, groups, x, w, shift, skipna, weight, mean, m2):
                 continue
             if wt == 0:
                 continue
+            if weight[j, g] == 0 and v == v:  # the first value exactly (see flow.merge_moments)
+                weight[j, g], mean[j, g] = wt, v
+                continue
             total = weight[j, g] + wt
             delta = v - mean[j, g]
             r = delta * wt / total
