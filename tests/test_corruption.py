@@ -178,6 +178,26 @@ else:
     assert f"accumulate: error: {path}: corrupt HDF5 file" in done.stderr, done.stderr
 
 
+def test_open_network_reads_a_netcdf_file_for_its_check_once(tmp_path, monkeypatch) -> None:
+    """The HDF5 check reads the whole file: open_network did it 2-3 times (nextx/nexty
+    probe, then each variable's read); once per call now, and again at the next call."""
+    import xhydro_accessor.io.netcdf as netcdf
+
+    walks = []
+    walk = netcdf._walk_global_heaps
+    monkeypatch.setattr(netcdf, "_walk_global_heaps", lambda path, f: walks.append(path) or walk(path, f))
+    source = _source("lisflood_latlon_usecase_ldd.nc")
+    cama = tmp_path / "nextxy.nc"
+    nextx = xr.DataArray(np.array([[2, -9999], [2, -9999]], np.int32), dims=("y", "x"))
+    xr.Dataset({"nextx": nextx, "nexty": nextx * 0 + np.int32([[1], [2]])}).to_netcdf(cama)
+    for path, options in ((source, {}), (source, {"chunks": 64}), (cama, {})):
+        walks.clear()
+        open_network(path, **options)
+        assert walks == [path], (path, options, walks)
+    open_network(source)
+    assert walks == [cama, source]  # not remembered across calls: the file may have changed
+
+
 # ---------------------------------------------------------- BIL with .hdr
 _HEADER_BYTES = b"0123456789-+.eEnNaIif \n"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import xarray as xr
@@ -275,9 +277,32 @@ def _crs_wkt(path: Path, ds: xr.Dataset, da: xr.DataArray) -> str | None:
     return None if crs is None else crs.to_wkt()
 
 
+_CHECKED: ContextVar[dict | None] = ContextVar("checked_netcdf_files", default=None)
+
+
+def checking_once(function: Callable) -> Callable:
+    """``function`` checking each netCDF file once per call (:func:`checked_engine` reads
+    the whole of an HDF5 file; a reader may open it several times)."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        token = _CHECKED.set({}) if _CHECKED.get() is None else None
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if token is not None:
+                _CHECKED.reset(token)
+
+    return call
+
+
 def checked_engine(path: Path) -> str:
     """The engine reading the netCDF file ``path``, once its header is checked (netCDF3:
-    :func:`check_netcdf3_header`; HDF5: :func:`check_hdf5_global_heaps`)."""
+    :func:`check_netcdf3_header`; HDF5: :func:`check_hdf5_global_heaps`): once per call
+    of a function decorated by :func:`checking_once`."""
+    checked = _CHECKED.get()
+    if checked is not None and path in checked:
+        return checked[path]
     with open(path, "rb") as f:
         magic = f.read(8)
         engine = netcdf_engine(path, magic)
@@ -285,6 +310,8 @@ def checked_engine(path: Path) -> str:
             check_hdf5_global_heaps(path, f)
     if magic.startswith(_NETCDF3_MAGIC):
         check_netcdf3_header(path)
+    if checked is not None:
+        checked[path] = engine
     return engine
 
 

@@ -14,7 +14,7 @@ from ..layout import layout_of_network
 from ..network import RiverNetwork, d8_convention
 from ..network_codec import FLOW_DIRECTION, decode_network, encode_network, network_steps
 from ._common import PathLike, check_georeference, header_count, read_bytes
-from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, checked_engine, read_netcdf
+from .netcdf import NETCDF_SUFFIXES, READ_ERRORS, checked_engine, checking_once, read_netcdf
 from .read import read_flow_directions
 from .safe_write import write_netcdf
 
@@ -115,6 +115,7 @@ def _distinct_codes(values: np.ndarray, source: str) -> set[int]:
     return {int(v) for v in unique}
 
 
+@checking_once
 def open_network(
     path: PathLike,
     convention: str | Convention | None = None,
