@@ -415,3 +415,28 @@ def test_lat_lon_gauges_snap_on_a_real_network_in_tiles(name):
     field = np.random.default_rng(1).random(memory.shape)
     lazy = xa.catchment_statistics(net, da.from_array(field, chunks=20), gauges, "mean", snap=2)
     assert_same(lazy.compute(), xa.catchment_statistics(memory, field, gauges, "mean", snap=2))
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("geographic", [False, True])
+def test_tiled_cell_areas_are_the_in_memory_ones_tile_by_tile(geographic, transposed):
+    """upstream_area on tiles: each tile's cell areas in its task, bit-identical to the grid's
+    (ragged and one-cell tiles: the edges from the neighbours' coordinates)."""
+    import xarray as xr
+
+    from xhydro_accessor.hydrology.upstream_area import _tiled_cell_areas, cell_areas
+
+    dims = ("lat", "lon") if geographic else ("y", "x")
+    coords = {dims[0]: np.linspace(60.0, 41.5, 7) if geographic else np.arange(7) * 5000.0,
+              dims[1]: np.linspace(-3.0, 9.5, 9) if geographic else np.arange(9) * 3000.0}  # fmt: skip
+    codes = xr.DataArray(snake(7, 9), dims=dims, coords=coords)
+    codes = codes.transpose() if transposed else codes
+    crs = None if geographic else "EPSG:3035"
+    memory = RiverNetwork.from_ldd(codes, crs=crs)
+    net = RiverNetwork.from_ldd(codes.chunk({dims[0]: (1, 4, 2), dims[1]: (3, 1, 5)}), crs=crs)
+    assert isinstance(net, TiledNetwork)
+    with no_compute():
+        lazy = _tiled_cell_areas(net, None, None)
+        up = xa.upstream_area(net)
+    np.testing.assert_array_equal(lazy.compute(), cell_areas(memory))
+    assert_same(up.compute(), xa.upstream_area(memory))
