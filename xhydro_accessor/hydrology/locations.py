@@ -588,7 +588,7 @@ def _windows(network, index, names, radius, in_metres) -> tuple[np.ndarray, list
     """Where to look for each point within ``radius`` (cells, or metres): the cells' extents
     (metres, or ones) and ``(points, (row0, row1, col0, col1))`` windows of offsets; one
     window of no offset without a radius."""
-    if not radius or len(network.shape) == 1:
+    if not radius:
         return np.ones((index.size, 2)), [(slice(None), (0, 0, 0, 0))]
     ny, nx = network.shape
     spacing = _cell_metres(network, index) if in_metres else np.ones((index.size, 2))
