@@ -1,4 +1,4 @@
-"""Strahler order on spatially tiled networks (issue 18): equal to the in-memory order, lazily."""
+"""Strahler and Hack order on spatially tiled networks (issue 18): equal to the in-memory order, lazily."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ from .test_tiled import FAST, assert_same, chunking, no_compute, snake, tiled_ca
 FILL = xa.fill_value(np.int32)
 
 
-def tiled_strahler(codes: np.ndarray, chunks, wrap_x: bool = False) -> np.ndarray:
-    """Strahler on ``codes`` cut into ``chunks``, checked lazy and chunked like the tiles,
-    and checked equal to the in-memory order of the gathered network."""
+def tiled_order(codes: np.ndarray, chunks, wrap_x: bool = False, kind: str = "strahler") -> np.ndarray:
+    """Strahler (or ``kind``) order on ``codes`` cut into ``chunks``, checked lazy, int32 and
+    chunked like the tiles, and checked equal to the in-memory order of the gathered network
+    and of ``codes``."""
     net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=wrap_x)
     assert isinstance(net, TiledNetwork)
     with no_compute():
-        lazy = xa.strahler(net)
-    assert isinstance(lazy, da.Array) and lazy.chunks == net.chunks
+        lazy = xa.stream_order(net, kind)
+    assert isinstance(lazy, da.Array) and lazy.chunks == net.chunks and lazy.dtype == np.int32
     out = lazy.compute()
-    assert_same(out, xa.strahler(gather(net)))
-    assert_same(out, xa.strahler(RiverNetwork.from_ldd(codes, wrap_x=wrap_x)))
+    assert_same(out, xa.stream_order(gather(net), kind))
+    assert_same(out, xa.stream_order(RiverNetwork.from_ldd(codes, wrap_x=wrap_x), kind))
     return out
 
 
@@ -48,32 +49,35 @@ def dendritic(draw, max_side: int = 24):
 
 @FAST
 @given(tiled_case())
-def test_strahler_on_random_networks_and_chunkings(case):
+@pytest.mark.parametrize("kind", ["strahler", "hack"])
+def test_orders_on_random_networks_and_chunkings(kind, case):
     codes, chunks, _ = case
     if all(len(c) == 1 for c in chunks):  # one tile is not a tiled network
         chunks = (chunks[0], (1, codes.shape[1] - 1))
-    tiled_strahler(codes, chunks)
+    tiled_order(codes, chunks, kind=kind)
 
 
 @settings(max_examples=40, deadline=None)
 @given(dendritic())
-def test_strahler_on_high_order_trees_across_many_tiles(case):
+@pytest.mark.parametrize("kind", ["strahler", "hack"])
+def test_orders_on_high_order_trees_across_many_tiles(kind, case):
     codes, chunks = case
     if all(len(c) == 1 for c in chunks):
         chunks = (chunks[0], (1, codes.shape[1] - 1))
-    tiled_strahler(codes, chunks)
+    tiled_order(codes, chunks, kind=kind)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 6), st.integers(2, 8), st.integers(0, 2**16), st.data())
-def test_strahler_with_wrap_x(ny, nx, seed, data):
+@pytest.mark.parametrize("kind", ["strahler", "hack"])
+def test_orders_with_wrap_x(kind, ny, nx, seed, data):
     codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
     chunks = (data.draw(chunking(ny)), data.draw(chunking(nx - 1)) + (1,))  # the last column its own tile
     try:
         RiverNetwork.from_ldd(codes, wrap_x=True)
     except CycleError:
         return
-    tiled_strahler(codes, chunks, wrap_x=True)
+    tiled_order(codes, chunks, wrap_x=True, kind=kind)
 
 
 def test_the_highest_order_made_in_a_tile_no_tributary_lies_in():
@@ -82,7 +86,7 @@ def test_the_highest_order_made_in_a_tile_no_tributary_lies_in():
     codes = np.array([[3, 2, 2, 1], [6, 3, 2, 4], [6, 6, 3, 1], [9, 6, 6, 5]], np.uint8)
     expected = [[1, 1, 1, 1], [1, 2, 2, 1], [1, 2, 3, 1], [1, 1, 2, 3]]
     for chunks in (2, 1, (3, 1), (1, 3)):
-        np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+        np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
 
 
 @pytest.mark.parametrize("chunks", [(4, 2), (4, 3), 1, (2, 3), (3, 4), ((1, 3), (5, 1))])
@@ -93,10 +97,10 @@ def test_an_order_arriving_from_upstream_tiles_meets_an_equal_tributary(chunks):
         [[2, 2, 2, 2, 3, 2], [2, 2, 2, 2, 6, 1], [2, 1, 2, 2, 2, 1], [6, 6, 6, 6, 6, 5]], np.uint8
     )
     expected = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 2], [1, 1, 1, 1, 2, 1], [2, 2, 2, 2, 3, 3]]
-    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+    np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
     codes[0, 4], codes[1, 4] = 6, 8  # the tributary now one line, order 1: the stem stays 2
     expected[1][5], expected[2][4], expected[3][4:] = 1, 1, [2, 2]
-    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+    np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
 
 
 @pytest.mark.parametrize("chunks", [((4,), (3, 3, 1)), ((2, 2), (3, 3, 1)), 1])
@@ -109,16 +113,16 @@ def test_an_order_made_down_a_chain_leaves_for_the_next_tile(chunks):
     )
     expected = np.ones(codes.shape, np.int32)
     expected[1:3, 4], expected[3] = 2, [2, 2, 2, 2, 3, 3, 3]
-    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+    np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
     codes[0, 5] = 2  # the tributary order 1: the stem stays 2
     expected[1:3, 4], expected[3, 4:] = 1, 2
-    np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+    np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 3, (2, 5)])
 def test_a_river_snaking_through_every_tile_keeps_order_1(chunks):
     codes = snake(7, 9)
-    np.testing.assert_array_equal(tiled_strahler(codes, chunks), np.ones(codes.shape, np.int32))
+    np.testing.assert_array_equal(tiled_order(codes, chunks), np.ones(codes.shape, np.int32))
 
 
 def test_rivers_crossing_tile_corners_diagonally():
@@ -131,17 +135,18 @@ def test_rivers_crossing_tile_corners_diagonally():
     expected[range(1, 7), range(1, 7)] = expected[1:7, 7] = expected[7, 1:7] = 2
     expected[7, 7] = 3
     for chunks in (1, (3, 2), (5, 3)):
-        np.testing.assert_array_equal(tiled_strahler(codes, chunks), expected)
+        np.testing.assert_array_equal(tiled_order(codes, chunks), expected)
 
 
 def test_off_network_cells_hold_the_fill_value():
     codes = np.array([[6, 3, 255], [255, 6, 5]], np.uint8)  # two rivers meet at the pit
-    out = tiled_strahler(codes, 1)
+    out = tiled_order(codes, 1)
     np.testing.assert_array_equal(out, [[1, 1, FILL], [FILL, 1, 2]])
 
 
-def test_a_real_network_in_tiles_equals_memory_and_pyflwdir():
-    """Strahler of the Rhine in 25 tiles."""
+@pytest.mark.parametrize(("kind", "pyflwdir_type"), [("strahler", "strahler"), ("hack", "classic")])
+def test_a_real_network_in_tiles_equals_memory_and_pyflwdir(kind, pyflwdir_type):
+    """Strahler and Hack order of the Rhine in 25 tiles."""
     from tests.real_data import BY_NAME, load
 
     info = BY_NAME["rhine_d8"]  # one basin over the whole grid: high orders, rivers through every tile
@@ -150,16 +155,16 @@ def test_a_real_network_in_tiles_equals_memory_and_pyflwdir():
     net = RiverNetwork.from_d8(codes.chunk(y=150, x=230), convention=info.convention, nodata=info.nodata)
     assert isinstance(net, TiledNetwork) and net.n_tiles == 25
     with no_compute():
-        lazy = xa.strahler(net)
+        lazy = xa.stream_order(net, kind)
     out = lazy.compute()
-    expected = xa.strahler(memory)
+    expected = xa.stream_order(memory, kind)
     assert_same(out, expected)
     assert expected.max() >= 5
     pytest.importorskip("pyflwdir")
     from tests.test_against_pyflwdir import _build
 
     *_, valid, _, flw = _build(info.name)
-    np.testing.assert_array_equal(out[valid], flw.stream_order(type="strahler")[valid])
+    np.testing.assert_array_equal(out[valid], flw.stream_order(type=pyflwdir_type)[valid])
 
 
 def test_accessor_strahler_on_a_tiled_network_stays_lazy():
@@ -174,8 +179,10 @@ def test_accessor_strahler_on_a_tiled_network_stays_lazy():
     assert isinstance(attached.hydro.network, TiledNetwork)
     with no_compute():
         order = attached.hydro.strahler()
-    assert isinstance(order.data, da.Array)
+        hack = attached.hydro.stream_order(kind="hack")
+    assert isinstance(order.data, da.Array) and isinstance(hack.data, da.Array)
     assert_same(order.values, xa.strahler(memory))
+    assert_same(hack.values, xa.hack(memory))
 
 
 def test_persisted_topologies_give_the_same_orders():
@@ -184,5 +191,23 @@ def test_persisted_topologies_give_the_same_orders():
     codes = ref.encode(*ref.random_grid_network(np.random.default_rng(11), 12, 10), "ldd")
     net = persist(RiverNetwork.from_ldd(da.from_array(codes, chunks=(5, 4))))
     with no_compute():
-        order = xa.strahler(net)
+        order, hack = xa.strahler(net), xa.hack(net)
     assert_same(order.compute(), xa.strahler(RiverNetwork.from_ldd(codes)))
+    assert_same(hack.compute(), xa.hack(RiverNetwork.from_ldd(codes)))
+
+
+# ------------------------------------------------------------------------ Hack
+@pytest.mark.parametrize("chunks", [1, (1, 2), (2, 1), ((2, 1), (1, 2)), ((1, 2), (2, 1))])
+def test_hack_ties_go_to_the_smallest_flat_index(chunks):
+    """Five one-cell inflows meet at (1, 1): the main stem is the first in the grid, (0, 0),
+    wherever the tiles cut; one more cell above (1, 2) makes it the main stem instead; one
+    more below (1, 0) makes a tie of two cells each: (1, 0), the smaller index, wins."""
+    codes = np.array([[3, 2, 1], [6, 2, 4], [255, 5, 255]], np.uint8)
+    expected = np.array([[1, 2, 2], [2, 1, 2], [FILL, 1, FILL]], np.int32)
+    np.testing.assert_array_equal(tiled_order(codes, chunks, kind="hack"), expected)
+    codes = np.array([[3, 2, 2], [6, 2, 4], [255, 5, 255]], np.uint8)  # (0, 2) now drains into (1, 2)
+    expected = np.array([[2, 2, 1], [2, 1, 1], [FILL, 1, FILL]], np.int32)
+    np.testing.assert_array_equal(tiled_order(codes, chunks, kind="hack"), expected)
+    codes = np.array([[3, 2, 2], [6, 2, 4], [8, 5, 255]], np.uint8)  # (2, 0) now drains into (1, 0)
+    expected = np.array([[2, 2, 2], [1, 1, 2], [1, 1, FILL]], np.int32)  # (1, 0) and (1, 2): 2 cells each
+    np.testing.assert_array_equal(tiled_order(codes, chunks, kind="hack"), expected)

@@ -126,10 +126,10 @@ class TiledNetwork:
             raise AttributeError(name)
         raise AttributeError(
             f"{name!r} is not available on a TiledNetwork (a network kept as spatial tiles): tiles run "
-            "accumulate, accumulate_downstream, the moves, upstream_area, shreve and strahler, and the "
-            "catalogue's passes (backends.tiled_catalogue): catchments, basins, the masks, distances "
+            "accumulate, accumulate_downstream, the moves, upstream_area, shreve, strahler and hack, and "
+            "the catalogue's passes (backends.tiled_catalogue): catchments, basins, the masks, distances "
             "(to outlet, to source, from points) and catchment_statistics (sum ... skew) at locations "
-            "given as cells (no snapping); for the rest, gather the network into memory with "
+            "(snapped too); for the rest, gather the network into memory with "
             "xhydro_accessor.backends.tiled.gather(network)"
         )
 

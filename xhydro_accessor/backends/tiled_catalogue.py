@@ -89,19 +89,6 @@ def _topology(ext, origin, shape, wrap) -> tuple:
     return down, target, nodes, to
 
 
-def on_network(network: TiledNetwork, index: np.ndarray) -> np.ndarray:
-    """Whether each flat index is a network cell (computes only the tiles holding them)."""
-    index = np.asarray(index, np.int64)
-    if index.size == 0:
-        return np.zeros(0, bool)
-    rows, cols = np.divmod(index, network.shape[1])
-    # the halo'ed tiles: each tile adds two rows and two columns before the next
-    i = np.searchsorted(np.cumsum(network.chunks[0]), rows, side="right")
-    j = np.searchsorted(np.cumsum(network.chunks[1]), cols, side="right")
-    codes = network.ext.vindex[rows + 2 * i + 1, cols + 2 * j + 1].compute()
-    return np.asarray(codes) < 9  # direction indices 0..7 and 8 (pit); 9 missing
-
-
 # ---------------------------------------------------------------------- labels
 def labels(network: TiledNetwork, cells: np.ndarray, values: np.ndarray, *, nested: bool) -> da.Array:
     """Each cell's label: of the first (``nested``) or the last gauge its flow passes through,

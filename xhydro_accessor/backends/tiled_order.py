@@ -13,6 +13,11 @@ the orders entering every tile. Pass 2 is the in-memory Strahler pass over each
 tile with those orders added at its entries. The result is chunked like the
 tiles, int32, equal to :func:`xhydro_accessor.strahler` of the gathered network.
 
+Hack order (:func:`hack`) needs no trees: which inflow is a confluence's main stem
+depends on the inflows' upstream cells only (a one-cell halo around the tiled
+accumulation), and the order is 1 plus the number of side branches on the path to
+the outlet (a path length, :func:`~xhydro_accessor.backends.tiled_catalogue.paths`).
+
 Examples
 --------
 >>> import numpy as np, dask.array as da
@@ -38,7 +43,8 @@ from ..kernels.order import strahler_pass
 from ..kernels.topology import topological_order
 from ..operations import fill_value
 from ..tiling import TiledNetwork
-from .tiled import assemble, tile_shapes, tile_topologies
+from .tiled import assemble, run, tile_shapes, tile_topologies
+from .tiled_catalogue import paths
 
 
 def strahler(network: TiledNetwork) -> da.Array:
@@ -111,3 +117,44 @@ def _pass2(tile: Any, solved: list, index: int, entries: np.ndarray, shape: tupl
     tile_trees.inject(entries.astype(np.int64), ext_top, ext_count, top, count)
     strahler_pass(nodes, to, order, top, count)
     return order.reshape(shape)
+
+
+def hack(network: TiledNetwork) -> da.Array:
+    """Hack order of every cell of a tiled network, lazily (int32, off-network cells hold
+    ``fill_value(np.int32)``), chunked like its tiles: equal to
+    :func:`xhydro_accessor.hydrology.stream_order.hack` of the gathered network.
+
+    The main stem into each cell is its inflow of most upstream cells, the smallest flat
+    index among ties: the upstream cells (a tiled accumulation), their largest among
+    each cell's siblings (the inflows of its downstream cell: a move down and back up,
+    one-cell halos), then the smallest flat index among the siblings that have it (two
+    more moves). A cell off its downstream cell's main stem is a side branch; the order
+    is 1 plus the side branches on the path to the outlet (a path length).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> from xhydro_accessor import RiverNetwork
+    >>> codes = np.array([[6, 6, 2], [6, 6, 5]])  # a 3-cell stem and a 1-cell tributary meet at the pit
+    >>> hack(RiverNetwork.from_ldd(da.from_array(codes, chunks=1))).compute()
+    array([[1, 1, 1],
+           [2, 2, 1]], dtype=int32)
+    """
+    low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max  # low: the moves' and sums' fill
+
+    def siblings(field: da.Array, how: str) -> Any:  # ``how`` over the inflows of each cell's downstream cell
+        return run(network, "move_upstream", run(network, "move_downstream", field, how, None, False), "max",
+                   None, False)  # fmt: skip
+
+    ny, nx = network.shape
+    rows = da.from_array(np.arange(ny, dtype=np.int64) * nx, chunks=(network.chunks[0],))
+    flat = rows[:, None] + da.from_array(np.arange(nx, dtype=np.int64), chunks=(network.chunks[1],))
+    ones = da.ones(network.shape, dtype=np.int64, chunks=network.chunks)
+    cells: Any = run(network, "accumulate", ones, "sum", None, False)
+    top = siblings(cells, "max")
+    first = siblings(da.where(cells == top, flat, high), "min")
+    side = (top != low) & (flat != first)  # not an outlet, and not its downstream cell's main stem
+    # the side branches down to the outlet: a path length (exact: sums of 0 and 1), not run()'s
+    # accumulate_downstream, whose pass 2 would compute its field's whole graph again in each tile
+    order = paths(network, side.astype(np.float64), "outlets", per_cell=False, is_max=False, pull=True)
+    return da.where(cells == low, fill_value(np.int32), order + 1).astype(np.int32)

@@ -24,6 +24,10 @@ report per point the cell used, how far it moved (cells and metres), its
 upstream area and the relative error to the reported one. A point whose
 catchment is 1–2 cells while a neighbour drains over 100 times more warns: it
 most likely missed the river (pass ``snap=``).
+
+On a tiled network (a grid chunked in space) :func:`locate` does the same from the
+tiled upstream accumulations, computing their last pass only in the tiles under the
+points' search windows, and reading back only the windows' cells.
 """
 
 from __future__ import annotations
@@ -254,23 +258,31 @@ def locate(
         raise LocationError("snapping needs a grid network, not a vector network")
     if len(network.shape) == 2 and not in_metres and radius > max(network.shape):
         raise ValueError(f"snap={snap!r} cells is larger than the {network.shape[0]}×{network.shape[1]} grid")
-    if getattr(network, "tiled", False):  # spatial tiles: no upstream areas to snap to
-        return _locate_on_tiles(network, locations, radius, area, crs)
+    tiled = getattr(network, "tiled", False)  # spatial tiles: the values the windows need, read lazily
     names, index, by_coordinates = _parse(network, locations, crs)
     index = np.asarray(index, np.int64)
     reported = _reported(area, index.size)
     raster = len(network.shape) == 2
-    cells = _upstream_cells(network) if raster else None
-    km2 = upstream_km2(network) if raster else None
+    cells = km2 = None
+    if raster:
+        cells, km2 = _tiled_upstream(network) if tiled else (_upstream_cells(network), upstream_km2(network))
     if (in_metres or not np.isnan(reported).all()) and km2 is None:
         if raster and geometry.network_grid(network) is not None:
             _geometry_or_raise(network)  # the UnknownGeometryError asking for crs=
         raise ValueError("snap with a unit, or area=, needs a grid network with coordinates (and a CRS)")
-    if radius:
-        score = upstream_area if upstream_area is not None else cells
-        snapped, moved = _snap(network, index, names, radius, in_metres, score, km2, reported)
+    windows = _windows(network, index, names, radius, in_metres)
+    if tiled:  # the cells the windows cover (and, to warn, their neighbours): their tiles only
+        flat = _window_cells(network.shape, index, windows[1], int(by_coordinates))
+        cells, km2, given = _fetch(network, flat, cells, km2, upstream_area if radius else None)
+        on, score = _Cells(flat, ~np.isnan(cells.values), False), cells if given is None else given
     else:
-        off = ~network.mask.reshape(-1)[index]
+        on, score = network.mask.reshape(-1), upstream_area if upstream_area is not None else cells
+        if radius:  # only to pick cells
+            score = np.where(on, host(score).reshape(-1).astype(np.float64), np.nan)
+    if radius:
+        snapped, moved = _snap(network, index, names, radius, in_metres, windows, score, km2, reported, on)
+    else:
+        off = ~on[index]
         if off.any():
             raise LocationError(
                 f"{int(off.sum())} locations are not on the network: "
@@ -289,24 +301,53 @@ def locate(
     return Locations(snapped, names, moved, index, moved_m, cells[snapped], up_km2, reported, error)
 
 
-def _locate_on_tiles(network: Any, locations: Any, radius: float, area: Any, crs: Any) -> Locations:
-    """:func:`locate` on a tiled network: the cells given, checked to be on the network."""
-    from ..backends.tiled_catalogue import on_network
+class _Cells:
+    """The values of a grid at some cells (ascending flat indices ``flat``), indexed like the
+    flat grid; ``fill`` at the other cells."""
 
-    if radius or area is not None:
-        raise LocationError(
-            "snap= and area= need upstream areas around each point, which a tiled network does not keep: "
-            "pass the locations' cells on the river (snap=0), or snap them on the gathered network "
-            "(xhydro_accessor.backends.tiled.gather(network)) and pass the Locations"
-        )
-    names, index, _ = _parse(network, locations, crs)
-    index = np.asarray(index, np.int64)
-    off = ~on_network(network, index)
-    if off.any():
-        raise LocationError(
-            f"{int(off.sum())} locations are not on the network: {_describe(network, names[off], index[off])}"
-        )
-    return Locations(index, names, np.zeros(index.size), index)
+    def __init__(self, flat: np.ndarray, values: np.ndarray, fill: Any):
+        self.flat, self.values, self.fill = flat, values, fill
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        if not self.flat.size:
+            return np.full(np.shape(index), self.fill)
+        pos = np.minimum(np.searchsorted(self.flat, index), self.flat.size - 1)
+        return np.where(self.flat[pos] == index, self.values[pos], self.fill)
+
+
+def _tiled_upstream(network: Any) -> tuple[Any, Any]:
+    """A tiled network's upstream cells (float64, NaN off the network) and km² (None where
+    the grid's geometry is unknown), lazily: tiled accumulations."""
+    import dask.array as da
+
+    from ..operations import accumulate
+    from .upstream_area import upstream_area
+
+    cells = accumulate(network, da.ones(network.shape, dtype=np.float64, chunks=network.chunks))
+    try:
+        return cells, upstream_area(network, units="km2")
+    except ValueError:  # no coordinates, or neither CRS nor degrees
+        return cells, None
+
+
+def _fetch(network: Any, flat: np.ndarray, cells: Any, km2: Any, score: Any) -> tuple:
+    """:class:`_Cells` of a tiled network's lazy upstream cells, km² and ``score`` (None: none;
+    NaN off the network) at the cells ``flat``, in one compute: every tile's first pass of
+    the accumulations, their last pass only in the tiles holding those cells."""
+    import dask
+    import dask.array as da
+
+    from ..backends.tiled_catalogue import at_cells
+
+    score = None if score is None else da.asarray(score).rechunk(network.chunks)
+    lazy = [a for a in (cells, km2, score) if a is not None]
+    got = dask.compute(*[at_cells(a, network, flat) for a in lazy]) if flat.size else [flat * 0.0] * len(lazy)
+    found = iter(_Cells(flat, np.asarray(values, np.float64), np.nan) for values in got)
+    cells = next(found)
+    km2, score = (None if a is None else next(found) for a in (km2, score))
+    if score is not None:  # only to pick cells
+        score.values[np.isnan(cells.values)] = np.nan
+    return cells, km2, score
 
 
 def _reported(area: Any, n: int) -> np.ndarray:
@@ -374,17 +415,19 @@ def _moved_metres(network: RiverNetwork, start: np.ndarray, end: np.ndarray) -> 
 
 
 def _warn_small(network: RiverNetwork, names, index, cells) -> None:
+    """Warn of points draining 1-2 cells beside a cell draining over 100 times more
+    (``cells``: upstream cells indexed by flat grid indices, NaN off the network)."""
     ny, nx = network.shape
-    rows, cols = np.divmod(index, nx)
     small = cells[index] <= _SMALL_CATCHMENT
     if not small.any():
         return
-    grid = cells.reshape(ny, nx)
-    padded = np.pad(np.where(np.isnan(grid), 0, grid), 1)
-    neighbours = np.max(
-        [padded[rows + 1 + dr, cols + 1 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0
-    )
-    bad = small & (neighbours > _SMALL_RATIO * cells[index])
+    rows, cols = np.divmod(index, nx)
+    near = []
+    for dr, dc in zip(*_offsets((-1, 1, -1, 1)), strict=True):
+        r, c = rows + dr, cols + dc
+        inside = (r >= 0) & (r < ny) & (c >= 0) & (c < nx)
+        near.append(np.where(inside, np.nan_to_num(cells[np.where(inside, r * nx + c, 0)]), 0))
+    bad = small & (np.max(near, axis=0) > _SMALL_RATIO * cells[index])
     if bad.any():
         shown = _pairs(names[bad], [int(c) for c in cells[index][bad]])
         warnings.warn(
@@ -541,12 +584,13 @@ def _cell_of(centres: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- snapping
-def _snap(network, index, names, radius, in_metres, score, km2, reported):
-    """Move each point within ``radius`` (cells, or metres) to the cell of largest ``score``,
-    or, where a reported area is given, of upstream area ``km2`` closest to it."""
+def _windows(network, index, names, radius, in_metres) -> tuple[np.ndarray, list]:
+    """Where to look for each point within ``radius`` (cells, or metres): the cells' extents
+    (metres, or ones) and ``(points, (row0, row1, col0, col1))`` windows of offsets; one
+    window of no offset without a radius."""
+    if not radius:
+        return np.ones((index.size, 2)), [(slice(None), (0, 0, 0, 0))]
     ny, nx = network.shape
-    on = network.mask.reshape(-1)
-    score = np.where(on, host(score).reshape(-1).astype(np.float64), np.nan)  # only to pick cells
     spacing = _cell_metres(network, index) if in_metres else np.ones((index.size, 2))
     reach = np.floor(radius / spacing + 1e-9).astype(np.int64)  # cells each way (rows, cols)
     too_far = reach.max(axis=1) > max(ny, nx)
@@ -558,22 +602,47 @@ def _snap(network, index, names, radius, in_metres, score, km2, reported):
         )
     rows, cols = np.divmod(index, nx)
     ry, rx = (int(r) for r in reach.max(axis=0))
+    if (2 * ry + 1) * (2 * rx + 1) <= 4096:  # one window for all points, in bounded batches
+        step = max(1, (1 << 20) // ((2 * ry + 1) * (2 * rx + 1)))
+        return spacing, [(slice(s, s + step), (-ry, ry, -rx, rx)) for s in range(0, index.size, step)]
+    # large windows: one point at a time, the window clipped to the grid
+    return spacing, [
+        (slice(i, i + 1), (max(-sy, -r), min(sy, ny - 1 - r), max(-sx, -c), min(sx, nx - 1 - c)))
+        for i, (r, c, (sy, sx)) in enumerate(zip(rows.tolist(), cols.tolist(), reach.tolist(), strict=True))
+    ]
+
+
+def _offsets(window: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(row, col)`` offsets of a window ``(row0, row1, col0, col1)``, row-major."""
+    r0, r1, c0, c1 = window
+    dr, dc = np.mgrid[r0 : r1 + 1, c0 : c1 + 1]
+    return dr.reshape(-1), dc.reshape(-1)
+
+
+def _window_cells(shape, index, windows, margin: int) -> np.ndarray:
+    """The flat indices of the grid's cells in the points' windows grown by ``margin``, ascending."""
+    ny, nx = shape
+    rows, cols = np.divmod(index, nx)
+    found = [np.zeros(0, np.int64)]
+    for points, (r0, r1, c0, c1) in windows:
+        dr, dc = _offsets((r0 - margin, r1 + margin, c0 - margin, c1 + margin))
+        rr, cc = rows[points, None] + dr, cols[points, None] + dc
+        inside = (rr >= 0) & (rr < ny) & (cc >= 0) & (cc < nx)
+        found.append(np.unique((rr * nx + cc)[inside]))
+    return np.unique(np.concatenate(found))
+
+
+def _snap(network, index, names, radius, in_metres, windows, score, km2, reported, on):
+    """Move each point within ``radius`` (cells, or metres; its ``windows``) to the cell of
+    largest ``score``, or, where a reported area is given, of upstream area ``km2`` closest
+    to it. ``score``, ``km2`` and ``on`` (network cells) are indexed by flat grid indices."""
+    spacing, batches = windows
+    rows, cols = np.divmod(index, network.shape[1])
     out, moved = np.empty_like(index), np.empty(index.size)
     picks = (score, km2, reported, radius, on, network.shape)
-    if (2 * ry + 1) * (2 * rx + 1) <= 4096:  # one window for all points, in bounded batches
-        dr, dc = (a.reshape(-1) for a in np.mgrid[-ry : ry + 1, -rx : rx + 1])
-        step = max(1, (1 << 20) // dr.size)
-        for s in range(0, index.size, step):
-            part = slice(s, s + step)
-            out[part], moved[part] = _pick(
-                rows[part], cols[part], dr, dc, spacing[part], reported[part], *picks
-            )
-    else:  # large windows: one point at a time, the window clipped to the grid
-        for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
-            (sy, sx), one = reach[i], slice(i, i + 1)
-            dr, dc = (a.reshape(-1) for a in np.mgrid[max(-sy, -r) : min(sy, ny - 1 - r) + 1,
-                                                      max(-sx, -c) : min(sx, nx - 1 - c) + 1])  # fmt: skip
-            out[one], moved[one] = _pick(rows[one], cols[one], dr, dc, spacing[one], reported[one], *picks)
+    for part, window in batches:
+        dr, dc = _offsets(window)
+        out[part], moved[part] = _pick(rows[part], cols[part], dr, dc, spacing[part], reported[part], *picks)
     lost = out < 0
     if lost.any():
         unit = "m" if in_metres else "cells"

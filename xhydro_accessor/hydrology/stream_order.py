@@ -117,6 +117,10 @@ def hack(network: RiverNetwork) -> np.ndarray:
     array([[1, 1, 1],
            [2, 2, 1]], dtype=int32)
     """
+    if getattr(network, "tiled", False):  # spatial tiles, lazily: moves and accumulations
+        from ..backends.tiled_order import hack as tiled_hack
+
+        return tiled_hack(network)  # type: ignore[arg-type,return-value]
     from ..kernels.order import hack_pass
 
     main, _ = main_upstream(network)

@@ -98,7 +98,9 @@ def upstream_area(
         raise ValueError(f"units must be one of {tuple(_FACTOR)}, got {units!r}")
     if latlon is not None:
         check_bool(latlon, "latlon")
-    if cell_area is None:
+    if cell_area is None and getattr(network, "tiled", False):  # each tile's areas in its task
+        area = _tiled_cell_areas(network, crs, latlon)
+    elif cell_area is None:
         area = cell_areas(network, crs, latlon=latlon)
     else:
         area = native(_floating, supported_dtype(cell_area, "cell_area"))
@@ -109,6 +111,29 @@ def upstream_area(
 
         area = da.from_array(area, chunks=getattr(network, "chunks"))  # noqa: B009
     return accumulate(network, area * _FACTOR[units])
+
+
+def _tiled_cell_areas(network: Any, crs: Any, latlon: bool | None) -> Any:
+    """:func:`cell_areas` of a tiled network, lazily, chunked like its tiles: each tile's from
+    its coordinates and their neighbours' (the same edges, the same values), never the grid's."""
+    import dask.array as da
+
+    grid = geometry.network_grid(network, crs, latlon)
+    if grid is None:
+        return cell_areas(network, crs, latlon=latlon)  # raises, naming cell_area=
+    geometry.cell_areas(grid.y[:2], grid.x[:2], grid.crs, degrees=grid.degrees)  # an unknown geometry raises
+    return da.map_blocks(_tile_areas, grid=grid, chunks=network.chunks, dtype=np.float64,
+                         meta=np.empty((0, 0)))  # fmt: skip
+
+
+def _tile_areas(grid: geometry.NetworkGrid, block_info: Any = None) -> np.ndarray:
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]
+    lo_r, lo_c = max(r0 - 1, 0), max(c0 - 1, 0)  # a neighbour each side: the cells' edges
+    first, second = (grid.x, grid.y) if grid.transposed else (grid.y, grid.x)
+    a, b = first[lo_r : r1 + 1], second[lo_c : c1 + 1]
+    areas = geometry.cell_areas(b, a, grid.crs, degrees=grid.degrees).T if grid.transposed else (
+        geometry.cell_areas(a, b, grid.crs, degrees=grid.degrees))  # fmt: skip
+    return areas[r0 - lo_r : r1 - lo_r, c0 - lo_c : c1 - lo_c]
 
 
 def _floating(area: Any) -> Any:
