@@ -314,3 +314,17 @@ def test_snapping_equals_brute_force(radius):
         candidates = np.flatnonzero((dist <= radius + 1e-9) & net.mask)
         best = min(candidates, key=lambda i: (-score.flat[i], dist.flat[i], i))
         assert got == best and moved == pytest.approx(dist.flat[best])
+
+
+def test_snapping_counts_past_float32s_2_to_the_24_cells():
+    """One river snaking through a 4097² grid (16,785,409 cells > 2**24): a point two cells
+    before the outlet snaps (radius 1 cell) onto the cell downstream of it. The counts were
+    float32 sums, which stop at 16,777,216: every cell past that tied with its neighbours
+    and the point stayed where it was."""
+    n = 4097
+    ldd = np.where(np.arange(n)[:, None] % 2 == 0, 6, 4).astype(np.uint8).repeat(n, 1)  # east, west...
+    ldd[0::2, -1], ldd[1::2, 0] = 2, 2  # ...down at the ends of the rows
+    ldd[-1, -1] = 5  # the last row runs east to the outlet
+    net = xa.RiverNetwork.from_ldd(ldd)
+    last = n * n - 1
+    assert locate(net, [last - 2], snap=1).index.tolist() == [last - 1]

@@ -371,7 +371,8 @@ def _upstream_cells(network: RiverNetwork) -> np.ndarray:
     from ..operations import accumulate
 
     def cells() -> np.ndarray:
-        counts = np.asarray(accumulate(network, np.ones(network.shape, np.float32)), np.float64).reshape(-1)
+        # float64 ones (NaN off the network): float32 sums stop counting at 2**24 cells
+        counts = np.asarray(accumulate(network, np.ones(network.shape))).reshape(-1)
         counts.flags.writeable = False
         return counts
 
