@@ -518,7 +518,7 @@ def assemble(network: TiledNetwork, blocks: list, dtype: Any) -> da.Array:
 def _by_exit(tile, x, w, state) -> tuple:
     """Pass 1 of an upstream accumulation on a kept tile: each exit's state, the reduction
     of its group of cells (:func:`_kept`), in the order of the tile's exits. One member
-    summed without weights nor skipped NaN reads the field's cells where they lie."""
+    summed without weights nor skipped NaN sums the field's cells, no state array made."""
     mask, nodes, to, (cells, starts) = tile
     x = np.asarray(x).reshape(-1, mask.size)
     if state.kind == "sum" and x.shape[0] == 1 and w is None and not state.skipna:
