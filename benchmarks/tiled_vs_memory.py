@@ -15,12 +15,20 @@ times are printed apart), the kernels compiled, best of three:
   (b) a ``TiledNetwork`` built from dask codes, its topologies persisted (``persist``);
   (c) the same without persisted topologies (each pass rebuilds its tile's: what the
   10⁹-cell run does, where they would not fit in memory).
+
+Then, for (b), where the time goes: each step alone on one thread (all tiles one after
+the other, wall and CPU time), beside the in-memory engine on one thread (it runs on
+every core by itself, as dask's threads do for the tiles): building the graph, pass 1
+(the exits' groups reduced, and for comparison the full pass over each tile it replaced),
+the perimeter solve, pass 2, and gathering the 16 blocks into one array. The load
+average is printed before and after: on a shared machine compare ratios of one run.
 """
 
 import sys
 import time
 from pathlib import Path
 
+import dask
 import dask.array as da
 import numpy as np
 
@@ -28,7 +36,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import synthetic_d8  # noqa: E402
 
 import xhydro_accessor as xa  # noqa: E402
+from xhydro_accessor import threads  # noqa: E402
+from xhydro_accessor.backends import tiled as tiled_backend  # noqa: E402
 from xhydro_accessor.backends.tiled import persist  # noqa: E402
+from xhydro_accessor.tiling import origins  # noqa: E402
 
 
 def timed(function, repeat: int = 1):
@@ -38,6 +49,72 @@ def timed(function, repeat: int = 1):
         out = function()
         best = min(best, time.perf_counter() - start)
     return out, best
+
+
+def wall_cpu(function, repeat: int = 5) -> tuple[float, float]:
+    """Best wall and best CPU (process) time of ``function``, in ms."""
+    wall = cpu = np.inf
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        function()
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return 1e3 * wall, 1e3 * cpu
+
+
+def steps(network, memory, field, lazy) -> None:
+    """Each step of the tiled accumulation on a persisted ``network``, on one thread."""
+    tiles = dask.compute(*network.tiles)
+    state = tiled_backend.reduction_state("sum", False, field.dtype)
+    g = network.graph
+    at = zip(origins(network.chunks), tiled_backend.tile_shapes(network), strict=True)
+    blocks = [field[r : r + h, c : c + w] for (_, (r, c)), (h, w) in at]
+    common = {"state": state, "reverse": False}
+
+    def pass1():
+        return [
+            tiled_backend._pass1(tile, x, None, keep=g["exits_local"][t], **common)
+            for t, (tile, x) in enumerate(zip(tiles, blocks, strict=True))
+        ]
+
+    def full_pass1():  # what pass 1 was: the whole tile in topological order
+        for tile, x in zip(tiles, blocks, strict=True):
+            values, nodes, to = tiled_backend._prepared(tile[:3], x, None, state)
+            state.apply(nodes, to, values, values, False)
+
+    firsts = pass1()
+    solved = tiled_backend._solve(g, firsts, members=1, **common)
+
+    def pass2():
+        return [
+            tiled_backend._pass2(tile, x, None, solved, index=t, inject=g["entries_local"][t], **common)
+            for t, (tile, x) in enumerate(zip(tiles, blocks, strict=True))
+        ]
+
+    seconds = pass2()
+    n_cols = len(network.chunks[1])
+
+    def gather():
+        return np.block([seconds[k : k + n_cols] for k in range(0, len(seconds), n_cols)])
+
+    cores = threads.CORES
+    threads.CORES = 1  # the in-memory engine on one thread, like one of dask's
+    try:
+        one = wall_cpu(lambda: xa.accumulate(memory, field))
+    finally:
+        threads.CORES = cores
+    rows = {
+        "in memory, one thread": one,
+        "build the graph (no compute)": wall_cpu(lambda: xa.accumulate(network, lazy)),
+        "pass 1, exits' groups": wall_cpu(pass1),
+        "(pass 1 as a full pass)": wall_cpu(full_pass1),
+        "solve": wall_cpu(lambda: tiled_backend._solve(g, firsts, members=1, **common)),
+        "pass 2": wall_cpu(pass2),
+        "gather the blocks": wall_cpu(gather),
+    }
+    print("(b) step by step on one thread, best of 5: wall ms, CPU ms, each / in memory on one thread")
+    for name, (wall, cpu) in rows.items():
+        print(f"  {name:32s} {wall:7.1f} {cpu:7.1f} {wall / one[0]:6.2f} {cpu / one[1]:6.2f}")
 
 
 def main(n: int = 4000, tile: int = 1000) -> None:
@@ -57,6 +134,7 @@ def main(n: int = 4000, tile: int = 1000) -> None:
     for net in cases.values():  # compile every kernel
         xa.accumulate(net, lazy).compute()
     _, acc_memory = timed(lambda: xa.accumulate(memory, field), 3)
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
     print(f"{n}x{n} grid, {tile}x{tile} tiles ({tiled.n_tiles}); best of 3, networks built beforehand")
     print(f"build: in memory {build_memory:.2f} s, tiled {build_tiled:.2f} s, persist {persist_time:.2f} s, "
           f"cutting the in-memory network (first call) {cut_time:.2f} s")  # fmt: skip
@@ -67,6 +145,8 @@ def main(n: int = 4000, tile: int = 1000) -> None:
         print(
             f"accumulate tiled {name}: {seconds:.3f} s, ratio {seconds / acc_memory:.2f}, identical: {same}"
         )
+    steps(kept, memory, field, lazy)
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tiles import halo_down, tile_down, tile_walk
+from ..kernels.tile_exits import exit_groups, group_labels, sum_by_group
+from ..kernels.tiles import EXIT, halo_down, tile_down, tile_walk
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, origins, topology
 
@@ -49,7 +50,7 @@ def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
     """The in-memory ``network`` cut into tiles of ``chunks`` (rows, cols), or None when it
     cannot be (a vector network, or links longer than one cell or across a wrapped edge).
     Built in this process (the network is in memory already) with its tiles' topologies
-    kept (:func:`persist`: 9 bytes a cell, beside the network's own), and cached on the
+    kept (:func:`persist`: at most 13 bytes a cell, beside the network's own), and cached on the
     network."""
     if len(network.shape) != 2:
         return None
@@ -106,17 +107,20 @@ class _State:
 
     def init(self, x: np.ndarray, w: np.ndarray, mask: np.ndarray) -> tuple:
         """The state of a field ``(members, cells)``, weights ``(1 or members, cells)`` or ``(0, 0)``."""
+        skipna = self.skipna and self.kind != "extreme"  # the extreme pass skips NaN itself
+        out = _empty(x.shape[::-1], self.state)
+        if x.shape[0] == 1 and not (w.size or skipna) and self.kind in ("sum", "extreme"):
+            flow.copy_fill(x[0], mask, self.fill, out.reshape(-1))  # the hot path: one sweep
+            return (out,)
         if x.shape[0] == 1:  # one member: a flat copy (numpy's transposing copy is slow)
-            out = x.reshape(-1, 1).astype(self.state)
+            out.reshape(-1)[:] = x[0]
         else:
-            out = np.empty(x.shape[::-1], self.state)
             np.copyto(out, x.T, casting="unsafe")
         weight = (
             np.empty(out.shape, self.state)
             if self.kind in ("mean", "moments")
             else np.empty((0, 0), self.state)
         )
-        skipna = self.skipna and self.kind != "extreme"  # the extreme pass skips NaN itself
         flow.prepare(out, w, mask, skipna, self.kind != "moments", self.fill, weight)
         if self.kind == "mean":
             return out, weight
@@ -265,8 +269,8 @@ def _tile(ext, origin, shape, wrap) -> tuple:
 
 def _tiles(network: TiledNetwork) -> list:
     """The tasks of each tile's topology (row-major), or the persisted ones."""
-    if network.tiles is not None:
-        return network.tiles
+    if network.tiles is not None:  # the topologies, without pass 1's exit groups
+        return [tile[:3] for tile in network.tiles]
     return [
         dask.delayed(_tile, pure=True)(ext, o, network.shape, network.wrap)
         for ext, (_, o) in zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
@@ -275,11 +279,37 @@ def _tiles(network: TiledNetwork) -> list:
 
 def persist(network: TiledNetwork) -> TiledNetwork:
     """``network`` with each tile's topology computed once and kept (``dask.persist``: in
-    this process, or on the workers of a ``dask.distributed`` client; 9 bytes per cell):
-    later operations skip rebuilding them, about half the time of an accumulation."""
+    this process, or on the workers of a ``dask.distributed`` client): later operations
+    skip rebuilding them, about half the time of an accumulation.
+
+    Kept per tile (:func:`_kept`): its network mask, order and links (9 bytes a cell)
+    and its cells grouped by the exit they leave by (4 bytes a cell whose path leaves
+    the tile, 8 an exit), for pass 1 of upstream accumulations: at most 13 bytes a cell.
+    """
+    if network.tiles is not None:
+        return network
     out = network.with_grid(network.dims, network.coords)
-    out.tiles = list(dask.persist(*_tiles(network)))
+    exits = network.graph["exits_local"]
+    out.tiles = list(
+        dask.persist(
+            *[
+                dask.delayed(_kept, pure=True)(ext, o, network.shape, network.wrap, exits[t])
+                for t, (ext, (_, o)) in enumerate(
+                    zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
+                )
+            ]
+        )
+    )
     return out
+
+
+def _kept(ext, origin, shape, wrap, exits) -> tuple:
+    """A persisted tile: its topology (:func:`_tile`) and its cells grouped by exit, in the
+    order of ``exits`` (:func:`~xhydro_accessor.kernels.tile_exits.exit_groups`)."""
+    mask, nodes, to = _tile(ext, origin, shape, wrap)
+    if np.count_nonzero(to == EXIT) != exits.size:  # every cell leaving the tile is an exit
+        raise AssertionError("a tile's exits differ from the perimeter graph's")
+    return mask, nodes, to, exit_groups(nodes, to, exits.astype(np.int64), mask.size)
 
 
 class _Block:
@@ -334,8 +364,9 @@ def _got(x: Any) -> Any:
 
 
 def _topology(tile, where) -> tuple:
-    """A tile's topology: kept (persisted), or built from its direction indices ``tile``."""
-    return tile if where is None else _tile(tile, *where)
+    """A tile's topology: kept (persisted, less its exit groups), or built from its direction
+    indices ``tile``."""
+    return tile[:3] if where is None else _tile(tile, *where)
 
 
 def _prepared(tile, x, w, state):
@@ -349,6 +380,8 @@ def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
     if _walks(where, x, state, reverse):
         values = _walked(tile, where, x, w, state, None)
+    elif where is None and not reverse:  # kept: each exit's group of cells reduced
+        return _by_exit(tile, x, w, state)
     else:
         values, nodes, to = _prepared(_topology(tile, where), x, w, state)
         state.apply(nodes, to, values, values, reverse)
@@ -480,3 +513,40 @@ def assemble(network: TiledNetwork, blocks: list, dtype: Any) -> da.Array:
     ]
     n_cols = len(network.chunks[1])
     return da.block([arrays[k : k + n_cols] for k in range(0, len(arrays), n_cols)])
+
+
+def _by_exit(tile, x, w, state) -> tuple:
+    """Pass 1 of an upstream accumulation on a kept tile: each exit's state, the reduction
+    of its group of cells (:func:`_kept`), in the order of the tile's exits. One member
+    summed without weights nor skipped NaN sums the field's cells, no state array made."""
+    mask, nodes, to, (cells, starts) = tile
+    x = np.asarray(x).reshape(-1, mask.size)
+    if state.kind == "sum" and x.shape[0] == 1 and w is None and not state.skipna:
+        out = np.zeros((starts.size - 1, 1), state.state)
+        sum_by_group(x[0], cells, starts, out.reshape(-1))
+        return (out,)
+    values, _, _ = _prepared((mask, nodes, to), x, w, state)
+    out = state.identity(starts.size - 1, x.shape[0])
+    state.apply(cells, group_labels(starts, cells.dtype), values, out, False)
+    return out
+
+
+def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)``, from 2 MiB on starting on a 2 MiB boundary: numpy asks
+    Linux for huge pages from 4 MiB on, but a tile's state just under that size (1000²
+    float32) would otherwise be faulted in 4 KiB pages, a third of a pass's time. The
+    slack before the boundary is never touched; past the end, at most the rest of the
+    last huge page is resident (194 KB for a 1000² float32 tile).
+
+    Examples
+    --------
+    >>> out = _empty((1000, 1000), np.dtype(np.float32))
+    >>> out.shape, out.dtype, out.flags.c_contiguous, out.ctypes.data % (1 << 21)
+    ((1000, 1000), dtype('float32'), True, 0)
+    """
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < 1 << 21:
+        return np.empty(shape, dtype)
+    raw = np.empty(nbytes + (1 << 21), np.uint8)
+    start = -raw.ctypes.data % (1 << 21)
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
