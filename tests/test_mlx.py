@@ -339,3 +339,33 @@ def test_second_order_gradients_of_the_host_path():
         np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-5, err_msg=how)
     # max of x*w along increasing paths: every cell its own max, d/dw Σ 2 x w² = 4 x w
     np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.asarray(x * w), rtol=1e-6)
+    # the xp engine's too (MLX refused it: "Cannot calculate VJP with respect to indices")
+    np.testing.assert_allclose(hessian_sum("max", "xp"), 4 * np.asarray(x * w), rtol=1e-6)
+    # min: cells 0-2 hold x0 w0 (0.5), the outlet x3 w3: Σ grad = 6 x0 w0² + 2 x3 w3²
+    for engine in ("auto", "xp"):
+        want = [[12 * 1.0 * 0.5, 0, 0, 4 * 4.0 * 1.0]]  # d/dw0 12 x0 w0, d/dw3 4 x3 w3
+        np.testing.assert_allclose(hessian_sum("min", engine), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("how", ["max", "min"])
+@pytest.mark.parametrize("op", OPS)
+def test_second_order_gradients_of_min_max_equal_finite_differences(op, how):
+    """d/dw of Σ (mx.grad wrt x of Σ r·op(x, w)²) for min/max in float64 on both engines, against
+    central differences of that first-order gradient (each engine's own and the host's)."""
+    rng = np.random.default_rng(15)
+    shape = (2, *NET.shape)
+    x = xp.asarray(rng.permutation(np.prod(shape)).reshape(shape) + rng.random(shape))  # no ties
+    w0 = rng.random(shape) + 0.5
+    r = xp.asarray(rng.normal(size=shape))
+
+    def total(w, engine):
+        def loss(x, w):
+            y = getattr(xa, op)(NET, x, how=how, weights=w, engine=engine)
+            return mx.sum(mx.where(mx.isnan(y), 0, y) ** 2 * r)
+
+        return mx.sum(mx.grad(loss)(x, w))
+
+    for engine in ("auto", "xp"):
+        got = np.asarray(mx.grad(lambda w, engine=engine: total(w, engine))(xp.asarray(w0)))
+        want = _finite_differences(lambda w, engine=engine: total(xp.asarray(w), engine).item(), w0, 1e-6)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=engine)

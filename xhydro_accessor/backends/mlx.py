@@ -124,20 +124,23 @@ xp = _Namespace()
 
 
 class Scatter(_scatter.Scatter):
-    """MLX: gathers by indexing, out-of-place ``x.at[:, i].add/maximum/minimum``."""
+    """MLX: gathers by indexing, out-of-place ``x.at[:, i].add/maximum/minimum``; the indices
+    are constants to ``mx.grad`` (a min/max's sources are computed from traced values: MLX
+    would refuse a gradient of its gradient, "Cannot calculate VJP with respect to indices")."""
 
     def index(self, indices: np.ndarray) -> mx.array:
         return mx.array(indices.astype(np.int32 if self.size < 2**31 else np.int64))
 
     def take(self, x: mx.array, index: mx.array) -> mx.array:
-        return x[:, index]
+        return x[:, mx.stop_gradient(index)]
 
     def put(self, x: mx.array, index: mx.array, values: mx.array) -> mx.array:
         out = mx.array(x)  # a new array object: the caller's ``x`` is left as it is
-        out[:, index] = values
+        out[:, mx.stop_gradient(index)] = values
         return out
 
     def reduce(self, x: mx.array, index: mx.array, values: mx.array, how: str) -> mx.array:
+        index = mx.stop_gradient(index)
         out = getattr(x.at[:, index], _scatter._COMBINE[how])(values)
         if how == "add" or not mx.issubdtype(values.dtype, mx.inexact):
             return out
