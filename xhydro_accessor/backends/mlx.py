@@ -158,14 +158,54 @@ def _numpy(x: mx.array) -> np.ndarray:
     return np.asarray(x)
 
 
+def _dtype(dtype: np.dtype) -> Any:
+    """The MLX dtype of a numpy one (None: MLX has none)."""
+    return getattr(mx, "bool_" if dtype.kind == "b" else dtype.name, None)
+
+
+def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """A new MLX array's memory as a writable numpy view, for the numba engine to write into
+    (:func:`.numba_engine.allocating`): its result then becomes an MLX array without a copy
+    (:func:`_array`). Zero-filled: MLX allocates no uninitialised array (``mx.empty`` is
+    ``mx.zeros``). The array is evaluated here, so no MLX op runs on it later; only the
+    engine's numpy views see it until :func:`_array` hands it over."""
+    kind = _dtype(dtype)
+    if kind is None:
+        return None
+    out = mx.zeros(shape, dtype=kind)
+    mx.eval(out)
+    return np.asarray(out)  # MLX's buffer protocol: writable, base a memoryview of ``out``
+
+
+def _owner(result: np.ndarray) -> tuple[mx.array, int] | None:
+    """The MLX array whose memory ``result`` views (one of :func:`_empty`'s, or an input's) and
+    ``result``'s offset in it in elements; None for numpy memory."""
+    base = result
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if not (isinstance(base.base, memoryview) and isinstance(base.base.obj, mx.array)):
+        return None
+    # row-contiguous: as_strided's flatten of it is the same memory (else a copy: other offsets)
+    if not base.flags.c_contiguous or base.dtype != result.dtype or result.size == 0:
+        return None
+    if any(s % result.itemsize for s in result.strides):
+        return None
+    return base.base.obj, (result.ctypes.data - base.ctypes.data) // result.itemsize
+
+
 def _array(result: np.ndarray, like: Any = None) -> mx.array:
-    """The numba engine's result as an MLX array of its dtype (``mx.array`` narrows float64)."""
-    return mx.array(result, dtype=getattr(mx, "bool_" if result.dtype == bool else result.dtype.name))
+    """The numba engine's result as an MLX array of its dtype: a view of the MLX array it was
+    written into (:func:`_empty`), else a copy (``mx.array`` would narrow float64)."""
+    owned = _owner(result)
+    if owned is not None:
+        strides = [s // result.itemsize for s in result.strides]
+        return mx.as_strided(owned[0], result.shape, strides, owned[1])
+    return mx.array(result, dtype=_dtype(result.dtype))
 
 
 #: The numba engine's interface (compute, compute_with_sources, send, transpose) on MLX arrays
-#: with values: their numpy views in, MLX arrays out.
-HOST = Host(_numpy, _array)
+#: with values: their numpy views in, MLX arrays out, written by the engine into MLX memory.
+HOST = Host(_numpy, _array, _empty)
 
 
 def _concrete(*arrays: Any) -> bool:
