@@ -4,11 +4,14 @@ earthkit-hydro's.
 On the bundled EFAS 5 km network (366,989 cells, 551 levels): one float32 field and a
 50-member float32 batch, ``how="sum"`` and ``"max"``; best of a few runs. Rows:
 
-- ``numpy``: the numba engine; ``numpy xp``: ``engine="xp"`` on numpy arrays (the
-  level-synchronous kernels a GPU runs, on the CPU: how far the GPU algorithm is from
-  the CPU one on the same hardware);
+- ``numpy``: the numba engine; ``numpy 4k``: the same with numpy's new arrays in 4 KiB
+  pages like MLX's (not the transparent huge pages numpy asks Linux for); ``numpy xp``:
+  ``engine="xp"`` on numpy arrays (the level-synchronous kernels a GPU runs, on the
+  CPU: how far the GPU algorithm is from the CPU one on the same hardware);
 - ``torch``, ``jax`` (``jax.jit``), ``tensorflow`` (eager), ``mlx`` (CPU device; a time
-  includes ``mx.eval``): this package on that library's CPU arrays;
+  includes ``mx.eval``): this package on that library's CPU arrays; ``mlx cache``: MLX
+  with its buffer cache raised to 1 GiB (``mx.set_cache_limit``; its CPU default keeps
+  32 MB of freed buffers, so each new batch-sized array is fresh memory to page-fault);
 - ``ekh <library>``: earthkit-hydro's ``upstream.array.sum/max`` on the same library
   (its numpy, torch, jax (``jax.jit``), tensorflow and mlx backends), ``how="sum"``
   unless ``--ekh-how``.
@@ -69,6 +72,25 @@ def numpy_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return (lambda: xa.accumulate(net, field, how=how)), both
 
 
+def numpy_4k_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    """numpy's rows with its arrays in 4 KiB pages, as MLX's are (numpy asks Linux for huge
+    pages: ``NUMPY_MADVISE_HUGEPAGE``; this turns that off during each call)."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    def small_pages(f: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            old = _set_madvise_hugepage(False)
+            try:
+                return f()
+            finally:
+                _set_madvise_hugepage(old)
+
+        return run
+
+    forward, both = numpy_lib(net, field, how, g)
+    return small_pages(forward), small_pages(both)
+
+
 def numpy_xp_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return (lambda: xa.accumulate(net, field, how=how, engine="xp")), None
 
@@ -104,6 +126,10 @@ def mlx_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g)
 
 
+def mlx_cache_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g, cache=1 << 30)
+
+
 def _tensorflow(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
     import tensorflow as tf
 
@@ -118,11 +144,29 @@ def _tensorflow(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
     return (lambda: f(x)), both
 
 
-def _mlx(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
+_MLX_CACHE: list[int] = []  # MLX's own buffer cache limit (32 MB on the CPU)
+
+
+def _mlx(f: Callable, field: np.ndarray, g: np.ndarray, cache: int | None = None) -> Timed:
+    """``f`` on MLX arrays, MLX's buffer cache limit ``cache`` bytes (None: MLX's default)
+    during each call: at the default no freed buffer over 32 MB is kept, so every new large
+    array is fresh memory, page-faulted 4 KiB at a time (numpy's get huge pages)."""
     import mlx.core as mx
 
+    if not _MLX_CACHE:
+        _MLX_CACHE.append(mx.set_cache_limit(0))
+    limit = _MLX_CACHE[0] if cache is None else cache
     x, gm = mx.array(field), mx.array(g)
-    return (lambda: mx.eval(f(x))), (lambda: mx.eval(mx.vjp(f, [x], [gm])))
+
+    def forward():
+        mx.set_cache_limit(limit)
+        mx.eval(f(x))
+
+    def both():
+        mx.set_cache_limit(limit)
+        mx.eval(mx.vjp(f, [x], [gm]))
+
+    return forward, both
 
 
 # ------------------------------------------------------------ earthkit-hydro
@@ -186,11 +230,13 @@ def _earthkit_network(net, library: str) -> Any:
 #: name -> maker(network, numpy field, how, numpy output gradient) -> (forward, fwd+bwd or None)
 LIBRARIES: dict[str, Callable[..., Timed]] = {
     "numpy": numpy_lib,
+    "numpy 4k": numpy_4k_lib,
     "numpy xp": numpy_xp_lib,
     "torch": torch_lib,
     "jax": jax_lib,
     "tensorflow": tensorflow_lib,
     "mlx": mlx_lib,
+    "mlx cache": mlx_cache_lib,
     **{f"ekh {lib}": _earthkit(lib) for lib in ("numpy", "torch", "jax", "tensorflow", "mlx")},
 }
 

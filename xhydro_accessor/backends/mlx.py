@@ -1,8 +1,10 @@
 """The MLX backend: ``mx.array`` in and out, differentiable, works under ``mx.compile``.
 
 On MLX's CPU device (Linux: always), arrays with values run the compiled numba engine
-on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do); the
-result is copied into a new MLX array (MLX imports no memory without a copy). Under
+on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do), which
+writes its results and gradients straight into new MLX arrays (:func:`_empty`; MLX
+imports no host memory without a copy on the CPU, but its arrays' buffers are writable
+numpy views once evaluated). Under
 ``mx.compile`` and ``mx.vmap`` (placeholders without values), on the GPU and with
 ``engine="xp"``, the level-synchronous kernels of :mod:`.generic` (the "xp" engine)
 run through :data:`xp`, a minimal Array API adapter of ``mlx.core`` (whose own
