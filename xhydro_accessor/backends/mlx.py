@@ -169,8 +169,9 @@ def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
     """A new MLX array's memory as a writable numpy view, for the numba engine to write into
     (:func:`.numba_engine.allocating`): its result then becomes an MLX array without a copy
     (:func:`_array`). Zero-filled: MLX allocates no uninitialised array (``mx.empty`` is
-    ``mx.zeros``). The array is evaluated here, so no MLX op runs on it later; only the
-    engine's numpy views see it until :func:`_array` hands it over."""
+    ``mx.zeros``). Evaluated here, once: no MLX op writes it later (MLX never re-evaluates an
+    array); it is no other array's memory, and only the engine's numpy views (which keep it
+    alive) see it until :func:`_array` hands it over."""
     kind = _dtype(dtype)
     if kind is None:
         return None
