@@ -12,6 +12,8 @@ On the bundled EFAS 5 km network (366,989 cells, 551 levels): one float32 field 
   includes ``mx.eval``): this package on that library's CPU arrays; ``mlx cache``: MLX
   with its buffer cache raised to 1 GiB (``mx.set_cache_limit``; its CPU default keeps
   32 MB of freed buffers, so each new batch-sized array is fresh memory to page-fault);
+  ``mlx x*2``: not this package, MLX's own ``x * 2`` on the same array (one pass into a
+  new array: what any MLX op producing a result of that size costs);
 - ``ekh <library>``: earthkit-hydro's ``upstream.array.sum/max`` on the same library
   (its numpy, torch, jax (``jax.jit``), tensorflow and mlx backends), ``how="sum"``
   unless ``--ekh-how``.
@@ -128,6 +130,13 @@ def mlx_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g)
 
 
+def mlx_op_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    """Not this package: MLX's own ``x * 2`` on the same array, one pass making a new array
+    of the result's size (what any MLX op pays for MLX's memory)."""
+    forward, _ = _mlx(lambda x: x * 2, field, g)  # MLX's default buffer cache, as the mlx row
+    return forward, None
+
+
 def mlx_cache_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g, cache=1 << 30)
 
@@ -239,6 +248,7 @@ LIBRARIES: dict[str, Callable[..., Timed]] = {
     "tensorflow": tensorflow_lib,
     "mlx": mlx_lib,
     "mlx cache": mlx_cache_lib,
+    "mlx x*2": mlx_op_lib,
     **{f"ekh {lib}": _earthkit(lib) for lib in ("numpy", "torch", "jax", "tensorflow", "mlx")},
 }
 
