@@ -2,7 +2,8 @@
 
 On MLX's CPU device (Linux: always), arrays with values run the compiled numba engine
 on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do), which
-writes its results and gradients straight into new MLX arrays (:func:`_empty`; MLX
+writes its results and gradients straight into new MLX arrays (an accumulation's; a
+move's are still copied) (:func:`_empty`; MLX
 imports no host memory without a copy on the CPU, but its arrays' buffers are writable
 numpy views once evaluated). Under
 ``mx.compile`` and ``mx.vmap`` (placeholders without values), on the GPU and with
