@@ -4,11 +4,16 @@ earthkit-hydro's.
 On the bundled EFAS 5 km network (366,989 cells, 551 levels): one float32 field and a
 50-member float32 batch, ``how="sum"`` and ``"max"``; best of a few runs. Rows:
 
-- ``numpy``: the numba engine; ``numpy xp``: ``engine="xp"`` on numpy arrays (the
-  level-synchronous kernels a GPU runs, on the CPU: how far the GPU algorithm is from
-  the CPU one on the same hardware);
+- ``numpy``: the numba engine; ``numpy 4k``: the same with numpy's new arrays in 4 KiB
+  pages like MLX's (not the transparent huge pages numpy asks Linux for); ``numpy xp``:
+  ``engine="xp"`` on numpy arrays (the level-synchronous kernels a GPU runs, on the
+  CPU: how far the GPU algorithm is from the CPU one on the same hardware);
 - ``torch``, ``jax`` (``jax.jit``), ``tensorflow`` (eager), ``mlx`` (CPU device; a time
-  includes ``mx.eval``): this package on that library's CPU arrays;
+  includes ``mx.eval``): this package on that library's CPU arrays; ``mlx cache``: MLX
+  with its buffer cache raised to 1 GiB (``mx.set_cache_limit``; its CPU default keeps
+  32 MB of freed buffers, so each new batch-sized array is fresh memory to page-fault);
+  ``mlx x*2``: not this package, MLX's own ``x * 2`` on the same array (one pass into a
+  new array: what any MLX op producing a result of that size costs);
 - ``ekh <library>``: earthkit-hydro's ``upstream.array.sum/max`` on the same library
   (its numpy, torch, jax (``jax.jit``), tensorflow and mlx backends), ``how="sum"``
   unless ``--ekh-how``.
@@ -23,7 +28,8 @@ numpy: the numba engine's forward with sources and its transposed pass, what tor
 TensorFlow call); ``backward`` = fwd+bwd - forward; ``fwd/np`` = forward / numpy's
 forward; ``bwd/fwd`` = backward / forward.
 
-Run: ``PYTHONPATH=$PWD python benchmarks/backends_bench.py [--repeats N] [--only numpy,mlx]``.
+Run: ``PYTHONPATH=$PWD python benchmarks/backends_bench.py [--repeats N] [--only numpy,mlx] [--cpu]``
+(``--cpu``: CPU time of all the process's threads instead of wall time).
 """
 
 from __future__ import annotations
@@ -42,16 +48,17 @@ from xhydro_accessor.samples import sample_network
 Timed = tuple[Callable[[], object], Callable[[], object] | None]  # forward, forward + backward
 
 
-def best(f: Callable[[], object], repeats: int) -> float:
+def best(f: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter) -> float:
     """The best time of ``f()`` in ms, after one call that compiles, converts and caches: at
     least ``repeats`` runs, more while under 2 s in all (at most 20); one run if it takes
-    over 5 s."""
+    over 5 s. ``clock``: wall time, or ``time.process_time`` (the CPU time of all the
+    process's threads: less inflated than wall time when other processes share the cores)."""
     f()
     times: list[float] = []
     while len(times) < 20 and (len(times) < repeats or sum(times) < 2) and sum(times) < 5:
-        start = time.perf_counter()
+        start = clock()
         f()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times) * 1e3
 
 
@@ -67,6 +74,25 @@ def numpy_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
         return numba_engine.send(net, sources, g)
 
     return (lambda: xa.accumulate(net, field, how=how)), both
+
+
+def numpy_4k_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    """numpy's rows with its arrays in 4 KiB pages, as MLX's are (numpy asks Linux for huge
+    pages: ``NUMPY_MADVISE_HUGEPAGE``; this turns that off during each call)."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    def small_pages(f: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            old = _set_madvise_hugepage(False)
+            try:
+                return f()
+            finally:
+                _set_madvise_hugepage(old)
+
+        return run
+
+    forward, both = numpy_lib(net, field, how, g)
+    return small_pages(forward), small_pages(both)
 
 
 def numpy_xp_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
@@ -104,6 +130,17 @@ def mlx_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
     return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g)
 
 
+def mlx_op_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    """Not this package: MLX's own ``x * 2`` on the same array, one pass making a new array
+    of the result's size (what any MLX op pays for MLX's memory)."""
+    forward, _ = _mlx(lambda x: x * 2, field, g)  # MLX's default buffer cache, as the mlx row
+    return forward, None
+
+
+def mlx_cache_lib(net, field: np.ndarray, how: str, g: np.ndarray) -> Timed:
+    return _mlx(lambda x: xa.accumulate(net, x, how=how), field, g, cache=1 << 30)
+
+
 def _tensorflow(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
     import tensorflow as tf
 
@@ -118,11 +155,29 @@ def _tensorflow(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
     return (lambda: f(x)), both
 
 
-def _mlx(f: Callable, field: np.ndarray, g: np.ndarray) -> Timed:
+_MLX_CACHE: list[int] = []  # MLX's own buffer cache limit (32 MB on the CPU)
+
+
+def _mlx(f: Callable, field: np.ndarray, g: np.ndarray, cache: int | None = None) -> Timed:
+    """``f`` on MLX arrays, MLX's buffer cache limit ``cache`` bytes (None: MLX's default)
+    during each call: at the default no freed buffer over 32 MB is kept, so every new large
+    array is fresh memory, page-faulted 4 KiB at a time (numpy's get huge pages)."""
     import mlx.core as mx
 
+    if not _MLX_CACHE:
+        _MLX_CACHE.append(mx.set_cache_limit(0))
+    limit = _MLX_CACHE[0] if cache is None else cache
     x, gm = mx.array(field), mx.array(g)
-    return (lambda: mx.eval(f(x))), (lambda: mx.eval(mx.vjp(f, [x], [gm])))
+
+    def forward():
+        mx.set_cache_limit(limit)
+        mx.eval(f(x))
+
+    def both():
+        mx.set_cache_limit(limit)
+        mx.eval(mx.vjp(f, [x], [gm]))
+
+    return forward, both
 
 
 # ------------------------------------------------------------ earthkit-hydro
@@ -186,11 +241,14 @@ def _earthkit_network(net, library: str) -> Any:
 #: name -> maker(network, numpy field, how, numpy output gradient) -> (forward, fwd+bwd or None)
 LIBRARIES: dict[str, Callable[..., Timed]] = {
     "numpy": numpy_lib,
+    "numpy 4k": numpy_4k_lib,
     "numpy xp": numpy_xp_lib,
     "torch": torch_lib,
     "jax": jax_lib,
     "tensorflow": tensorflow_lib,
     "mlx": mlx_lib,
+    "mlx cache": mlx_cache_lib,
+    "mlx x*2": mlx_op_lib,
     **{f"ekh {lib}": _earthkit(lib) for lib in ("numpy", "torch", "jax", "tensorflow", "mlx")},
 }
 
@@ -198,6 +256,9 @@ LIBRARIES: dict[str, Callable[..., Timed]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU time of all threads, not wall time (a shared machine)"
+    )
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--how", default="sum,max")
     parser.add_argument("--ekh-how", default="sum", help="the hows earthkit-hydro rows run")
@@ -206,7 +267,9 @@ def main() -> None:
     net = sample_network()
     rng = np.random.default_rng(0)
     cases = [("1 field", net.shape), (f"{args.members} members", (args.members, *net.shape))]
-    print(f"{net}; float32; times in ms (best of {args.repeats})\n")
+    clock = time.process_time if args.cpu else time.perf_counter
+    what = "CPU times of all threads" if args.cpu else "times"
+    print(f"{net}; float32; {what} in ms (best of {args.repeats})\n")
     print(
         f"{'case':<18}{'library':<16}{'forward':>10}{'fwd+bwd':>10}{'backward':>10}{'fwd/np':>8}{'bwd/fwd':>8}"
     )
@@ -225,8 +288,8 @@ def main() -> None:
                     continue
                 try:
                     forward, both = LIBRARIES[name](net, field, how, g)
-                    fwd = best(forward, args.repeats)
-                    total = best(both, args.repeats) if both else float("nan")
+                    fwd = best(forward, args.repeats, clock)
+                    total = best(both, args.repeats, clock) if both else float("nan")
                 except (ImportError, NotImplementedError) as err:
                     print(f"{row} not run: {type(err).__name__} {err}", flush=True)
                     continue

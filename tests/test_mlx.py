@@ -339,3 +339,153 @@ def test_second_order_gradients_of_the_host_path():
         np.testing.assert_allclose(hessian_sum(how, "auto"), hessian_sum(how, "xp"), rtol=1e-5, err_msg=how)
     # max of x*w along increasing paths: every cell its own max, d/dw Σ 2 x w² = 4 x w
     np.testing.assert_allclose(hessian_sum("max", "auto"), 4 * np.asarray(x * w), rtol=1e-6)
+    # the xp engine's too (MLX refused it: "Cannot calculate VJP with respect to indices")
+    np.testing.assert_allclose(hessian_sum("max", "xp"), 4 * np.asarray(x * w), rtol=1e-6)
+    # min: cells 0-2 hold x0 w0 (0.5), the outlet x3 w3: Σ grad = 6 x0 w0² + 2 x3 w3²
+    for engine in ("auto", "xp"):
+        want = [[12 * 1.0 * 0.5, 0, 0, 4 * 4.0 * 1.0]]  # d/dw0 12 x0 w0, d/dw3 4 x3 w3
+        np.testing.assert_allclose(hessian_sum("min", engine), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("how", ["max", "min"])
+@pytest.mark.parametrize("op", OPS)
+def test_second_order_gradients_of_min_max_equal_finite_differences(op, how):
+    """d/dw of Σ (mx.grad wrt x of Σ r·op(x, w)²) for min/max in float64 on both engines, against
+    central differences of that first-order gradient (each engine's own and the host's)."""
+    rng = np.random.default_rng(15)
+    shape = (2, *NET.shape)
+    x = xp.asarray(rng.permutation(np.prod(shape)).reshape(shape) + rng.random(shape))  # no ties
+    w0 = rng.random(shape) + 0.5
+    r = xp.asarray(rng.normal(size=shape))
+
+    def total(w, engine):
+        def loss(x, w):
+            y = getattr(xa, op)(NET, x, how=how, weights=w, engine=engine)
+            return mx.sum(mx.where(mx.isnan(y), 0, y) ** 2 * r)
+
+        return mx.sum(mx.grad(loss)(x, w))
+
+    for engine in ("auto", "xp"):
+        got = np.asarray(mx.grad(lambda w, engine=engine: total(w, engine))(xp.asarray(w0)))
+        want = _finite_differences(lambda w, engine=engine: total(xp.asarray(w), engine).item(), w0, 1e-6)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=engine)
+
+
+# ------------------------------------ the numba engine writing into MLX memory (no copy)
+@pytest.fixture
+def mlx_buffers(monkeypatch):
+    """The (start, stop) addresses of the MLX arrays the numba engine was given to write into."""
+    from xhydro_accessor.backends import mlx as backend
+
+    given = []
+
+    def allocate(shape, dtype, _allocate=backend.HOST._allocate):
+        out = _allocate(shape, dtype)
+        given.append((out.ctypes.data, out.ctypes.data + out.nbytes))
+        return out
+
+    monkeypatch.setattr(backend.HOST, "_allocate", allocate)
+    return given
+
+
+def _inside(array, buffers):
+    view = np.asarray(array)
+    start = view.ctypes.data
+    return any(low <= start and start + view.nbytes <= high for low, high in buffers)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32", "bool"])
+@pytest.mark.parametrize("members", [1, 3, 12])  # each layout of the engine's states
+def test_host_results_are_written_into_mlx_memory(mlx_buffers, members, dtype):
+    """The numba engine writes its results into MLX arrays it allocated (no copy into MLX;
+    every float sum/mean/min/max accumulation, and others where the engine's last array is
+    its result; the one-step moves and some moments still copy theirs): equal to numpy's
+    for every operation × ``how`` × skipna, the inputs untouched, and later MLX ops (which
+    may reuse a dropped result's memory) see the written values."""
+    rng = np.random.default_rng(16)
+    field = rng.normal(size=(members, *NET.shape)) * 10
+    field[rng.random(field.shape) < 0.2] = np.nan
+    field = field.astype(dtype) if dtype[0] == "f" else np.nan_to_num(np.abs(field)).astype(dtype)
+    x = xp.asarray(field)
+    adopted = 0
+    for op in [*OPS, "move_upstream"]:
+        for how in ["sum"] if op == "move_upstream" else HOWS:
+            for skipna in [False] if op == "move_upstream" else [False, True]:
+                want = run(op, field, how, None, skipna)
+                mlx_buffers.clear()
+                got = run(op, x, how, None, skipna)
+                inside = _inside(got, mlx_buffers)
+                adopted += inside
+                plain = dtype[0] == "f" and how in ("sum", "mean", "min", "max")
+                assert inside or not plain or op.startswith("move"), (op, how, skipna)
+                np.testing.assert_array_equal(np.asarray(got), want, err_msg=f"{op} {how} {skipna}")
+                later = mx.where(mx.isnan(got * 2), -1, got * 2 + 1)  # ``got * 2`` may reuse got's memory
+                del got
+                np.testing.assert_array_equal(np.asarray(later), np.where(np.isnan(want), -1, want * 2 + 1))
+                np.testing.assert_array_equal(np.asarray(x), field)
+    assert adopted > 0  # (std/var/skew finish in numpy: their results are copied)
+
+
+def test_host_gradients_are_written_into_mlx_memory(mlx_buffers):
+    """The transposed pass and a max's send write the gradients into MLX memory too."""
+    rng = np.random.default_rng(17)
+    for members in (1, 3, 12):
+        x = rng.permutation(members * 20).reshape(members, *NET.shape) + rng.random((members, *NET.shape))
+        r = xp.asarray(rng.normal(size=x.shape))
+        for how in ("sum", "max"):
+
+            def loss(x, engine, how=how, r=r):
+                return mx.sum(xa.accumulate(NET, x, how=how, engine=engine) * r)
+
+            mlx_buffers.clear()
+            grad = mx.grad(loss)(xp.asarray(x), "auto")
+            assert _inside(grad, mlx_buffers), (members, how)
+            want = mx.grad(loss)(xp.asarray(x), "xp")
+            np.testing.assert_allclose(np.asarray(grad), np.asarray(want), rtol=1e-12)
+
+
+def test_cached_mlx_buffers_are_reused_safely():
+    """With MLX's buffer cache on (``mx.set_cache_limit``), a dropped result's memory is reused
+    by a later call, never while a result still holds it; every result stays right."""
+    rng = np.random.default_rng(18)
+    fields = [rng.random((12, *NET.shape)) for _ in range(6)]
+    wants = [xa.accumulate(NET, f, how="max") for f in fields]
+    old = mx.set_cache_limit(1 << 30)
+    try:
+        mx.clear_cache()
+        kept = xa.accumulate(NET, xp.asarray(fields[0]), how="max")
+        held = np.asarray(kept).ctypes.data
+        seen = set()
+        for field, want in zip(fields[1:], wants[1:], strict=True):
+            dropped = xa.accumulate(NET, xp.asarray(field), how="max")
+            np.testing.assert_array_equal(np.asarray(dropped), want)
+            address = np.asarray(dropped).ctypes.data
+            assert address != held
+            seen.add(address)
+            del dropped
+            assert mx.get_cache_memory() >= field.nbytes  # its memory went back to the cache
+        np.testing.assert_array_equal(np.asarray(kept), wants[0])
+        assert len(seen) < len(fields) - 1  # some memory served two results
+    finally:
+        mx.set_cache_limit(old)
+        mx.clear_cache()
+
+
+def test_results_viewing_mlx_memory_become_views_with_the_same_values():
+    """How a numpy result viewing MLX memory becomes an MLX array: a view (as_strided) of a
+    row-contiguous array, offsets and strides kept; a copy for any other memory."""
+    from xhydro_accessor.backends.mlx import _array, _owner
+
+    whole = mx.arange(40, dtype=mx.float32).reshape(4, 10)
+    mx.eval(whole)
+    tail = whole.reshape(-1)[7:]  # row-contiguous with an offset
+    strided = whole[:, ::3]  # not row-contiguous: as_strided would flatten a copy of it
+    for array, view in (
+        (whole, lambda a: a.T[::2, 1:]),
+        (tail, lambda a: a[3:30:4]),
+        (strided, lambda a: a[1:]),
+    ):
+        result = view(np.asarray(array))
+        assert (_owner(result) is None) == (array is strided)
+        np.testing.assert_array_equal(np.asarray(_array(result)), result)
+    assert _owner(np.arange(3.0)) is None

@@ -1,8 +1,11 @@
 """The MLX backend: ``mx.array`` in and out, differentiable, works under ``mx.compile``.
 
 On MLX's CPU device (Linux: always), arrays with values run the compiled numba engine
-on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do); the
-result is copied into a new MLX array (MLX imports no memory without a copy). Under
+on their zero-copy numpy views (:data:`HOST`, as eager CPU TensorFlow tensors do), which
+writes its results and gradients straight into new MLX arrays (an accumulation's; a
+move's are still copied) (:func:`_empty`; MLX
+imports no host memory without a copy on the CPU, but its arrays' buffers are writable
+numpy views once evaluated). Under
 ``mx.compile`` and ``mx.vmap`` (placeholders without values), on the GPU and with
 ``engine="xp"``, the level-synchronous kernels of :mod:`.generic` (the "xp" engine)
 run through :data:`xp`, a minimal Array API adapter of ``mlx.core`` (whose own
@@ -124,20 +127,23 @@ xp = _Namespace()
 
 
 class Scatter(_scatter.Scatter):
-    """MLX: gathers by indexing, out-of-place ``x.at[:, i].add/maximum/minimum``."""
+    """MLX: gathers by indexing, out-of-place ``x.at[:, i].add/maximum/minimum``; the indices
+    are constants to ``mx.grad`` (a min/max's sources are computed from traced values: MLX
+    would refuse a gradient of its gradient, "Cannot calculate VJP with respect to indices")."""
 
     def index(self, indices: np.ndarray) -> mx.array:
         return mx.array(indices.astype(np.int32 if self.size < 2**31 else np.int64))
 
     def take(self, x: mx.array, index: mx.array) -> mx.array:
-        return x[:, index]
+        return x[:, mx.stop_gradient(index)]
 
     def put(self, x: mx.array, index: mx.array, values: mx.array) -> mx.array:
         out = mx.array(x)  # a new array object: the caller's ``x`` is left as it is
-        out[:, index] = values
+        out[:, mx.stop_gradient(index)] = values
         return out
 
     def reduce(self, x: mx.array, index: mx.array, values: mx.array, how: str) -> mx.array:
+        index = mx.stop_gradient(index)
         out = getattr(x.at[:, index], _scatter._COMBINE[how])(values)
         if how == "add" or not mx.issubdtype(values.dtype, mx.inexact):
             return out
@@ -155,14 +161,55 @@ def _numpy(x: mx.array) -> np.ndarray:
     return np.asarray(x)
 
 
+def _dtype(dtype: np.dtype) -> Any:
+    """The MLX dtype of a numpy one (None: MLX has none)."""
+    return getattr(mx, "bool_" if dtype.kind == "b" else dtype.name, None)
+
+
+def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """A new MLX array's memory as a writable numpy view, for the numba engine to write into
+    (:func:`.numba_engine.allocating`): its result then becomes an MLX array without a copy
+    (:func:`_array`). Zero-filled: MLX allocates no uninitialised array (``mx.empty`` is
+    ``mx.zeros``). Evaluated here, once: no MLX op writes it later (MLX never re-evaluates an
+    array); it is no other array's memory, and only the engine's numpy views (which keep it
+    alive) see it until :func:`_array` hands it over."""
+    kind = _dtype(dtype)
+    if kind is None:
+        return None
+    out = mx.zeros(shape, dtype=kind)
+    mx.eval(out)
+    return np.asarray(out)  # MLX's buffer protocol: writable, base a memoryview of ``out``
+
+
+def _owner(result: np.ndarray) -> tuple[mx.array, int] | None:
+    """The MLX array whose memory ``result`` views (one of :func:`_empty`'s, or an input's) and
+    ``result``'s offset in it in elements; None for numpy memory."""
+    base = result
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if not (isinstance(base.base, memoryview) and isinstance(base.base.obj, mx.array)):
+        return None
+    # row-contiguous: as_strided's flatten of it is the same memory (else a copy: other offsets)
+    if not base.flags.c_contiguous or base.dtype != result.dtype or result.size == 0:
+        return None
+    if any(s % result.itemsize for s in result.strides):
+        return None
+    return base.base.obj, (result.ctypes.data - base.ctypes.data) // result.itemsize
+
+
 def _array(result: np.ndarray, like: Any = None) -> mx.array:
-    """The numba engine's result as an MLX array of its dtype (``mx.array`` narrows float64)."""
-    return mx.array(result, dtype=getattr(mx, "bool_" if result.dtype == bool else result.dtype.name))
+    """The numba engine's result as an MLX array of its dtype: a view of the MLX array it was
+    written into (:func:`_empty`), else a copy (``mx.array`` would narrow float64)."""
+    owned = _owner(result)
+    if owned is not None:
+        strides = [s // result.itemsize for s in result.strides]
+        return mx.as_strided(owned[0], result.shape, strides, owned[1])
+    return mx.array(result, dtype=_dtype(result.dtype))
 
 
 #: The numba engine's interface (compute, compute_with_sources, send, transpose) on MLX arrays
-#: with values: their numpy views in, MLX arrays out.
-HOST = Host(_numpy, _array)
+#: with values: their numpy views in, MLX arrays out, written by the engine into MLX memory.
+HOST = Host(_numpy, _array, _empty)
 
 
 def _concrete(*arrays: Any) -> bool:

@@ -12,6 +12,9 @@ the dispatcher (:func:`xhydro_accessor.backends.dispatch`) chooses.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from math import prod
 from typing import Any
 
@@ -246,7 +249,7 @@ def _state_array(size: int, members: int, dtype) -> np.ndarray:
 def aligned_empty(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np.ndarray:
     """``np.empty(shape, dtype)`` (``zeros``: ``np.zeros``) starting on a 64-byte boundary:
     the engine's results can then be handed to TensorFlow without a copy (it takes no less
-    through DLPack).
+    through DLPack). Within :func:`allocating`, the zero-filled array its function gives.
 
     Examples
     --------
@@ -255,6 +258,9 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np
     ((3, 5), dtype('float32'), 0, True)
     """
     dtype = np.dtype(dtype)
+    allocate = _ALLOCATE.get()
+    if allocate is not None and (out := allocate(tuple(shape), dtype)) is not None:
+        return out
     nbytes = prod(shape) * dtype.itemsize
     raw = (np.zeros if zeros else np.empty)(nbytes + 64, np.uint8)
     start = -raw.ctypes.data % 64
@@ -441,3 +447,33 @@ def _transpose_in(src, scale, keep, dst):
                     dst[i, j] = src[j, i] * scale[j if per_member else 0, i]
                 else:
                     dst[i, j] = src[j, i]
+
+
+#: The allocator of :func:`aligned_empty` in this context (see :func:`allocating`); None: numpy.
+_ALLOCATE: ContextVar[Callable[[tuple[int, ...], np.dtype], np.ndarray | None] | None] = ContextVar(
+    "allocate", default=None
+)
+
+
+@contextmanager
+def allocating(allocate: Callable[[tuple[int, ...], np.dtype], np.ndarray | None] | None) -> Iterator[None]:
+    """Within, the engine's arrays (its results, states and gradients' outputs) come from
+    ``allocate(shape, dtype)``: a zero-filled, writable, C-contiguous array (e.g. a view of
+    another library's memory, into which the engine then writes its result instead of
+    having it copied there), or None for numpy's. In this thread (context) only.
+
+    Examples
+    --------
+    >>> from xhydro_accessor import RiverNetwork
+    >>> net = RiverNetwork.from_ldd(np.array([[6, 6, 2, 5]]))
+    >>> memory = np.zeros(8)
+    >>> with allocating(lambda shape, dtype: memory[: prod(shape)].reshape(shape)):
+    ...     out = compute(net, "accumulate", np.ones((1, 4)), "sum", None, False)
+    >>> out, memory
+    (array([[1., 2., 3., 1.]]), array([1., 2., 3., 1., 0., 0., 0., 0.]))
+    """
+    token = _ALLOCATE.set(allocate)
+    try:
+        yield
+    finally:
+        _ALLOCATE.reset(token)
