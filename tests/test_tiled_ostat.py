@@ -6,7 +6,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import xhydro_accessor as xa
@@ -211,3 +211,30 @@ def test_real_network_in_space_chunks(name):
         kwargs = {"q": 90} if how == "percentile" else {}
         same(xa.catchment_statistics(net, lazy, where, how, nested=nested, **kwargs).compute(),
              xa.catchment_statistics(memory, runoff, where, how, nested=nested, **kwargs))  # fmt: skip
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 2**16), st.data())
+def test_wrap_x_and_persisted_tiles(ny, nx, seed, data):
+    """Rivers across the wrapped east-west edge, on tiles whose topologies are persisted:
+    the same order statistics as in memory."""
+    from xhydro_accessor.backends.tiled import persist
+    from xhydro_accessor.errors import CycleError
+
+    from .test_tiled import chunking
+
+    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
+    try:
+        memory = RiverNetwork.from_ldd(codes, wrap_x=True)
+    except CycleError:
+        return
+    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=True)
+    assume(isinstance(net, TiledNetwork))
+    net = persist(net)
+    field = np.random.default_rng(seed).integers(0, 4, (2, ny, nx))
+    for op in ("accumulate", "accumulate_downstream"):
+        for how in HOWS:
+            kwargs = {"q": [20, 80]} if how == "percentile" else {}
+            same(getattr(xa, op)(net, da.from_array(field, chunks=(1, *chunks)), how=how, **kwargs).compute(),
+                 getattr(xa, op)(memory, field, how=how, **kwargs))  # fmt: skip
