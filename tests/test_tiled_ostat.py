@@ -238,3 +238,30 @@ def test_wrap_x_and_persisted_tiles(ny, nx, seed, data):
             kwargs = {"q": [20, 80]} if how == "percentile" else {}
             same(getattr(xa, op)(net, da.from_array(field, chunks=(1, *chunks)), how=how, **kwargs).compute(),
                  getattr(xa, op)(memory, field, how=how, **kwargs))  # fmt: skip
+
+
+def test_the_accessor_on_a_dataset_chunked_in_space():
+    """``.hydro`` on data chunked across space: median, percentiles and mode stay lazy and
+    equal the in-memory ones (coordinates and the percentile dim as in memory)."""
+    import xarray as xr
+
+    codes = snake(6, 8)
+    coords = {"y": np.arange(6.0)[::-1] * 1000, "x": np.arange(8.0) * 1000}
+    runoff = np.round(np.random.default_rng(1).random((2, *codes.shape)), 1)
+    ds = xr.Dataset({"r": (("member", "y", "x"), runoff)}, coords=coords)
+    ds = ds.hydro.assign_network(RiverNetwork.from_ldd(codes), crs="EPSG:3035")
+    lazy = ds.chunk(member=1, y=4, x=3).drop_indexes("flow_direction").hydro.assign_network()
+    assert isinstance(lazy.hydro.network, TiledNetwork)
+    gauge = {"a": (2000.0, 3000.0), "b": (4000.0, 7000.0)}
+    calls = {
+        "median": lambda d: d.r.hydro.accumulate(how="median"),
+        "percentile": lambda d: d.r.hydro.accumulate_downstream(how="percentile", q=[10, 90]),
+        "mode": lambda d: d.r.hydro.accumulate(how="mode", skipna=True),
+        "statistics": lambda d: d.r.hydro.catchment_statistics(gauge, "median"),
+        "nested": lambda d: d.r.hydro.catchment_statistics(gauge, "percentile", q=[25, 75], nested=True),
+    }
+    for name, call in calls.items():
+        out, expected = call(lazy), call(ds)
+        assert isinstance(out.data, da.Array), name
+        assert out.dims == expected.dims, name
+        same(out.values, expected.values)
