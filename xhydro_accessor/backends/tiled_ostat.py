@@ -52,6 +52,7 @@ import dask.array as da
 import numpy as np
 
 from ..kernels.tiles import exit_paths
+from ..reductions import fill_value
 from ..tiling import TiledNetwork, origins
 from . import order_statistics, tiled
 
@@ -111,7 +112,11 @@ def run(
     inject = g["exits_local" if reverse else "entries_local"]  # where pass 2 adds what arrives
     feeds = _feeds(g, reverse)
     topo = tiled.tile_topologies(network)
-    counts = [dask.delayed(_counts, pure=True)(t, k, reverse) for t, k in zip(topo, keep, strict=True)]
+    empty = g.get("empty", np.zeros(len(topo), bool))  # tiles without a network cell: no pass
+    counts = [
+        np.zeros(0, np.int64) if e else dask.delayed(_counts, pure=True)(t, k, reverse)
+        for t, k, e in zip(topo, keep, empty, strict=True)
+    ]
     members = int(np.prod(field.shape[:-2], dtype=np.int64))
     itemsize = field.dtype.itemsize + (0 if weights is None else 8)
     per_chunk = max(int(np.prod(c, dtype=np.int64)) for c in _batch_shapes(field.chunks[:-2]))
@@ -129,20 +134,26 @@ def run(
             return None if w_blocks is None else w_blocks[(i, j) if weights.ndim == 2 else (*batch, i, j)]
 
         firsts = [
-            dask.delayed(_pass1, pure=True)(
+            None
+            if empty[t]
+            else dask.delayed(_pass1, pure=True)(
                 topo[t], field_blocks[(*batch, i, j)], w_block(i, j), keep[t], reverse, ok
             )  # fmt: skip
             for t, ((i, j), _) in enumerate(at)
         ]
         for t, ((i, j), _) in enumerate(at):
-            shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
+            shape = ((nq,) if several else ()) + tuple(
+                c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True)
+            )
+            if empty[t]:  # off the network everywhere: the fill value
+                out[(*batch, i, j)] = da.full(shape, fill_value(dtype), dtype=dtype)
+                continue
             sources = sorted(set(feeds[t][1].tolist()))
             block = dask.delayed(_pass2, pure=True)(
-                topo[t], field_blocks[(*batch, i, j)], w_block(i, j), inject[t], feeds[t], sources,
+                topo[t], field_blocks[(*batch, i, j)], w_block(i, j), inject[t], feeds[t], sources, ok,
                 *[firsts[s] for s in sources], op=op, how=how, skipna=skipna, p=p, code=code,
                 several=several,
             )  # fmt: skip
-            shape = ((nq,) if several else ()) + shape
             out[(*batch, i, j)] = da.from_delayed(
                 block, shape, dtype=dtype, meta=np.empty((0,) * len(shape), dtype)
             )
@@ -299,7 +310,7 @@ def _pass1(topo, x, w, starts, reverse, ok) -> tuple:
     return offsets, x[:, cells], None if w is None else w[:, cells]
 
 
-def _pass2(topo, x, w, inject, feed, sources, *firsts, op, how, skipna, p, code, several):
+def _pass2(topo, x, w, inject, feed, sources, ok, *firsts, op, how, skipna, p, code, several):
     """Pass 2: the tile with what reaches it as extra cells (into each entry; a chain below
     each exit downstream), the in-memory kernels on that network; the tile's results."""
     mask, nodes, to = topo
