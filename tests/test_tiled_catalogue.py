@@ -181,10 +181,6 @@ def test_a_snaking_river_and_diagonal_corners(chunks):
 def test_what_tiles_cannot_do_says_so():
     codes = snake(4, 6)
     net = RiverNetwork.from_ldd(da.from_array(codes, chunks=2))
-    field = da.ones(codes.shape, chunks=2)
-    for how in ("median", "percentile", "mode"):
-        with pytest.raises(NotImplementedError, match=r"gather\(network\)"):
-            xa.catchment_statistics(net, field, [(0, 0)], how, q=50 if how == "percentile" else None)
     with pytest.raises(LocationError, match="snap= and area= need upstream areas"):
         cat.catchments(net, [(0, 0)], snap=2)
     missing = codes.copy()
