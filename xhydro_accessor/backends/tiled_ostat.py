@@ -5,7 +5,8 @@ two areas. On a :class:`~xhydro_accessor.tiling.TiledNetwork` the values that cr
 tile boundaries travel themselves, in a fixed number of passes:
 
 - pass 1, per tile: for each exit cell, the values (and weights) of the in-tile cells
-  draining through it (:func:`accumulate`); for :func:`accumulate_downstream`, for each
+  draining through it (:func:`~xhydro_accessor.accumulate`); for
+  :func:`~xhydro_accessor.accumulate_downstream`, for each
   entry cell, the values on its in-tile path to the exit it leaves by or its outlet;
 - the perimeter solve is made when the graph is built, from the perimeter graph held
   in memory (``network.graph``): for each entry, the exits upstream of it (for each
@@ -16,7 +17,7 @@ tile boundaries travel themselves, in a fixed number of passes:
   kernels (:func:`xhydro_accessor.backends.order_statistics.compute`) on that small
   network: every statistic over exactly the multiset the in-memory engine sees.
 
-:func:`catchment_statistics` gathers each location's own (nested) area by the tiled
+:func:`~xhydro_accessor.catchment_statistics` gathers each location's own (nested) area by the tiled
 labels (:func:`xhydro_accessor.backends.tiled_catalogue.labels`) and its parent
 location (the label below it), then runs the in-memory
 :func:`~xhydro_accessor.hydrology.catchments.catchment_statistics` code on the
@@ -30,7 +31,8 @@ cumulative weight falls within rounding of ``q / 100`` (or two totals tie to rou
 Memory is that of the values upstream of tile boundaries (up to the whole grid for one
 basin): a first lazy pass counts them per tile (topologies only) and raises
 ``MemoryError`` before any value is read when the estimate exceeds the option
-``tiled_order_memory`` (bytes, :func:`xhydro_accessor.set_options`).
+``tiled_order_memory`` (bytes, :func:`xhydro_accessor.set_options`; its value when the
+graph is built). Tiles without a network cell run no pass.
 
 Examples
 --------
@@ -163,7 +165,7 @@ def run(
 
 def _dtype(op, how, dtype, weighted, skipna, p, code) -> np.dtype:
     """The dtype of the in-memory kernels' result (one cell computed: the same conversions)."""
-    one = _Cells(np.zeros(1, np.int64), np.full(1, -1, np.int64), 1)
+    one: Any = _Cells(np.zeros(1, np.int64), np.full(1, -1, np.int64), 1)
     w = np.ones((1, 1)) if weighted else None
     return order_statistics.compute(one, op, np.zeros((1, 1), dtype), how, w, skipna, p, code, False).dtype
 
@@ -349,7 +351,7 @@ def _pass2(topo, x, w, inject, feed, sources, ok, *firsts, op, how, skipna, p, c
     weights = None if w is None else np.concatenate(ws, axis=1)
     if weights is not None and weights.shape[0] == 1:  # one grid of weights
         weights = weights[0]
-    local = _Cells(all_nodes, all_to, n + extra)
+    local: Any = _Cells(all_nodes, all_to, n + extra)
     out = order_statistics.compute(local, op, values, how, weights, skipna, p, code, several)
     return np.ascontiguousarray(out[..., :n]).reshape(out.shape[:-2] + shape)
 

@@ -394,20 +394,18 @@ def _tiled_statistics(network: Any, field: Any, weights: Any, index: np.ndarray,
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
     field = field.rechunk(field.chunks[:-2] + network.chunks)
-    if REDUCTIONS[how].state in ("order", "mode"):
-        cells, inverse = np.unique(index, return_inverse=True)
-        w_dtype = None if weights is None else weights.dtype
-        dtype = statistic_dtype(how, field.dtype, w_dtype)
-        reduce = partial(_reduce_groups, how=how, nested=nested, skipna=skipna, q=q, method=method)
-        n_q = np.size(q) if np.ndim(q) > 0 else None
-        out = tiled_ostat.catchment_groups(network, field, weights, cells, nested, reduce, dtype, n_q)
-        picked = out[..., inverse.reshape(-1)]
-        return picked.rechunk({out.ndim - 1: -1})
-    if not nested:  # a whole catchment is what the accumulation gathers at its outlet
+    order = REDUCTIONS[how].state in ("order", "mode")
+    if not nested and not order:  # a whole catchment is what the accumulation gathers at its outlet
         acc: Any = tiled.run(network, "accumulate", field, how, weights, skipna)  # tiled: never None
         return tiled_catalogue.at_cells(acc.rechunk(field.chunks), network, index)
     cells, inverse = np.unique(index, return_inverse=True)
-    out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
+    if order:  # every catchment's values gathered, then the in-memory code
+        dtype = statistic_dtype(how, field.dtype, None if weights is None else weights.dtype)
+        reduce = partial(_reduce_groups, how=how, nested=nested, skipna=skipna, q=q, method=method)
+        n_q = np.size(q) if np.ndim(q) > 0 else None
+        out = tiled_ostat.catchment_groups(network, field, weights, cells, nested, reduce, dtype, n_q)
+    else:
+        out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
     picked: Any = out[..., inverse.reshape(-1)]
     return picked.rechunk({out.ndim - 1: -1})
 
