@@ -115,7 +115,7 @@ def test_without_the_option_an_unindexed_coordinate_is_not_compared(runoff, net,
 
 # ------------------------------------------------------------------ the option
 def test_set_options_as_a_call_and_as_a_context_manager():
-    assert xa.get_options() == {"strict_alignment": False}
+    assert xa.get_options() == {"strict_alignment": False, "tiled_order_memory": 2**31}
     try:
         xa.set_options(strict_alignment=True)
         assert alignment.installed() and xa.get_options()["strict_alignment"]

@@ -183,10 +183,6 @@ def test_a_snaking_river_and_diagonal_corners(chunks):
 def test_what_tiles_cannot_do_says_so():
     codes = snake(4, 6)
     net = RiverNetwork.from_ldd(da.from_array(codes, chunks=2))
-    field = da.ones(codes.shape, chunks=2)
-    for how in ("median", "percentile", "mode"):
-        with pytest.raises(NotImplementedError, match=r"gather\(network\)"):
-            xa.catchment_statistics(net, field, [(0, 0)], how, q=50 if how == "percentile" else None)
     missing = codes.copy()
     missing[0, 0] = 255
     with pytest.raises(LocationError, match=r"not on the network: \(row, col\) \{0: \(0, 0\)\}"):

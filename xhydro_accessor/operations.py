@@ -277,8 +277,8 @@ def _dispatch(
         weights = check_weights(_grid(network, supported_dtype(weights, "weights")), how)
     order = REDUCTIONS[how].state in ("order", "mode")
     tiled = getattr(network, "tiled", False)
-    if tiled and (order or edge_weights is not None or output != "grid"):
-        what = f"how={how!r}" if order else "output='nodes'" if edge_weights is None else "edge_weights"
+    if tiled and (edge_weights is not None or output != "grid"):
+        what = "output='nodes'" if edge_weights is None else "edge_weights"
         raise NotImplementedError(
             f"{what} does not run on a tiled network yet: gather it first "
             "(xhydro_accessor.backends.tiled.gather(network))"
@@ -293,6 +293,10 @@ def _dispatch(
 
         edge_weights = edges.check_edge_weights(network, edge_weights, how)
         out = edges.run(network, op, field, how, weights, skipna, edge_weights, engine)
+    elif order and tiled:  # spatial tiles: the values crossing tile borders travel (lazily)
+        from .backends import tiled_ostat
+
+        out = tiled_ostat.run(network, op, field, how, weights, skipna, q, method, engine)
     elif order:
         from .backends import order_statistics
 

@@ -6,14 +6,17 @@ from typing import Any
 
 from . import alignment
 
-_OPTIONS: dict[str, Any] = {"strict_alignment": False}
+_OPTIONS: dict[str, Any] = {"strict_alignment": False, "tiled_order_memory": 2**31}
 
 
 def _apply(options: dict[str, Any]) -> None:
     for key, value in options.items():
         if key not in _OPTIONS:
             raise ValueError(f"unknown option {key!r}; the options are {sorted(_OPTIONS)}")
-        if not isinstance(value, bool):
+        if key == "tiled_order_memory":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TypeError(f"option {key!r} takes a number of bytes (an int >= 0), got {value!r}")
+        elif not isinstance(value, bool):
             raise TypeError(f"option {key!r} takes True or False, got {value!r}")
     if "strict_alignment" in options:
         alignment.install() if options["strict_alignment"] else alignment.remove()
@@ -35,6 +38,11 @@ class set_options:  # lower case: used like a function, as xarray.set_options
         when the ``with`` block exits; it warns if xarray's internals moved. Two
         *indexed* networks are always compared, without it. Like every option
         here it holds for the whole process (all threads), also inside ``with``.
+    tiled_order_memory : int, default 2**31
+        Bytes that ``how="median"``, ``"percentile"`` or ``"mode"`` on a tiled network
+        (:mod:`xhydro_accessor.backends.tiled_ostat`) may hold: the values upstream of
+        tile boundaries travel between tiles. Above it, computing raises
+        ``MemoryError`` (naming the bytes needed) before any value is read.
 
     Examples
     --------
@@ -46,7 +54,7 @@ class set_options:  # lower case: used like a function, as xarray.set_options
     False
     """
 
-    def __init__(self, **options: bool) -> None:
+    def __init__(self, **options: Any) -> None:
         self._old = {key: _OPTIONS[key] for key in options if key in _OPTIONS}
         _apply(options)
 
@@ -63,6 +71,6 @@ def get_options() -> dict[str, Any]:
     Examples
     --------
     >>> get_options()
-    {'strict_alignment': False}
+    {'strict_alignment': False, 'tiled_order_memory': 2147483648}
     """
     return dict(_OPTIONS)

@@ -128,7 +128,7 @@ class TiledNetwork:
             f"{name!r} is not available on a TiledNetwork (a network kept as spatial tiles): tiles run "
             "accumulate, accumulate_downstream, the moves, upstream_area, shreve, strahler and hack, and "
             "the catalogue's passes (backends.tiled_catalogue): catchments, basins, the masks, distances "
-            "(to outlet, to source, from points) and catchment_statistics (sum ... skew) at locations "
+            "(to outlet, to source, from points) and catchment_statistics (every how) at locations "
             "(snapped too); for the rest, gather the network into memory with "
             "xhydro_accessor.backends.tiled.gather(network)"
         )

@@ -85,6 +85,14 @@ def check_quantile(how: str, q: Any, method: Any, weighted: bool) -> tuple[np.nd
     return np.true_divide(np.atleast_1d(qs).astype(np.float64), 100), METHOD_NAMES.index(name)
 
 
+def check_engine(how: str, engine: str) -> None:
+    """``NotImplementedError`` for ``engine="xp"``: the order statistics have no such kernel."""
+    if engine == "xp":
+        raise NotImplementedError(
+            f"how={how!r} has no engine='xp' kernel: it runs in the numba engine (engine='auto')"
+        )
+
+
 def run(
     network: RiverNetwork,
     op: str,
@@ -103,10 +111,7 @@ def run(
 
     p, code = check_quantile(how, q, method, weights is not None)
     library = library_of(field, weights)
-    if engine == "xp":
-        raise NotImplementedError(
-            f"how={how!r} has no engine='xp' kernel: it runs in the numba engine (engine='auto')"
-        )
+    check_engine(how, engine)
     if library not in ("numpy", "dask", "torch"):  # jax, cupy, Array API: through host memory
         return _through_host(network, op, field, how, weights, skipna, p, code, q, library)
     several = q is not None and np.ndim(q) > 0

@@ -268,7 +268,7 @@ def catchment_statistics(
         raise ValueError(f"q and method apply to how='median' and 'percentile' only, not {how!r}")
     loc = locate(network, locations, snap=snap)
     if getattr(network, "tiled", False):  # spatial tiles, lazily
-        return _tiled_statistics(network, field, weights, loc.index, how, nested, skipna)
+        return _tiled_statistics(network, field, weights, loc.index, how, nested, skipna, q, method)
     options = {"network": network, "loc": loc, "how": how, "nested": nested, "skipna": skipna, "q": q,
                "engine": engine, "method": method}  # fmt: skip
     if engine == "numba" and library(field, weights) not in ("numpy", "dask"):
@@ -377,18 +377,15 @@ def _tiled_reach(network: Any, locations: Any, snap: float | str, pull: bool) ->
 
 
 def _tiled_statistics(network: Any, field: Any, weights: Any, index: np.ndarray, how: str, nested: bool,
-                      skipna: bool) -> Any:  # fmt: skip
+                      skipna: bool, q: Any = None, method: Any = None) -> Any:  # fmt: skip
     """:func:`catchment_statistics` on a tiled network: whole catchments read from the tiled
-    accumulation at the locations, nested ones reduced over the tiled labels; lazily."""
+    accumulation at the locations, nested ones reduced over the tiled labels; median,
+    percentile and mode over each catchment's values gathered by the tiled labels
+    (:func:`~xhydro_accessor.backends.tiled_ostat.catchment_groups`); lazily."""
     import dask.array as da
 
-    from ..backends import tiled, tiled_catalogue
+    from ..backends import tiled, tiled_catalogue, tiled_ostat
 
-    if REDUCTIONS[how].state in ("order", "mode"):
-        raise NotImplementedError(
-            f"catchment_statistics how={how!r} sorts each catchment's cells, which tiles do not: gather "
-            "the network into memory with xhydro_accessor.backends.tiled.gather(network)"
-        )
     if library(field, weights) not in ("numpy", "dask"):
         raise NotImplementedError(
             "a tiled network runs dask (or numpy) fields, not "
@@ -397,13 +394,31 @@ def _tiled_statistics(network: Any, field: Any, weights: Any, index: np.ndarray,
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
     field = field.rechunk(field.chunks[:-2] + network.chunks)
-    if not nested:  # a whole catchment is what the accumulation gathers at its outlet
+    order = REDUCTIONS[how].state in ("order", "mode")
+    if not nested and not order:  # a whole catchment is what the accumulation gathers at its outlet
         acc: Any = tiled.run(network, "accumulate", field, how, weights, skipna)  # tiled: never None
         return tiled_catalogue.at_cells(acc.rechunk(field.chunks), network, index)
     cells, inverse = np.unique(index, return_inverse=True)
-    out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
+    if order:  # every catchment's values gathered, then the in-memory code
+        dtype = statistic_dtype(how, field.dtype, None if weights is None else weights.dtype)
+        reduce = partial(_reduce_groups, how=how, nested=nested, skipna=skipna, q=q, method=method)
+        n_q = np.size(q) if np.ndim(q) > 0 else None
+        out = tiled_ostat.catchment_groups(network, field, weights, cells, nested, reduce, dtype, n_q)
+    else:
+        out = tiled_catalogue.group_statistics(network, field, weights, cells, how, skipna)
     picked: Any = out[..., inverse.reshape(-1)]
     return picked.rechunk({out.ndim - 1: -1})
+
+
+def _reduce_groups(x, w, down, hubs, *, how, nested, skipna, q, method):
+    """The in-memory statistic of catchments gathered from tiles: the values as a vector
+    network ``down`` in which location ``k`` is the cell ``hubs[k]``."""
+    from types import SimpleNamespace
+
+    network = RiverNetwork.from_downstream_index(down, (down.size,))
+    loc = SimpleNamespace(index=hubs)
+    return _statistics(x, w, network=network, loc=loc, how=how, nested=nested, skipna=skipna, q=q,
+                       engine="auto", method=method)  # fmt: skip
 
 
 def _mergeable(kernels, x, w, cells, groups, parent, upstream_first, m, how, skipna, nested):
