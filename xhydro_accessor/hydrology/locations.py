@@ -271,6 +271,8 @@ def locate(
             _geometry_or_raise(network)  # the UnknownGeometryError asking for crs=
         raise ValueError("snap with a unit, or area=, needs a grid network with coordinates (and a CRS)")
     windows = _windows(network, index, names, radius, in_metres)
+    on: Any  # a flat grid, or the windows' cells on tiles (:class:`_Cells`)
+    score: Any
     if tiled:  # the cells the windows cover (and, to warn, their neighbours): their tiles only
         flat = _window_cells(network.shape, index, windows[1], int(by_coordinates))
         cells, km2, given = _fetch(network, flat, cells, km2, upstream_area if radius else None)
