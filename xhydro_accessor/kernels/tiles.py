@@ -17,6 +17,7 @@ _DROW = np.array([step[0] for step in STEPS])  # the row and column step of each
 _DCOL = np.array([step[1] for step in STEPS])
 
 EXIT = -3
+_UNKNOWN, _ON_PATH = -4, -5  # exit_labels' marks
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,22 +73,54 @@ def halo_down(ext, down):
 
 
 @numba.njit(cache=True, nogil=True)
-def exit_paths(nodes, to, r0, c0, w, nx, label, depth, segmin):
-    """For every cell in the tile's order (downstream first): ``label`` the local index
-    of the exit cell its in-tile path leaves by (-1: it ends in the tile), ``depth`` the
-    cells on that path up to the exit (inclusive), ``segmin`` the smallest global flat
-    index on it (for the cycle message)."""
-    n = nodes.size
-    for step in range(n):
-        k = n - 1 - step
-        i, d = nodes[k], to[k]
-        gid = (r0 + i // w) * nx + c0 + i % w
-        if d == EXIT:
-            label[i], depth[i], segmin[i] = i, 1, gid
-        elif d >= 0 and label[d] >= 0:
-            label[i], depth[i], segmin[i] = label[d], depth[d] + 1, min(gid, segmin[d])
-        else:
-            label[i], depth[i], segmin[i] = -1, 0, gid
+def exit_labels(down, label, values):
+    """Each cell's ``label``: the local index of the exit cell its in-tile path leaves by
+    (``down`` as :func:`tile_down`'s), -1 when the path ends in the tile (and off the
+    network, on a cycle). Each cell is labelled once: a path is followed down to the
+    first cell known, then labelled with what that cell leads to (no order, no
+    in-degrees). Unless empty, each cell's ``values`` are added into its exit's: the
+    exits' states of an upstream sum. Returns the number of cycles, of cells on them, and
+    the smallest cell on one (-1: none)."""
+    add = values.size > 0
+    label[:] = _UNKNOWN
+    cycles, on_cycles, first = 0, 0, -1
+    for i in range(down.size):
+        j = i
+        while label[j] == _UNKNOWN:  # down the path to a cell known, an exit or an end
+            d = down[j]
+            if d == EXIT:
+                label[j] = j
+            elif d < 0:
+                label[j] = -1
+            else:
+                label[j] = _ON_PATH
+                j = d
+        if label[j] == _ON_PATH:  # the path runs into itself at j: a cycle
+            cycles += 1
+            while label[j] == _ON_PATH:
+                label[j] = -1
+                on_cycles += 1
+                first = j if first < 0 else min(first, j)
+                j = down[j]
+        end = label[j]
+        j = i
+        while label[j] == _ON_PATH:
+            label[j] = end
+            if add and end >= 0:
+                values[end] += values[j]
+            j = down[j]
+    return cycles, on_cycles, first
+
+
+@numba.njit(cache=True, nogil=True)
+def exit_path(down, i):
+    """The cells on cell ``i``'s in-tile path up to its end (inclusive), and the smallest."""
+    cells, least = 1, i
+    while down[i] >= 0:
+        i = down[i]
+        cells += 1
+        least = min(least, i)
+    return cells, least
 
 
 @numba.njit(cache=True, nogil=True)
