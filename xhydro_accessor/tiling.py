@@ -258,12 +258,13 @@ def _summary(ext, codes, r0, c0, shape, wrap) -> dict:
                 "exit": np.empty(0, bool), "empty": True}  # fmt: skip
     down = links(ext, r0, c0, shape, wrap)
     label = np.empty_like(down)
-    n_cycles, on_cycles, first = exit_labels(down, label, _NO_VALUES)
+    exits, n_cycles, on_cycles, first = exit_labels(down, label, _NO_VALUES, _NO_VALUES)
     gid_of = lambda i: (r0 + i // w) * nx + c0 + i % w  # noqa: E731
     local = _perimeter(down, h, w)
     is_exit = down[local] == EXIT
     ends = label[local]
-    link = np.where(ends >= 0, gid_of(ends.astype(np.int64)), -1)
+    link = np.full(local.size, -1, np.int64)  # a cell's exit, an exit's target: -1 none
+    link[ends >= 0] = gid_of(exits[ends[ends >= 0]].astype(np.int64))
     link[is_exit] = _targets(ext, local[is_exit], r0, c0, shape, wrap)
     return {
         "cycles": (n_cycles, on_cycles, int(gid_of(first)) if n_cycles else -1),

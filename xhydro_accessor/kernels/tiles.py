@@ -73,23 +73,28 @@ def halo_down(ext, down):
 
 
 @numba.njit(cache=True, nogil=True)
-def exit_labels(down, label, values):
-    """Each cell's ``label``: the local index of the exit cell its in-tile path leaves by
-    (``down`` as :func:`tile_down`'s), -1 when the path ends in the tile (and off the
-    network, on a cycle). Each cell is labelled once: a path is followed down to the
-    first cell known, then labelled with what that cell leads to (no order, no
-    in-degrees). Unless empty, each cell's ``values`` are added into its exit's: the
-    exits' states of an upstream sum. Returns the number of cycles, of cells on them, and
-    the smallest cell on one (-1: none)."""
+def exit_labels(down, label, values, sums):
+    """Number the tile's exit cells and ``label`` each cell with the number of the exit
+    its in-tile path leaves by (``down`` as :func:`tile_down`'s), -1 when the path ends
+    in the tile (and off the network, on a cycle). Each cell is labelled once: a path is
+    followed down to the first cell known, then labelled with what that cell leads to
+    (no order, no in-degrees). Unless empty, ``sums[k]`` (zeros, one per cell) adds the
+    ``values`` of the cells leaving by exit ``k``, itself included: the exits' states of
+    an upstream sum. Returns the exit cells by number, the number of cycles, of cells on
+    them, and the smallest cell on one (-1: none)."""
     add = values.size > 0
     label[:] = _UNKNOWN
+    exits = np.empty(down.size, down.dtype)
+    n_exits = 0
     cycles, on_cycles, first = 0, 0, -1
     for i in range(down.size):
         j = i
         while label[j] == _UNKNOWN:  # down the path to a cell known, an exit or an end
             d = down[j]
             if d == EXIT:
-                label[j] = j
+                label[j] = n_exits
+                exits[n_exits] = j
+                n_exits += 1
             elif d < 0:
                 label[j] = -1
             else:
@@ -106,10 +111,10 @@ def exit_labels(down, label, values):
         j = i
         while label[j] == _ON_PATH:
             label[j] = end
-            if add and end >= 0:
-                values[end] += values[j]
             j = down[j]
-    return cycles, on_cycles, first
+        if add and end >= 0:
+            sums[end] += values[i]
+    return exits[:n_exits], cycles, on_cycles, first
 
 
 @numba.njit(cache=True, nogil=True)
