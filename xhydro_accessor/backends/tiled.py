@@ -37,7 +37,7 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tiles import exit_labels, halo_down, tile_walk
+from ..kernels.tiles import exit_labels, halo_down, upstream_sum
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, links, origins, topology
 
@@ -404,8 +404,8 @@ def _walked(ext, where, x, w, state, inflow, keep=None) -> tuple:
     """A pass of an upstream sum over one member: the tile's links (no targets) and its
     state; then pass 1 (no ``inflow``) sums the cells by the exit they leave by
     (:func:`~xhydro_accessor.kernels.tiles.exit_labels`: no order; floats in float64) and
-    returns the states at the exits ``keep``; pass 2 adds what enters the tile and
-    orders and sums in one walk."""
+    returns the states at the exits ``keep``; pass 2 adds what enters the tile and sums
+    upstream (:func:`~xhydro_accessor.kernels.tiles.upstream_sum`)."""
     (r0, c0), shape, wrap = where
     down = links(ext, r0, c0, shape, wrap)
     x = np.asarray(x).reshape(1, -1)
@@ -418,8 +418,7 @@ def _walked(ext, where, x, w, state, inflow, keep=None) -> tuple:
         exit_labels(down, label, flat, sums)
         return (sums[label[keep]].astype(state.state).reshape(-1, 1),)
     state.apply(np.arange(inflow[0].size), inflow[0], inflow[1], values, False)
-    none = np.empty(0, down.dtype)
-    tile_walk(down, np.zeros(down.size, np.int8), 16, none, none, flat)
+    upstream_sum(down, flat)
     return values
 
 

@@ -135,19 +135,9 @@ def tile_order(down, in_degree, lanes):
     but ``lanes`` rivers walked side by side (a walk chases pointers: the lanes' memory
     loads overlap, ~2x faster on a 4096² tile) and without the levels. ``in_degree``
     (zeros, int8 holds D8's at most 8) is left -1 on the emitted cells, > 0 on cycles."""
-    nodes = np.empty(down.size, down.dtype)
-    to = np.empty(down.size, down.dtype)
-    k = tile_walk(down, in_degree, lanes, nodes, to, np.empty(0, np.float64))
-    return nodes[:k], to[:k]
-
-
-@numba.njit(cache=True, nogil=True)
-def tile_walk(down, in_degree, lanes, nodes, to, values):
-    """The walk of :func:`tile_order`: records the order in ``nodes``/``to`` (unless
-    empty) and adds each cell's ``values`` into its downstream cell's as it goes (unless
-    empty: an upstream sum, one member, without an order). Returns the cells walked."""
     n = down.size
-    record, add = nodes.size > 0, values.size > 0
+    nodes = np.empty(n, down.dtype)
+    to = np.empty(n, down.dtype)
     for i in range(n):
         if down[i] >= 0:
             in_degree[down[i]] += 1
@@ -169,16 +159,43 @@ def tile_walk(down, in_degree, lanes, nodes, to, values):
                 i += 1
             busy = True
             d = down[j]
-            if record:
-                nodes[k] = j
-                to[k] = d
+            nodes[k] = j
+            to[k] = d
             k += 1
             cur[lane] = -1
             if d >= 0:
-                if add:
-                    values[d] += values[j]
                 in_degree[d] -= 1
                 if in_degree[d] == 0:  # its last upstream branch: the walk goes on
                     in_degree[d] = -1
                     cur[lane] = d
-    return k
+    return nodes[:k], to[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def upstream_sum(down, values):
+    """Add each cell's ``values`` into its downstream cell's, upstream cells first
+    (``down`` as :func:`tile_down`'s; no cycles): one member's accumulation over a
+    tile. The order: each cell's path followed down to the first cell seen, recorded
+    downstream first (no in-degrees, ~0.4-0.8x the time of :func:`tile_order`'s walk on
+    a 4096² tile); then read backwards."""
+    order = np.empty(down.size, down.dtype)
+    seen = np.zeros(down.size, np.bool_)
+    k = 0
+    for i in range(down.size):
+        start, j = k, i
+        while not seen[j] and down[j] != -2:
+            seen[j] = True
+            order[k] = j
+            k += 1
+            if down[j] < 0:
+                break
+            j = down[j]
+        a, b = start, k - 1
+        while a < b:  # the path downstream first
+            order[a], order[b] = order[b], order[a]
+            a += 1
+            b -= 1
+    for m in range(k - 1, -1, -1):
+        j = order[m]
+        if down[j] >= 0:
+            values[down[j]] += values[j]
