@@ -29,28 +29,39 @@ def tile_down(ext, r0, c0, ny, nx, wrap_cols, wrap_rows, down, target):
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
     targets = target.size > 0
     for r in range(h):
+        inner = 0 < r < h - 1
         for c in range(w):
             i = r * w + c
-            if targets:
-                target[i] = -1
             code = ext[r + 1, c + 1]
-            if code >= 8:
-                down[i] = -1 if code == 8 else -2
-                continue
-            dr, dc = _DROW[code], _DCOL[code]
-            R, C = r0 + r + dr, c0 + c + dc
-            if wrap_cols:
-                C = (C + nx) % nx
-            if wrap_rows:
-                R = (R + ny) % ny
-            if R < 0 or R >= ny or C < 0 or C >= nx or ext[r + 1 + dr, c + 1 + dc] == 9:
-                down[i] = -1
-            elif r0 <= R < r0 + h and c0 <= C < c0 + w:
-                down[i] = (R - r0) * w + (C - c0)
-            else:
-                down[i] = EXIT
+            if inner and 0 < c < w - 1 and code < 8:  # its neighbour is in the tile: ~0.55x the time
+                dr, dc = _DROW[code], _DCOL[code]
+                down[i] = -1 if ext[r + 1 + dr, c + 1 + dc] == 9 else i + dr * w + dc
                 if targets:
-                    target[i] = R * nx + C
+                    target[i] = -1
+            else:
+                down[i], to = _link(ext, r, c, r0, c0, ny, nx, wrap_cols, wrap_rows)
+                if targets:
+                    target[i] = to
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _link(ext, r, c, r0, c0, ny, nx, wrap_cols, wrap_rows):
+    """:func:`tile_down`'s ``(down, target)`` of the tile's cell ``(r, c)``."""
+    h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    code = ext[r + 1, c + 1]
+    if code >= 8:
+        return (-1 if code == 8 else -2), -1
+    dr, dc = _DROW[code], _DCOL[code]
+    R, C = r0 + r + dr, c0 + c + dc
+    if wrap_cols:
+        C = (C + nx) % nx
+    if wrap_rows:
+        R = (R + ny) % ny
+    if R < 0 or R >= ny or C < 0 or C >= nx or ext[r + 1 + dr, c + 1 + dc] == 9:
+        return -1, -1
+    if r0 <= R < r0 + h and c0 <= C < c0 + w:
+        return (R - r0) * w + (C - c0), -1
+    return EXIT, R * nx + C
 
 
 @numba.njit(cache=True, nogil=True)
