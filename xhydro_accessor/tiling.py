@@ -322,9 +322,9 @@ def _perimeter_graph(summaries, shape, conv, down_at, paths) -> dict:
             n_cycles += find_cycles(link, in_degree).size
             on = np.flatnonzero(in_degree > 0)
             for t in np.unique(g["tile"][on]):  # each node's in-tile path to its exit
-                nodes = on[g["tile"][on] == t]
-                cells, least = paths(int(t), g["local"][nodes])
-                n_cells += int(np.where(g["exit"][nodes], 1, cells - 1).sum())  # exits: nodes too
+                mine = on[g["tile"][on] == t]
+                cells, least = paths(int(t), g["local"][mine])
+                n_cells += int(np.where(g["exit"][mine], 1, cells - 1).sum())  # exits: nodes too
                 firsts.append(int(least.min()))
         first = min(firsts)
         path = [first]
