@@ -293,6 +293,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="xhydro-big-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()
     try:
         if args.pyflwdir:
             results = with_pyflwdir(args.n or 4096)
@@ -303,7 +304,8 @@ def main() -> None:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"# {CORES} cores; cells/s/core = cells / seconds / {CORES}")
+    loads = " / ".join(" ".join(f"{x:.2f}" for x in avg) for avg in (load, os.getloadavg()))
+    print(f"# {CORES} cores; cells/s/core = cells / seconds / {CORES}; load average before / after: {loads}")
     report(results, args.json)
 
 

@@ -171,6 +171,23 @@ def test_a_cycle_across_tiles_names_its_cell():
         RiverNetwork.from_ldd(da.from_array(codes, chunks=1))
 
 
+@FAST
+@given(st.integers(3, 12), st.integers(3, 12), st.data())
+def test_a_cycle_round_the_grid_is_named_as_in_memory(ny, nx, data):
+    """A cycle round the grid's edge, fed by every inner cell: long in-tile paths between
+    its entries and exits in every edge tile. Same message (cells counted, first cell,
+    path) as the in-memory build."""
+    codes = np.full((ny, nx), 8, np.uint8)  # inner cells flow north, into the ring
+    codes[0, :-1], codes[:-1, -1], codes[-1, 1:], codes[1:, 0] = 6, 2, 4, 8
+    with pytest.raises(CycleError) as err:
+        RiverNetwork.from_ldd(codes)
+    assert f"over {2 * (ny + nx) - 4} cells" in str(err.value)
+    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
+    with pytest.raises(CycleError) as tiled_err:
+        RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks))
+    assert str(tiled_err.value) == str(err.value)
+
+
 def test_invalid_codes_are_named_as_in_memory():
     codes = np.array([[6, 6, 0, 2], [6, 6, 6, 5], [11, 6, 6, 8]], np.uint8)
     with pytest.raises(InvalidCodeError) as err:

@@ -38,12 +38,14 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .conventions import INVALID, MISSING
+from .conventions import INVALID, MISSING, STEPS
 from .errors import CycleError, GridMismatchError, InvalidCodeError, bad_codes_text, cycle_text
-from .kernels.tiles import EXIT, exit_paths, tile_down, tile_order
+from .kernels.tiles import EXIT, exit_labels, exit_path, tile_down, tile_order
 from .kernels.topology import find_cycles, topological_order
 
 _KEEP: Any = object()
+_NO_TARGET = np.empty(0, np.int64)
+_NO_VALUES = np.empty(0)
 
 
 class TiledNetwork:
@@ -178,13 +180,22 @@ def from_codes(
     shape = tuple(int(s) for s in codes.shape)
     wrap = (bool(wrap_rows), bool(wrap_cols))
     ext_blocks, code_blocks = ext.to_delayed(), codes.to_delayed()
+    tiles = origins(codes.chunks)
     summaries = [
         dask.delayed(_summary, pure=True)(ext_blocks[i, j], code_blocks[i, j], r0, c0, shape, wrap)
-        for (i, j), (r0, c0) in origins(codes.chunks)
+        for (i, j), (r0, c0) in tiles
     ]
     summaries = dask.compute(*summaries)
+
+    def paths(t: int, local: np.ndarray) -> tuple:
+        (i, j), (r0, c0) = tiles[t]
+        down = links(np.asarray(ext.blocks[i, j].compute()), r0, c0, shape, wrap)
+        cells, least = np.array([exit_path(down, k) for k in local]).T
+        w = codes.chunks[1][j]
+        return cells, (r0 + least // w) * shape[1] + c0 + least % w
+
     graph = _perimeter_graph(
-        summaries, shape, conv, lambda flat: _down_at(ext, codes.chunks, shape, wrap, flat)
+        summaries, shape, conv, lambda flat: _down_at(ext, codes.chunks, shape, wrap, flat), paths
     )
     return TiledNetwork(ext, codes.chunks, wrap, graph, dask.base.tokenize(ext.name, wrap))
 
@@ -244,34 +255,49 @@ def _summary(ext, codes, r0, c0, shape, wrap) -> dict:
     if _empty(ext):  # no network cell: no records (nor a tile's worth of scratch arrays)
         none = np.empty(0, np.int64)
         return {"cycles": (0, 0, -1), "local": none, "gid": none, "link": none,
-                "exit": np.empty(0, bool), "depth": none, "segmin": none, "empty": True}  # fmt: skip
-    down, target, nodes, to, in_degree = topology(ext, r0, c0, shape, wrap)
+                "exit": np.empty(0, bool), "empty": True}  # fmt: skip
+    down = links(ext, r0, c0, shape, wrap)
+    label = np.empty_like(down)
+    exits, n_cycles, on_cycles, first = exit_labels(down, label, _NO_VALUES, _NO_VALUES)
     gid_of = lambda i: (r0 + i // w) * nx + c0 + i % w  # noqa: E731
-    cycles = (0, 0, -1)
-    if nodes.size < np.count_nonzero(down != -2):
-        firsts = find_cycles(down, in_degree)
-        cycles = (int(firsts.size), int(np.count_nonzero(in_degree > 0)), int(gid_of(firsts[0])))
-    label = np.full(h * w, -1, np.int64)
-    depth = np.zeros(h * w, np.int64)
-    segmin = np.zeros(h * w, np.int64)
-    exit_paths(nodes, to, r0, c0, w, nx, label, depth, segmin)
     local = _perimeter(down, h, w)
     is_exit = down[local] == EXIT
     ends = label[local]
-    link = np.where(is_exit, target[local], np.where(ends >= 0, gid_of(np.maximum(ends, 0)), -1))
+    link = np.full(local.size, -1, np.int64)  # a cell's exit, an exit's target: -1 none
+    link[ends >= 0] = gid_of(exits[ends[ends >= 0]].astype(np.int64))
+    link[is_exit] = _targets(ext, local[is_exit], r0, c0, shape, wrap)
     return {
-        "cycles": cycles,
+        "cycles": (n_cycles, on_cycles, int(gid_of(first)) if n_cycles else -1),
         "local": local,
         "gid": gid_of(local),
         "link": link,
         "exit": is_exit,
-        "depth": depth[local],
-        "segmin": segmin[local],
     }
 
 
-def _perimeter_graph(summaries, shape, conv, down_at) -> dict:
-    """The perimeter graph from the tiles' summaries; raises the in-memory builder's errors."""
+def links(ext, r0, c0, shape, wrap) -> np.ndarray:
+    """One tile's local downstream index (:func:`~xhydro_accessor.kernels.tiles.tile_down`,
+    no exit targets)."""
+    h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
+    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    return down
+
+
+def _targets(ext, local, r0, c0, shape, wrap) -> np.ndarray:
+    """The global flat index of the cell each exit cell ``local`` of a tile flows into."""
+    w = ext.shape[1] - 2
+    r, c = np.divmod(local, w)
+    step = np.array(STEPS)[ext[r + 1, c + 1]]
+    rows, cols = r0 + r + step[:, 0], c0 + c + step[:, 1]
+    return (rows % shape[0] if wrap[0] else rows) * shape[1] + (cols % shape[1] if wrap[1] else cols)
+
+
+def _perimeter_graph(summaries, shape, conv, down_at, paths) -> dict:
+    """The perimeter graph from the tiles' summaries; raises the in-memory builder's errors
+    (``down_at(flat)``: a cell's downstream cell; ``paths(tile, local)``: the cells on
+    the in-tile paths from cells ``local`` to their ends, and the smallest flat index on
+    each: for the message of cycles across tiles)."""
     nx = shape[1]
     invalid = [s["invalid"] for s in summaries if "invalid" in s]
     if invalid:
@@ -279,10 +305,7 @@ def _perimeter_graph(summaries, shape, conv, down_at) -> dict:
         first = min(f for _, _, f in invalid)
         raise InvalidCodeError(bad_codes_text(sum(n for n, _, _ in invalid), values, _at(first, nx), conv))
     tile = np.concatenate([np.full(s["gid"].size, t) for t, s in enumerate(summaries)])
-    parts = {
-        k: np.concatenate([s[k] for s in summaries])
-        for k in ("local", "gid", "link", "exit", "depth", "segmin")
-    }
+    parts = {k: np.concatenate([s[k] for s in summaries]) for k in ("local", "gid", "link", "exit")}
     order = np.argsort(parts["gid"], kind="stable")
     g: dict[str, Any] = {k: v[order] for k, v in parts.items()}
     g["tile"] = tile[order]
@@ -297,9 +320,12 @@ def _perimeter_graph(summaries, shape, conv, down_at) -> dict:
         n_cells = sum(s["cycles"][1] for s in summaries)
         if nodes.size < link.size:  # cycles across tiles: the perimeter graph's
             n_cycles += find_cycles(link, in_degree).size
-            on = in_degree > 0
-            n_cells += int(np.where(g["exit"], 1, g["depth"] - 1)[on].sum())
-            firsts.append(int(g["segmin"][on].min()))
+            on = np.flatnonzero(in_degree > 0)
+            for t in np.unique(g["tile"][on]):  # each node's in-tile path to its exit
+                mine = on[g["tile"][on] == t]
+                cells, least = paths(int(t), g["local"][mine])
+                n_cells += int(np.where(g["exit"][mine], 1, cells - 1).sum())  # exits: nodes too
+                firsts.append(int(least.min()))
         first = min(firsts)
         path = [first]
         while len(path) < 8 and (nxt := down_at(path[-1])) != first:

@@ -38,12 +38,11 @@ from dask.delayed import Delayed
 from .. import reductions
 from ..kernels import flow
 from ..kernels.tile_exits import exit_groups, group_labels, sum_by_group
-from ..kernels.tiles import EXIT, halo_down, tile_down, tile_walk
+from ..kernels.tiles import EXIT, exit_labels, halo_down, upstream_sum
 from ..network import RiverNetwork
-from ..tiling import TiledNetwork, from_codes, origins, topology
+from ..tiling import TiledNetwork, from_codes, links, origins, topology
 
 _NO_ARG = np.empty((0, 0), np.int64)
-_NO_TARGET = np.empty(0, np.int64)
 
 
 def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
@@ -379,12 +378,11 @@ def _prepared(tile, x, w, state):
 def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
     if _walks(where, x, state, reverse):
-        values = _walked(tile, where, x, w, state, None)
-    elif where is None and not reverse:  # kept: each exit's group of cells reduced
+        return _walked(tile, where, x, w, state, None, keep)
+    if where is None and not reverse:  # kept: each exit's group of cells reduced
         return _by_exit(tile, x, w, state)
-    else:
-        values, nodes, to = _prepared(_topology(tile, where), x, w, state)
-        state.apply(nodes, to, values, values, reverse)
+    values, nodes, to = _prepared(_topology(tile, where), x, w, state)
+    state.apply(nodes, to, values, values, reverse)
     return tuple(_at(v, keep) for v in values)
 
 
@@ -435,21 +433,25 @@ def _walks(where, x, state, reverse) -> bool:
     return where is not None and state.kind == "sum" and not reverse and one
 
 
-def _walked(ext, where, x, w, state, inflow) -> tuple:
-    """A pass of an upstream sum over one member: the tile's links (no targets), its
-    state, what enters it (pass 2), then one walk that orders and sums at once."""
+def _walked(ext, where, x, w, state, inflow, keep=None) -> tuple:
+    """A pass of an upstream sum over one member: the tile's links (no targets) and its
+    state; then pass 1 (no ``inflow``) sums the cells by the exit they leave by
+    (:func:`~xhydro_accessor.kernels.tiles.exit_labels`: no order; floats in float64) and
+    returns the states at the exits ``keep``; pass 2 adds what enters the tile and sums
+    upstream (:func:`~xhydro_accessor.kernels.tiles.upstream_sum`)."""
     (r0, c0), shape, wrap = where
-    h, wd = ext.shape[0] - 2, ext.shape[1] - 2
-    down = np.empty(h * wd, np.int32 if h * wd < 2**31 - 1 else np.int64)
-    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    down = links(ext, r0, c0, shape, wrap)
     x = np.asarray(x).reshape(1, -1)
     w = np.empty((0, 0)) if w is None else np.asarray(w).reshape(1, -1)
     values = state.init(x, w, down != -2)
-    if inflow is not None:
-        state.apply(np.arange(inflow[0].size), inflow[0], inflow[1], values, False)
     flat = values[0].reshape(-1)
-    none = np.empty(0, down.dtype)
-    tile_walk(down, np.zeros(down.size, np.int8), 16, none, none, flat)
+    if inflow is None:
+        label = np.empty_like(down)
+        sums = np.zeros(down.size, np.float64 if state.state.kind == "f" else state.state)
+        exit_labels(down, label, flat, sums)
+        return (sums[label[keep]].astype(state.state).reshape(-1, 1),)
+    state.apply(np.arange(inflow[0].size), inflow[0], inflow[1], values, False)
+    upstream_sum(down, flat)
     return values
 
 

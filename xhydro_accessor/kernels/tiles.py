@@ -17,6 +17,7 @@ _DROW = np.array([step[0] for step in STEPS])  # the row and column step of each
 _DCOL = np.array([step[1] for step in STEPS])
 
 EXIT = -3
+_UNKNOWN, _ON_PATH = -4, -5  # exit_labels' marks
 
 
 @numba.njit(cache=True, nogil=True)
@@ -28,28 +29,39 @@ def tile_down(ext, r0, c0, ny, nx, wrap_cols, wrap_rows, down, target):
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
     targets = target.size > 0
     for r in range(h):
+        inner = 0 < r < h - 1
         for c in range(w):
             i = r * w + c
-            if targets:
-                target[i] = -1
             code = ext[r + 1, c + 1]
-            if code >= 8:
-                down[i] = -1 if code == 8 else -2
-                continue
-            dr, dc = _DROW[code], _DCOL[code]
-            R, C = r0 + r + dr, c0 + c + dc
-            if wrap_cols:
-                C = (C + nx) % nx
-            if wrap_rows:
-                R = (R + ny) % ny
-            if R < 0 or R >= ny or C < 0 or C >= nx or ext[r + 1 + dr, c + 1 + dc] == 9:
-                down[i] = -1
-            elif r0 <= R < r0 + h and c0 <= C < c0 + w:
-                down[i] = (R - r0) * w + (C - c0)
-            else:
-                down[i] = EXIT
+            if inner and 0 < c < w - 1 and code < 8:  # its neighbour is in the tile: ~0.55x the time
+                dr, dc = _DROW[code], _DCOL[code]
+                down[i] = -1 if ext[r + 1 + dr, c + 1 + dc] == 9 else i + dr * w + dc
                 if targets:
-                    target[i] = R * nx + C
+                    target[i] = -1
+            else:
+                down[i], to = _link(ext, r, c, r0, c0, ny, nx, wrap_cols, wrap_rows)
+                if targets:
+                    target[i] = to
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _link(ext, r, c, r0, c0, ny, nx, wrap_cols, wrap_rows):
+    """:func:`tile_down`'s ``(down, target)`` of the tile's cell ``(r, c)``."""
+    h, w = ext.shape[0] - 2, ext.shape[1] - 2
+    code = ext[r + 1, c + 1]
+    if code >= 8:
+        return (-1 if code == 8 else -2), -1
+    dr, dc = _DROW[code], _DCOL[code]
+    R, C = r0 + r + dr, c0 + c + dc
+    if wrap_cols:
+        C = (C + nx) % nx
+    if wrap_rows:
+        R = (R + ny) % ny
+    if R < 0 or R >= ny or C < 0 or C >= nx or ext[r + 1 + dr, c + 1 + dc] == 9:
+        return -1, -1
+    if r0 <= R < r0 + h and c0 <= C < c0 + w:
+        return (R - r0) * w + (C - c0), -1
+    return EXIT, R * nx + C
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,22 +84,59 @@ def halo_down(ext, down):
 
 
 @numba.njit(cache=True, nogil=True)
-def exit_paths(nodes, to, r0, c0, w, nx, label, depth, segmin):
-    """For every cell in the tile's order (downstream first): ``label`` the local index
-    of the exit cell its in-tile path leaves by (-1: it ends in the tile), ``depth`` the
-    cells on that path up to the exit (inclusive), ``segmin`` the smallest global flat
-    index on it (for the cycle message)."""
-    n = nodes.size
-    for step in range(n):
-        k = n - 1 - step
-        i, d = nodes[k], to[k]
-        gid = (r0 + i // w) * nx + c0 + i % w
-        if d == EXIT:
-            label[i], depth[i], segmin[i] = i, 1, gid
-        elif d >= 0 and label[d] >= 0:
-            label[i], depth[i], segmin[i] = label[d], depth[d] + 1, min(gid, segmin[d])
-        else:
-            label[i], depth[i], segmin[i] = -1, 0, gid
+def exit_labels(down, label, values, sums):
+    """Number the tile's exit cells and ``label`` each cell with the number of the exit
+    its in-tile path leaves by (``down`` as :func:`tile_down`'s), -1 when the path ends
+    in the tile (and off the network, on a cycle). Each cell is labelled once: a path is
+    followed down to the first cell known, then labelled with what that cell leads to
+    (no order, no in-degrees). Unless empty, ``sums[k]`` (zeros, one per cell) adds the
+    ``values`` of the cells leaving by exit ``k``, itself included: the exits' states of
+    an upstream sum. Returns the exit cells by number, the number of cycles, of cells on
+    them, and the smallest cell on one (-1: none)."""
+    add = values.size > 0
+    label[:] = _UNKNOWN
+    exits = np.empty(down.size, down.dtype)
+    n_exits = 0
+    cycles, on_cycles, first = 0, 0, -1
+    for i in range(down.size):
+        j = i
+        while label[j] == _UNKNOWN:  # down the path to a cell known, an exit or an end
+            d = down[j]
+            if d == EXIT:
+                label[j] = n_exits
+                exits[n_exits] = j
+                n_exits += 1
+            elif d < 0:
+                label[j] = -1
+            else:
+                label[j] = _ON_PATH
+                j = d
+        if label[j] == _ON_PATH:  # the path runs into itself at j: a cycle
+            cycles += 1
+            while label[j] == _ON_PATH:
+                label[j] = -1
+                on_cycles += 1
+                first = j if first < 0 else min(first, j)
+                j = down[j]
+        end = label[j]
+        j = i
+        while label[j] == _ON_PATH:
+            label[j] = end
+            j = down[j]
+        if add and end >= 0:
+            sums[end] += values[i]
+    return exits[:n_exits], cycles, on_cycles, first
+
+
+@numba.njit(cache=True, nogil=True)
+def exit_path(down, i):
+    """The cells on cell ``i``'s in-tile path up to its end (inclusive), and the smallest."""
+    cells, least = 1, i
+    while down[i] >= 0:
+        i = down[i]
+        cells += 1
+        least = min(least, i)
+    return cells, least
 
 
 @numba.njit(cache=True, nogil=True)
@@ -97,19 +146,9 @@ def tile_order(down, in_degree, lanes):
     but ``lanes`` rivers walked side by side (a walk chases pointers: the lanes' memory
     loads overlap, ~2x faster on a 4096² tile) and without the levels. ``in_degree``
     (zeros, int8 holds D8's at most 8) is left -1 on the emitted cells, > 0 on cycles."""
-    nodes = np.empty(down.size, down.dtype)
-    to = np.empty(down.size, down.dtype)
-    k = tile_walk(down, in_degree, lanes, nodes, to, np.empty(0, np.float64))
-    return nodes[:k], to[:k]
-
-
-@numba.njit(cache=True, nogil=True)
-def tile_walk(down, in_degree, lanes, nodes, to, values):
-    """The walk of :func:`tile_order`: records the order in ``nodes``/``to`` (unless
-    empty) and adds each cell's ``values`` into its downstream cell's as it goes (unless
-    empty: an upstream sum, one member, without an order). Returns the cells walked."""
     n = down.size
-    record, add = nodes.size > 0, values.size > 0
+    nodes = np.empty(n, down.dtype)
+    to = np.empty(n, down.dtype)
     for i in range(n):
         if down[i] >= 0:
             in_degree[down[i]] += 1
@@ -131,16 +170,43 @@ def tile_walk(down, in_degree, lanes, nodes, to, values):
                 i += 1
             busy = True
             d = down[j]
-            if record:
-                nodes[k] = j
-                to[k] = d
+            nodes[k] = j
+            to[k] = d
             k += 1
             cur[lane] = -1
             if d >= 0:
-                if add:
-                    values[d] += values[j]
                 in_degree[d] -= 1
                 if in_degree[d] == 0:  # its last upstream branch: the walk goes on
                     in_degree[d] = -1
                     cur[lane] = d
-    return k
+    return nodes[:k], to[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def upstream_sum(down, values):
+    """Add each cell's ``values`` into its downstream cell's, upstream cells first
+    (``down`` as :func:`tile_down`'s; no cycles): one member's accumulation over a
+    tile. The order: each cell's path followed down to the first cell seen, recorded
+    downstream first (no in-degrees, ~0.4-0.8x the time of :func:`tile_order`'s walk on
+    a 4096² tile); then read backwards."""
+    order = np.empty(down.size, down.dtype)
+    seen = np.zeros(down.size, np.bool_)
+    k = 0
+    for i in range(down.size):
+        start, j = k, i
+        while not seen[j] and down[j] != -2:
+            seen[j] = True
+            order[k] = j
+            k += 1
+            if down[j] < 0:
+                break
+            j = down[j]
+        a, b = start, k - 1
+        while a < b:  # the path downstream first
+            order[a], order[b] = order[b], order[a]
+            a += 1
+            b -= 1
+    for m in range(k - 1, -1, -1):
+        j = order[m]
+        if down[j] >= 0:
+            values[down[j]] += values[j]
