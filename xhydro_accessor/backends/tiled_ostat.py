@@ -53,10 +53,12 @@ import dask
 import dask.array as da
 import numpy as np
 
-from ..kernels.tiles import exit_paths
+from ..kernels.tiles import exit_labels
 from ..reductions import fill_value
 from ..tiling import TiledNetwork, origins
 from . import order_statistics, tiled
+
+_NO_VALUES = np.empty(0)
 
 #: Tree bytes per value of the kernels per level of the tree (nodes of 16-32 bytes).
 _NODE_BYTES = 32
@@ -236,11 +238,12 @@ def _walk(topo, starts: np.ndarray, reverse: bool) -> tuple:
     mask, nodes, to = topo
     n_records = starts.size
     if not reverse:
-        label = np.full(mask.size, -1, np.int64)
-        scratch = np.zeros(mask.size, np.int64)
-        exit_paths(nodes, to, 0, 0, 1, 1, label, scratch, scratch.copy())
+        down = np.full(mask.size, -2, to.dtype)  # the tile's links (tile_down's) from its order
+        down[nodes] = to
+        label = np.empty_like(down)
+        exits = exit_labels(down, label, _NO_VALUES, _NO_VALUES)[0]
         cells = nodes[label[nodes] >= 0]
-        record = np.searchsorted(starts, label[cells])
+        record = np.searchsorted(starts, exits[label[cells]])
     else:
         down = np.full(mask.size, -1, np.int64)
         down[nodes] = to
