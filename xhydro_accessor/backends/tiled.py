@@ -37,8 +37,8 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tile_exits import exit_groups, group_labels, sum_by_group
-from ..kernels.tiles import EXIT, halo_down, tile_down, tile_walk
+from ..kernels.tile_exits import below_entries
+from ..kernels.tiles import halo_down, tile_down, tile_walk
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, origins, topology
 
@@ -194,6 +194,8 @@ def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool)
     dtype = reductions.output_dtype(None if op == "move_upstream" else how, field.dtype, w_dtype)
     if op.startswith("move"):
         out = _move(network, op, field, how, weights, skipna, dtype)
+    elif network.tiles is not None and op == "accumulate":  # persisted: pass 1's states kept
+        out = _accumulate_kept(network, field, how, weights, skipna, dtype)
     else:
         out = _accumulate(network, field, how, weights, skipna, dtype, op == "accumulate_downstream")
     return out.rechunk(chunks)
@@ -269,7 +271,7 @@ def _tile(ext, origin, shape, wrap) -> tuple:
 
 def _tiles(network: TiledNetwork) -> list:
     """The tasks of each tile's topology (row-major), or the persisted ones."""
-    if network.tiles is not None:  # the topologies, without pass 1's exit groups
+    if network.tiles is not None:  # the topologies, without the cells below their entries
         return [tile[:3] for tile in network.tiles]
     return [
         dask.delayed(_tile, pure=True)(ext, o, network.shape, network.wrap)
@@ -283,17 +285,28 @@ def persist(network: TiledNetwork) -> TiledNetwork:
     skip rebuilding them, about half the time of an accumulation.
 
     Kept per tile (:func:`_kept`): its network mask, order and links (9 bytes a cell)
-    and its cells grouped by the exit they leave by (4 bytes a cell whose path leaves
-    the tile, 8 an exit), for pass 1 of upstream accumulations: at most 13 bytes a cell.
+    and the cells on its entries' in-tile paths (:func:`_pass2_kept`: 12 bytes each, 4
+    an entry): at most 21 bytes a cell, about 9 on real tiles (1.6% of the 16 M-cell
+    synthetic grid's cells are below an entry of its 1000² tiles).
+
+    An upstream accumulation on a persisted network holds more between its passes than
+    one on a network that is not (which holds only the perimeter states and 1 byte a
+    cell): pass 1 keeps each tile's whole state (the state's arrays: 4 or 8 bytes a cell
+    and member for a sum or an extreme, twice that for a mean, three or four times for
+    var/std/skew) until pass 2 of that tile, so that pass 2 only merges what enters the
+    tile into the cells below its entries. Up to every tile's state of one chunk of the
+    batch dims (members, time) is held at once: the size of that chunk of the field
+    (times the state's arrays), not bounded by one tile. The downstream accumulation
+    and the other operations hold what they hold without persisting.
     """
     if network.tiles is not None:
         return network
     out = network.with_grid(network.dims, network.coords)
-    exits = network.graph["exits_local"]
+    entries = network.graph["entries_local"]
     out.tiles = list(
         dask.persist(
             *[
-                dask.delayed(_kept, pure=True)(ext, o, network.shape, network.wrap, exits[t])
+                dask.delayed(_kept, pure=True)(ext, o, network.shape, network.wrap, entries[t])
                 for t, (ext, (_, o)) in enumerate(
                     zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
                 )
@@ -303,13 +316,13 @@ def persist(network: TiledNetwork) -> TiledNetwork:
     return out
 
 
-def _kept(ext, origin, shape, wrap, exits) -> tuple:
-    """A persisted tile: its topology (:func:`_tile`) and its cells grouped by exit, in the
-    order of ``exits`` (:func:`~xhydro_accessor.kernels.tile_exits.exit_groups`)."""
+def _kept(ext, origin, shape, wrap, entries) -> tuple:
+    """A persisted tile: its topology (:func:`_tile`) and the cells below its ``entries``
+    (:func:`~xhydro_accessor.kernels.tile_exits.below_entries`)."""
     mask, nodes, to = _tile(ext, origin, shape, wrap)
-    if np.count_nonzero(to == EXIT) != exits.size:  # every cell leaving the tile is an exit
-        raise AssertionError("a tile's exits differ from the perimeter graph's")
-    return mask, nodes, to, exit_groups(nodes, to, exits.astype(np.int64), mask.size)
+    if entries.size and not mask[entries].all():  # what enters a tile enters a network cell
+        raise AssertionError("a tile's entries differ from the perimeter graph's")
+    return mask, nodes, to, below_entries(nodes, to, entries.astype(np.int64), mask.size)
 
 
 class _Block:
@@ -380,8 +393,6 @@ def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
     if _walks(where, x, state, reverse):
         values = _walked(tile, where, x, w, state, None)
-    elif where is None and not reverse:  # kept: each exit's group of cells reduced
-        return _by_exit(tile, x, w, state)
     else:
         values, nodes, to = _prepared(_topology(tile, where), x, w, state)
         state.apply(nodes, to, values, values, reverse)
@@ -515,22 +526,6 @@ def assemble(network: TiledNetwork, blocks: list, dtype: Any) -> da.Array:
     return da.block([arrays[k : k + n_cols] for k in range(0, len(arrays), n_cols)])
 
 
-def _by_exit(tile, x, w, state) -> tuple:
-    """Pass 1 of an upstream accumulation on a kept tile: each exit's state, the reduction
-    of its group of cells (:func:`_kept`), in the order of the tile's exits. One member
-    summed without weights nor skipped NaN sums the field's cells, no state array made."""
-    mask, nodes, to, (cells, starts) = tile
-    x = np.asarray(x).reshape(-1, mask.size)
-    if state.kind == "sum" and x.shape[0] == 1 and w is None and not state.skipna:
-        out = np.zeros((starts.size - 1, 1), state.state)
-        sum_by_group(x[0], cells, starts, out.reshape(-1))
-        return (out,)
-    values, _, _ = _prepared((mask, nodes, to), x, w, state)
-    out = state.identity(starts.size - 1, x.shape[0])
-    state.apply(cells, group_labels(starts, cells.dtype), values, out, False)
-    return out
-
-
 def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """``np.empty(shape, dtype)``, from 2 MiB on starting on a 2 MiB boundary: numpy asks
     Linux for huge pages from 4 MiB on, but a tile's state just under that size (1000²
@@ -550,3 +545,84 @@ def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     raw = np.empty(nbytes + (1 << 21), np.uint8)
     start = -raw.ctypes.data % (1 << 21)
     return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+# ------------------------------------------- upstream accumulation, persisted network
+def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
+    """An upstream accumulation on a persisted network: pass 1 passes over each tile and
+    keeps its whole state (:func:`_pass1_kept`), the solve is :func:`_solve`'s, pass 2
+    only merges what enters the tile into the cells below its entries and finalizes
+    (:func:`_pass2_kept`); each field block is read once. Memory: :func:`persist`."""
+    graph = dask.delayed(network.graph, pure=True, traverse=False)
+    state = _State(how, skipna, dtype)
+    field_blocks = field.to_delayed()
+    w_blocks = None if weights is None else weights.to_delayed()
+    keep = network.graph["exits_local"]
+    empty = network.graph.get("empty", np.zeros(network.n_tiles, bool))
+    out = np.empty(field_blocks.shape, object)
+    for batch in np.ndindex(field_blocks.shape[:-2]):
+        kept, perimeter = {}, []
+        for t, ((i, j), _) in enumerate(origins(network.chunks)):
+            if empty[t]:  # a tile without a network cell sends nothing and is not read
+                perimeter.append(None)
+                continue
+            w = None if w_blocks is None else w_blocks[(i, j) if weights.ndim == 2 else (*batch, i, j)]
+            first = dask.delayed(_pass1_kept, pure=True, nout=2)(
+                network.tiles[t], field_blocks[(*batch, i, j)], w, keep=keep[t], state=state
+            )
+            perimeter.append(first[0])
+            kept[t] = first[1]
+        members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
+        solved = dask.delayed(_solve, pure=True)(
+            graph, perimeter, members=members, state=state, reverse=False
+        )
+        for t, ((i, j), _) in enumerate(origins(network.chunks)):
+            shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
+            block = (
+                da.full(shape, reductions.fill_value(dtype), dtype=dtype)
+                if empty[t]  # off the network everywhere: the fill value, memory follows the river
+                else da.from_delayed(
+                    dask.delayed(_pass2_kept, pure=True)(
+                        network.tiles[t], kept[t], solved, index=t, state=state, shape=shape
+                    ),
+                    shape,
+                    dtype=dtype,
+                    meta=np.empty((0,) * len(shape), dtype),
+                )
+            )
+            out[(*batch, i, j)] = block
+    return da.block(out.tolist())
+
+
+class _Kept:
+    """Pass 1's state of a whole tile, kept for its pass 2, which merges the tile's inflows
+    into it in place, once (``merged``): a pass 2 run again on the same object (as
+    ``dask.distributed`` may after losing its result) does not merge them twice."""
+
+    def __init__(self, values: tuple):
+        self.values, self.merged = values, False
+
+
+def _pass1_kept(tile, x, w, *, keep, state) -> tuple:
+    """Pass 1 on a persisted tile: the whole tile in topological order; the states at its
+    exits ``keep`` for the solve, and the tile's state for its pass 2."""
+    values, nodes, to = _prepared(tile[:3], x, w, state)
+    state.apply(nodes, to, values, values, False)
+    return tuple(_at(v, keep) for v in values), _Kept(values)
+
+
+def _pass2_kept(tile, kept: _Kept, solved, *, index, state, shape) -> np.ndarray:
+    """Pass 2 on a persisted tile: what enters the tile (``solved[index]``, one row per
+    entry) merged into the cells below its entries (:func:`_kept`), each cell taking the
+    inflows of every entry above it in the tile (carried down the union of their paths,
+    so a cell below several entries merges each once), then the result. Exact for the
+    associative merges of :class:`_State` (sums, means, extremes, Chan's moments)."""
+    values = kept.values
+    if not kept.merged:
+        cells, link_from, link_to, entry_at = tile[3]
+        carry = state.identity(cells.size, values[0].shape[1])
+        state.apply(np.arange(entry_at.size), entry_at, solved[index], carry, False)
+        state.apply(link_from, link_to, carry, carry, False)
+        state.apply(np.arange(cells.size), cells, carry, values, False)
+        kept.merged = True
+    return state.finalize(values).T.reshape(shape)
