@@ -8,11 +8,13 @@ accumulation is two passes per tile and one small solve per chunk of the batch d
 the state at its exit cells; the solve (one task, of the size of the perimeter
 graph) carries those states along the perimeter graph in topological order and
 gives each tile what enters it; pass 2 reduces each tile again with the inflows
-added where they enter. Every decomposable reduction works this way (sums, means,
-extremes, moments merged by Chan's update), and the downstream accumulation
-symmetrically (the solve gives each exit what lies below it). Moves need one cell of
-halo only (:func:`dask.array.overlap.overlap`). Integer sums are bit-identical to
-the in-memory engine; float results equal it to rounding (the order of additions
+added where they enter (on a persisted network, pass 1 keeps each tile's state and
+pass 2 merges the inflows into the cells below the entries only: :func:`persist`).
+Every decomposable reduction works this way (sums, means, extremes, moments merged
+by Chan's update), and the downstream accumulation symmetrically (the solve gives
+each exit what lies below it). Moves need one cell of halo only
+(:func:`dask.array.overlap.overlap`). Integer sums are bit-identical to the
+in-memory engine; float results equal it to rounding (the order of additions
 differs).
 
 Examples
@@ -50,7 +52,7 @@ def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
     """The in-memory ``network`` cut into tiles of ``chunks`` (rows, cols), or None when it
     cannot be (a vector network, or links longer than one cell or across a wrapped edge).
     Built in this process (the network is in memory already) with its tiles' topologies
-    kept (:func:`persist`: at most 13 bytes a cell, beside the network's own), and cached on the
+    kept (:func:`persist`: about 9 bytes a cell, beside the network's own), and cached on the
     network."""
     if len(network.shape) != 2:
         return None
@@ -377,7 +379,7 @@ def _got(x: Any) -> Any:
 
 
 def _topology(tile, where) -> tuple:
-    """A tile's topology: kept (persisted, less its exit groups), or built from its direction
+    """A tile's topology: kept (persisted, less the cells below its entries), or built from its direction
     indices ``tile``."""
     return tile[:3] if where is None else _tile(tile, *where)
 
