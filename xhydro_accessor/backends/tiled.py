@@ -554,46 +554,65 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
     """An upstream accumulation on a persisted network: pass 1 passes over each tile and
     keeps its whole state (:func:`_pass1_kept`), the solve is :func:`_solve`'s, pass 2
     only merges what enters the tile into the cells below its entries and finalizes
-    (:func:`_pass2_kept`); each field block is read once. Memory: :func:`persist`."""
-    graph = dask.delayed(network.graph, pure=True, traverse=False)
+    (:func:`_pass2_kept`); each field block is read once. Memory: :func:`persist`.
+
+    The graph is written directly (one layer, keys named from the network's, the field's
+    and the weights' tokens): no per-task tokenizing of the perimeter graph and arguments."""
+    from operator import getitem
+
+    from dask._task_spec import DataNode, List, Task, TaskRef
+    from dask.highlevelgraph import HighLevelGraph
+
     state = _State(how, skipna, dtype)
-    field_blocks = field.to_delayed()
-    w_blocks = None if weights is None else weights.to_delayed()
+    w_name = None if weights is None else weights.name
+    token = dask.base.tokenize(network._token, [t.key for t in network.tiles], field.name, w_name, state)
+    name, perimeter_key = f"_pass2_kept-{token}", f"hydro-perimeter-{network._token}"
+    layer: dict = {perimeter_key: DataNode(perimeter_key, network.graph)}
     keep = network.graph["exits_local"]
     empty = network.graph.get("empty", np.zeros(network.n_tiles, bool))
-    out = np.empty(field_blocks.shape, object)
-    for batch in np.ndindex(field_blocks.shape[:-2]):
-        kept, perimeter = {}, []
+    fill = reductions.fill_value(dtype)
+    nb = field.ndim - 2
+    for batch in np.ndindex(field.numblocks[:-2]):
+        members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
+        solve = (f"_solve-{token}", *batch)
+        perimeter = []
         for t, ((i, j), _) in enumerate(origins(network.chunks)):
             if empty[t]:  # a tile without a network cell sends nothing and is not read
                 perimeter.append(None)
                 continue
-            w = None if w_blocks is None else w_blocks[(i, j) if weights.ndim == 2 else (*batch, i, j)]
-            first = dask.delayed(_pass1_kept, pure=True, nout=2)(
-                network.tiles[t], field_blocks[(*batch, i, j)], w, keep=keep[t], state=state
-            )
-            perimeter.append(first[0])
-            kept[t] = first[1]
-        members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
-        solved = dask.delayed(_solve, pure=True)(
-            graph, perimeter, members=members, state=state, reverse=False
+            w = None if weights is None else TaskRef((w_name, *(() if weights.ndim == 2 else batch), i, j))
+            first = (f"_pass1_kept-{token}", *batch, i, j)
+            layer[first] = Task(
+                first, _pass1_kept, TaskRef(network.tiles[t].key), TaskRef((field.name, *batch, i, j)), w,
+                keep=keep[t], state=state,
+            )  # fmt: skip
+            for part in (0, 1):
+                layer[(f"_first-{part}-{token}", *batch, i, j)] = Task(
+                    (f"_first-{part}-{token}", *batch, i, j), getitem, TaskRef(first), part
+                )
+            perimeter.append(TaskRef((f"_first-0-{token}", *batch, i, j)))
+        layer[solve] = Task(
+            solve,
+            _solve,
+            TaskRef(perimeter_key),
+            List(*perimeter),
+            members=members,
+            state=state,
+            reverse=False,
         )
         for t, ((i, j), _) in enumerate(origins(network.chunks)):
+            key = (name, *batch, i, j)
             shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
-            block = (
-                da.full(shape, reductions.fill_value(dtype), dtype=dtype)
-                if empty[t]  # off the network everywhere: the fill value, memory follows the river
-                else da.from_delayed(
-                    dask.delayed(_pass2_kept, pure=True)(
-                        network.tiles[t], kept[t], solved, index=t, state=state, shape=shape
-                    ),
-                    shape,
-                    dtype=dtype,
-                    meta=np.empty((0,) * len(shape), dtype),
-                )
-            )
-            out[(*batch, i, j)] = block
-    return da.block(out.tolist())
+            if empty[t]:  # off the network everywhere: the fill value, memory follows the river
+                layer[key] = Task(key, np.full, shape, fill, dtype=dtype)
+                continue
+            layer[key] = Task(
+                key, _pass2_kept, TaskRef(network.tiles[t].key), TaskRef((f"_first-1-{token}", *batch, i, j)),
+                TaskRef(solve), index=t, state=state, shape=shape,
+            )  # fmt: skip
+    deps = [field, *network.tiles] + ([] if weights is None else [weights])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
+    return da.Array(graph, name, field.chunks, dtype=dtype, meta=np.empty((0,) * (nb + 2), dtype))
 
 
 class _Kept:
