@@ -4,7 +4,8 @@ vs in memory (issue 18): accumulate times and their ratio, results compared.
 Run from the repository root: ``PYTHONPATH=$PWD python benchmarks/tiled_vs_memory.py [n] [tile]``.
 
 The comparison is of the accumulation alone, both networks built beforehand (build
-times are printed apart), the kernels compiled, best of three:
+times are printed apart), the kernels compiled, best of seven, wall and process CPU time
+(on a shared machine read the CPU ratios):
 
 - *in memory*: ``accumulate(network, field)`` on numpy arrays;
 - *tiled*: ``accumulate(network, dask field chunked in tiles).compute()`` (dask threads),
@@ -140,17 +141,18 @@ def main(n: int = 4000, tile: int = 1000) -> None:
     }
     for net in cases.values():  # compile every kernel
         xa.accumulate(net, lazy).compute()
-    _, acc_memory = timed(lambda: xa.accumulate(memory, field), 3)
+    acc_memory, cpu_memory = wall_cpu(lambda: xa.accumulate(memory, field), 7)
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
-    print(f"{n}x{n} grid, {tile}x{tile} tiles ({tiled.n_tiles}); best of 3, networks built beforehand")
+    print(f"{n}x{n} grid, {tile}x{tile} tiles ({tiled.n_tiles}); networks built beforehand")
     print(f"build: in memory {build_memory:.2f} s, tiled {build_tiled:.2f} s, persist {persist_time:.2f} s, "
           f"cutting the in-memory network (first call) {cut_time:.2f} s")  # fmt: skip
-    print(f"accumulate in memory (numpy field): {acc_memory:.3f} s")
+    print(f"accumulate in memory (numpy field), best of 7: {acc_memory:.1f} ms wall, {cpu_memory:.1f} ms CPU")
     for name, net in cases.items():
-        out, seconds = timed(lambda net=net: xa.accumulate(net, lazy).compute(), 3)
-        same = np.array_equal(out, expected, equal_nan=True)
+        same = np.array_equal(xa.accumulate(net, lazy).compute(), expected, equal_nan=True)
+        wall, cpu = wall_cpu(lambda net=net: xa.accumulate(net, lazy).compute(), 7)
         print(
-            f"accumulate tiled {name}: {seconds:.3f} s, ratio {seconds / acc_memory:.2f}, identical: {same}"
+            f"accumulate tiled {name}: {wall:.1f} ms wall (ratio {wall / acc_memory:.2f}), "
+            f"{cpu:.1f} ms CPU (ratio {cpu / cpu_memory:.2f}), identical: {same}"
         )
     steps(kept, memory, field, lazy)
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
