@@ -103,15 +103,18 @@ def test_pass_2_run_again_on_its_kept_state_merges_the_inflows_once():
 
 
 @FAST
-@given(tiled_case(), st.sampled_from(HOWS), st.integers(1, 3), st.booleans(), st.booleans())
-def test_persisted_upstream_accumulations_give_the_in_memory_results(case, how, members, weighted, skipna):
+@given(tiled_case(), st.sampled_from(HOWS), st.integers(1, 3), st.sampled_from((0, 2, 3)), st.booleans())
+def test_persisted_upstream_accumulations_give_the_in_memory_results(case, how, members, w_ndim, skipna):
+    """Weights: none, one per cell (2-D) or per member and cell (3-D)."""
     codes, chunks, seed = case
     net = persisted(codes, chunks)
     rng = np.random.default_rng(seed)
     field = rng.normal(size=(members, *codes.shape))
     field[rng.random(field.shape) < 0.1] = np.nan
-    weights = rng.random(codes.shape) + 0.5 if weighted else None
-    lazy_w = None if weights is None else da.from_array(weights, chunks=chunks)
+    weights = rng.random(field.shape[3 - w_ndim :]) + 0.5 if w_ndim else None
+    lazy_w = (
+        None if weights is None else da.from_array(weights, chunks=((1,) * members)[: w_ndim - 2] + chunks)
+    )
     with no_compute():
         lazy = xa.accumulate(
             net, da.from_array(field, chunks=(1, *chunks)), how=how, weights=lazy_w, skipna=skipna
