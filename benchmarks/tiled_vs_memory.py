@@ -85,7 +85,7 @@ def steps(network, memory, field, lazy) -> None:
     solved = tiled_backend._solve(g, perimeter, members=1, **common)
 
     def kept_states():  # pass 1's kept states, fresh (pass 2 merges into them)
-        return [tiled_backend._Kept(tuple(v.copy() for v in f[1].values)) for f in firsts]
+        return [(f[0], tiled_backend._Kept(tuple(v.copy() for v in f[1].values))) for f in firsts]
 
     def pass2(kept):  # the cells below the entries, then the result
         return [

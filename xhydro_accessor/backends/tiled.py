@@ -586,11 +586,9 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
                 first, _pass1_kept, TaskRef(network.tiles[t].key), TaskRef((field.name, *batch, i, j)), w,
                 keep=keep[t], state=state,
             )  # fmt: skip
-            for part in (0, 1):
-                layer[(f"_first-{part}-{token}", *batch, i, j)] = Task(
-                    (f"_first-{part}-{token}", *batch, i, j), getitem, TaskRef(first), part
-                )
-            perimeter.append(TaskRef((f"_first-0-{token}", *batch, i, j)))
+            at_exits = (f"_exits-{token}", *batch, i, j)  # the solve gets the exits' states only
+            layer[at_exits] = Task(at_exits, getitem, TaskRef(first), 0)
+            perimeter.append(TaskRef(at_exits))
         layer[solve] = Task(
             solve,
             _solve,
@@ -606,9 +604,10 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
             if empty[t]:  # off the network everywhere: the fill value, memory follows the river
                 layer[key] = Task(key, np.full, shape, fill, dtype=dtype)
                 continue
+            first = TaskRef((f"_pass1_kept-{token}", *batch, i, j))
             layer[key] = Task(
-                key, _pass2_kept, TaskRef(network.tiles[t].key), TaskRef((f"_first-1-{token}", *batch, i, j)),
-                TaskRef(solve), index=t, state=state, shape=shape,
+                key, _pass2_kept, TaskRef(network.tiles[t].key), first, TaskRef(solve),
+                index=t, state=state, shape=shape,
             )  # fmt: skip
     deps = [field, *network.tiles] + ([] if weights is None else [weights])
     graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
@@ -632,12 +631,14 @@ def _pass1_kept(tile, x, w, *, keep, state) -> tuple:
     return tuple(_at(v, keep) for v in values), _Kept(values)
 
 
-def _pass2_kept(tile, kept: _Kept, solved, *, index, state, shape) -> np.ndarray:
+def _pass2_kept(tile, first: tuple, solved, *, index, state, shape) -> np.ndarray:
     """Pass 2 on a persisted tile: what enters the tile (``solved[index]``, one row per
     entry) merged into the cells below its entries (:func:`_kept`), each cell taking the
     inflows of every entry above it in the tile (carried down the union of their paths,
     so a cell below several entries merges each once), then the result. Exact for the
-    associative merges of :class:`_State` (sums, means, extremes, Chan's moments)."""
+    associative merges of :class:`_State` (sums, means, extremes, Chan's moments).
+    ``first`` is the tile's pass 1 (:func:`_pass1_kept`)."""
+    kept = first[1]
     values = kept.values
     if not kept.merged:
         cells, link_from, link_to, entry_at = tile[3]
