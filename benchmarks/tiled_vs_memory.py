@@ -4,7 +4,8 @@ vs in memory (issue 18): accumulate times and their ratio, results compared.
 Run from the repository root: ``PYTHONPATH=$PWD python benchmarks/tiled_vs_memory.py [n] [tile]``.
 
 The comparison is of the accumulation alone, both networks built beforehand (build
-times are printed apart), the kernels compiled, best of three:
+times are printed apart), the kernels compiled, best of seven, wall and process CPU time
+(on a shared machine read the CPU ratios):
 
 - *in memory*: ``accumulate(network, field)`` on numpy arrays;
 - *tiled*: ``accumulate(network, dask field chunked in tiles).compute()`` (dask threads),
@@ -19,8 +20,9 @@ times are printed apart), the kernels compiled, best of three:
 Then, for (b), where the time goes: each step alone on one thread (all tiles one after
 the other, wall and CPU time), beside the in-memory engine on one thread (it runs on
 every core by itself, as dask's threads do for the tiles): building the graph, pass 1
-(the exits' groups reduced, and for comparison the full pass over each tile it replaced),
-the perimeter solve, pass 2, and gathering the 16 blocks into one array. The load
+(the whole tile, its state kept), the perimeter solve, pass 2 (the cells below the
+entries merged into pass 1's state, and for comparison the pass over the whole tile
+of a network not persisted), and gathering the 16 blocks into one array. The load
 average is printed before and after: on a shared machine compare ratios of one run.
 """
 
@@ -51,12 +53,13 @@ def timed(function, repeat: int = 1):
     return out, best
 
 
-def wall_cpu(function, repeat: int = 5) -> tuple[float, float]:
-    """Best wall and best CPU (process) time of ``function``, in ms."""
+def wall_cpu(function, repeat: int = 5, setup=lambda: None) -> tuple[float, float]:
+    """Best wall and best CPU (process) time of ``function(setup())``, in ms (``setup`` untimed)."""
     wall = cpu = np.inf
     for _ in range(repeat):
+        given = setup()
         start, start_cpu = time.perf_counter(), time.process_time()
-        function()
+        function() if given is None else function(given)
         wall = min(wall, time.perf_counter() - start)
         cpu = min(cpu, time.process_time() - start_cpu)
     return 1e3 * wall, 1e3 * cpu
@@ -71,27 +74,31 @@ def steps(network, memory, field, lazy) -> None:
     blocks = [field[r : r + h, c : c + w] for (_, (r, c)), (h, w) in at]
     common = {"state": state, "reverse": False}
 
-    def pass1():
+    def pass1():  # the whole tile, its state kept
         return [
-            tiled_backend._pass1(tile, x, None, keep=g["exits_local"][t], **common)
+            tiled_backend._pass1_kept(tile, x, None, keep=g["exits_local"][t], state=state)
             for t, (tile, x) in enumerate(zip(tiles, blocks, strict=True))
         ]
-
-    def full_pass1():  # what pass 1 was: the whole tile in topological order
-        for tile, x in zip(tiles, blocks, strict=True):
-            values, nodes, to = tiled_backend._prepared(tile[:3], x, None, state)
-            state.apply(nodes, to, values, values, False)
 
     firsts = pass1()
-    solved = tiled_backend._solve(g, firsts, members=1, **common)
+    perimeter = [f[0] for f in firsts]
+    solved = tiled_backend._solve(g, perimeter, members=1, **common)
 
-    def pass2():
+    def kept_states():  # pass 1's kept states, fresh (pass 2 merges into them)
+        return [(f[0], tiled_backend._Kept(tuple(v.copy() for v in f[1].values))) for f in firsts]
+
+    def pass2(kept):  # the cells below the entries, then the result
         return [
-            tiled_backend._pass2(tile, x, None, solved, index=t, inject=g["entries_local"][t], **common)
-            for t, (tile, x) in enumerate(zip(tiles, blocks, strict=True))
+            tiled_backend._pass2_kept(tile, k, solved, index=t, state=state, shape=x.shape)
+            for t, (tile, k, x) in enumerate(zip(tiles, kept, blocks, strict=True))
         ]
 
-    seconds = pass2()
+    def full_pass2():  # what pass 2 is without a persisted network: the whole tile again
+        for t, (tile, x) in enumerate(zip(tiles, blocks, strict=True)):
+            tiled_backend._pass2(tile, x, None, solved, index=t, inject=g["entries_local"][t], **common)
+
+    seconds = pass2(kept_states())
+    below = sum(tile[3][0].size for tile in tiles)
     n_cols = len(network.chunks[1])
 
     def gather():
@@ -106,12 +113,13 @@ def steps(network, memory, field, lazy) -> None:
     rows = {
         "in memory, one thread": one,
         "build the graph (no compute)": wall_cpu(lambda: xa.accumulate(network, lazy)),
-        "pass 1, exits' groups": wall_cpu(pass1),
-        "(pass 1 as a full pass)": wall_cpu(full_pass1),
-        "solve": wall_cpu(lambda: tiled_backend._solve(g, firsts, members=1, **common)),
-        "pass 2": wall_cpu(pass2),
+        "pass 1, state kept": wall_cpu(pass1),
+        "solve": wall_cpu(lambda: tiled_backend._solve(g, perimeter, members=1, **common)),
+        "pass 2, cells below entries": wall_cpu(pass2, setup=kept_states),
+        "(pass 2 over the whole tile)": wall_cpu(full_pass2),
         "gather the blocks": wall_cpu(gather),
     }
+    print(f"cells below the tiles' entries: {below} ({below / field.size:.1%} of the grid)")
     print("(b) step by step on one thread, best of 5: wall ms, CPU ms, each / in memory on one thread")
     for name, (wall, cpu) in rows.items():
         print(f"  {name:32s} {wall:7.1f} {cpu:7.1f} {wall / one[0]:6.2f} {cpu / one[1]:6.2f}")
@@ -133,17 +141,18 @@ def main(n: int = 4000, tile: int = 1000) -> None:
     }
     for net in cases.values():  # compile every kernel
         xa.accumulate(net, lazy).compute()
-    _, acc_memory = timed(lambda: xa.accumulate(memory, field), 3)
+    acc_memory, cpu_memory = wall_cpu(lambda: xa.accumulate(memory, field), 7)
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
-    print(f"{n}x{n} grid, {tile}x{tile} tiles ({tiled.n_tiles}); best of 3, networks built beforehand")
+    print(f"{n}x{n} grid, {tile}x{tile} tiles ({tiled.n_tiles}); networks built beforehand")
     print(f"build: in memory {build_memory:.2f} s, tiled {build_tiled:.2f} s, persist {persist_time:.2f} s, "
           f"cutting the in-memory network (first call) {cut_time:.2f} s")  # fmt: skip
-    print(f"accumulate in memory (numpy field): {acc_memory:.3f} s")
+    print(f"accumulate in memory (numpy field), best of 7: {acc_memory:.1f} ms wall, {cpu_memory:.1f} ms CPU")
     for name, net in cases.items():
-        out, seconds = timed(lambda net=net: xa.accumulate(net, lazy).compute(), 3)
-        same = np.array_equal(out, expected, equal_nan=True)
+        same = np.array_equal(xa.accumulate(net, lazy).compute(), expected, equal_nan=True)
+        wall, cpu = wall_cpu(lambda net=net: xa.accumulate(net, lazy).compute(), 7)
         print(
-            f"accumulate tiled {name}: {seconds:.3f} s, ratio {seconds / acc_memory:.2f}, identical: {same}"
+            f"accumulate tiled {name}: {wall:.1f} ms wall (ratio {wall / acc_memory:.2f}), "
+            f"{cpu:.1f} ms CPU (ratio {cpu / cpu_memory:.2f}), identical: {same}"
         )
     steps(kept, memory, field, lazy)
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")

@@ -394,7 +394,7 @@ def _ancestors(graph: dict, starts, stop: set) -> set:
     return seen
 
 
-@pytest.mark.parametrize("persisted", [False, True])
+@pytest.mark.parametrize("persisted", [False])  # persisted: pass 1's states are kept (test_tiled_exits)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_pass_2_reads_its_blocks_again_instead_of_sharing_pass_1s(persisted, weighted):
     """Between the passes nothing but pass 1's perimeter states and the tiles' direction

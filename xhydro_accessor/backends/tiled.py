@@ -8,11 +8,13 @@ accumulation is two passes per tile and one small solve per chunk of the batch d
 the state at its exit cells; the solve (one task, of the size of the perimeter
 graph) carries those states along the perimeter graph in topological order and
 gives each tile what enters it; pass 2 reduces each tile again with the inflows
-added where they enter. Every decomposable reduction works this way (sums, means,
-extremes, moments merged by Chan's update), and the downstream accumulation
-symmetrically (the solve gives each exit what lies below it). Moves need one cell of
-halo only (:func:`dask.array.overlap.overlap`). Integer sums are bit-identical to
-the in-memory engine; float results equal it to rounding (the order of additions
+added where they enter (on a persisted network, pass 1 keeps each tile's state and
+pass 2 merges the inflows into the cells below the entries only: :func:`persist`).
+Every decomposable reduction works this way (sums, means, extremes, moments merged
+by Chan's update), and the downstream accumulation symmetrically (the solve gives
+each exit what lies below it). Moves need one cell of halo only
+(:func:`dask.array.overlap.overlap`). Integer sums are bit-identical to the
+in-memory engine; float results equal it to rounding (the order of additions
 differs).
 
 Examples
@@ -37,8 +39,8 @@ from dask.delayed import Delayed
 
 from .. import reductions
 from ..kernels import flow
-from ..kernels.tile_exits import exit_groups, group_labels, sum_by_group
-from ..kernels.tiles import EXIT, exit_labels, halo_down, upstream_sum
+from ..kernels.tile_exits import below_entries
+from ..kernels.tiles import exit_labels, halo_down, upstream_sum
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, links, origins, topology
 
@@ -49,7 +51,7 @@ def tiled(network: RiverNetwork, chunks: tuple) -> TiledNetwork | None:
     """The in-memory ``network`` cut into tiles of ``chunks`` (rows, cols), or None when it
     cannot be (a vector network, or links longer than one cell or across a wrapped edge).
     Built in this process (the network is in memory already) with its tiles' topologies
-    kept (:func:`persist`: at most 13 bytes a cell, beside the network's own), and cached on the
+    kept (:func:`persist`: about 9 bytes a cell, beside the network's own), and cached on the
     network."""
     if len(network.shape) != 2:
         return None
@@ -193,6 +195,8 @@ def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool)
     dtype = reductions.output_dtype(None if op == "move_upstream" else how, field.dtype, w_dtype)
     if op.startswith("move"):
         out = _move(network, op, field, how, weights, skipna, dtype)
+    elif network.tiles is not None and op == "accumulate":  # persisted: pass 1's states kept
+        out = _accumulate_kept(network, field, how, weights, skipna, dtype)
     else:
         out = _accumulate(network, field, how, weights, skipna, dtype, op == "accumulate_downstream")
     return out.rechunk(chunks)
@@ -268,7 +272,7 @@ def _tile(ext, origin, shape, wrap) -> tuple:
 
 def _tiles(network: TiledNetwork) -> list:
     """The tasks of each tile's topology (row-major), or the persisted ones."""
-    if network.tiles is not None:  # the topologies, without pass 1's exit groups
+    if network.tiles is not None:  # the topologies, without the cells below their entries
         return [tile[:3] for tile in network.tiles]
     return [
         dask.delayed(_tile, pure=True)(ext, o, network.shape, network.wrap)
@@ -282,17 +286,28 @@ def persist(network: TiledNetwork) -> TiledNetwork:
     skip rebuilding them, about half the time of an accumulation.
 
     Kept per tile (:func:`_kept`): its network mask, order and links (9 bytes a cell)
-    and its cells grouped by the exit they leave by (4 bytes a cell whose path leaves
-    the tile, 8 an exit), for pass 1 of upstream accumulations: at most 13 bytes a cell.
+    and the cells on its entries' in-tile paths (:func:`_pass2_kept`: 12 bytes each, 4
+    an entry): at most 21 bytes a cell, about 9 on real tiles (1.6% of the 16 M-cell
+    synthetic grid's cells are below an entry of its 1000² tiles).
+
+    An upstream accumulation on a persisted network holds more between its passes than
+    one on a network that is not (which holds only the perimeter states and 1 byte a
+    cell): pass 1 keeps each tile's whole state (the state's arrays: 4 or 8 bytes a cell
+    and member for a sum or an extreme, twice that for a mean, three or four times for
+    var/std/skew) until pass 2 of that tile, so that pass 2 only merges what enters the
+    tile into the cells below its entries. Up to every tile's state of one chunk of the
+    batch dims (members, time) is held at once: the size of that chunk of the field
+    (times the state's arrays), not bounded by one tile. The downstream accumulation
+    and the other operations hold what they hold without persisting.
     """
     if network.tiles is not None:
         return network
     out = network.with_grid(network.dims, network.coords)
-    exits = network.graph["exits_local"]
+    entries = network.graph["entries_local"]
     out.tiles = list(
         dask.persist(
             *[
-                dask.delayed(_kept, pure=True)(ext, o, network.shape, network.wrap, exits[t])
+                dask.delayed(_kept, pure=True)(ext, o, network.shape, network.wrap, entries[t])
                 for t, (ext, (_, o)) in enumerate(
                     zip(network.ext.to_delayed().ravel(), origins(network.chunks), strict=True)
                 )
@@ -302,13 +317,13 @@ def persist(network: TiledNetwork) -> TiledNetwork:
     return out
 
 
-def _kept(ext, origin, shape, wrap, exits) -> tuple:
-    """A persisted tile: its topology (:func:`_tile`) and its cells grouped by exit, in the
-    order of ``exits`` (:func:`~xhydro_accessor.kernels.tile_exits.exit_groups`)."""
+def _kept(ext, origin, shape, wrap, entries) -> tuple:
+    """A persisted tile: its topology (:func:`_tile`) and the cells below its ``entries``
+    (:func:`~xhydro_accessor.kernels.tile_exits.below_entries`)."""
     mask, nodes, to = _tile(ext, origin, shape, wrap)
-    if np.count_nonzero(to == EXIT) != exits.size:  # every cell leaving the tile is an exit
-        raise AssertionError("a tile's exits differ from the perimeter graph's")
-    return mask, nodes, to, exit_groups(nodes, to, exits.astype(np.int64), mask.size)
+    if entries.size and not mask[entries].all():  # what enters a tile enters a network cell
+        raise AssertionError("a tile's entries differ from the perimeter graph's")
+    return mask, nodes, to, below_entries(nodes, to, entries.astype(np.int64), mask.size)
 
 
 class _Block:
@@ -363,7 +378,7 @@ def _got(x: Any) -> Any:
 
 
 def _topology(tile, where) -> tuple:
-    """A tile's topology: kept (persisted, less its exit groups), or built from its direction
+    """A tile's topology: kept (persisted, less the cells below its entries), or built from its direction
     indices ``tile``."""
     return tile[:3] if where is None else _tile(tile, *where)
 
@@ -379,8 +394,6 @@ def _pass1(tile, x, w, *, keep, state, reverse, where=None):
     """Pass 1: the tile alone; the states at ``keep`` (its exits, or entries downstream)."""
     if _walks(where, x, state, reverse):
         return _walked(tile, where, x, w, state, None, keep)
-    if where is None and not reverse:  # kept: each exit's group of cells reduced
-        return _by_exit(tile, x, w, state)
     values, nodes, to = _prepared(_topology(tile, where), x, w, state)
     state.apply(nodes, to, values, values, reverse)
     return tuple(_at(v, keep) for v in values)
@@ -517,22 +530,6 @@ def assemble(network: TiledNetwork, blocks: list, dtype: Any) -> da.Array:
     return da.block([arrays[k : k + n_cols] for k in range(0, len(arrays), n_cols)])
 
 
-def _by_exit(tile, x, w, state) -> tuple:
-    """Pass 1 of an upstream accumulation on a kept tile: each exit's state, the reduction
-    of its group of cells (:func:`_kept`), in the order of the tile's exits. One member
-    summed without weights nor skipped NaN sums the field's cells, no state array made."""
-    mask, nodes, to, (cells, starts) = tile
-    x = np.asarray(x).reshape(-1, mask.size)
-    if state.kind == "sum" and x.shape[0] == 1 and w is None and not state.skipna:
-        out = np.zeros((starts.size - 1, 1), state.state)
-        sum_by_group(x[0], cells, starts, out.reshape(-1))
-        return (out,)
-    values, _, _ = _prepared((mask, nodes, to), x, w, state)
-    out = state.identity(starts.size - 1, x.shape[0])
-    state.apply(cells, group_labels(starts, cells.dtype), values, out, False)
-    return out
-
-
 def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """``np.empty(shape, dtype)``, from 2 MiB on starting on a 2 MiB boundary: numpy asks
     Linux for huge pages from 4 MiB on, but a tile's state just under that size (1000²
@@ -552,3 +549,104 @@ def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     raw = np.empty(nbytes + (1 << 21), np.uint8)
     start = -raw.ctypes.data % (1 << 21)
     return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+# ------------------------------------------- upstream accumulation, persisted network
+def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
+    """An upstream accumulation on a persisted network: pass 1 passes over each tile and
+    keeps its whole state (:func:`_pass1_kept`), the solve is :func:`_solve`'s, pass 2
+    only merges what enters the tile into the cells below its entries and finalizes
+    (:func:`_pass2_kept`); each field block is read once. Memory: :func:`persist`.
+
+    The graph is written directly (one layer, keys named from the network's, the field's
+    and the weights' tokens): no per-task tokenizing of the perimeter graph and arguments."""
+    from operator import getitem
+
+    from dask._task_spec import DataNode, List, Task, TaskRef
+    from dask.highlevelgraph import HighLevelGraph
+
+    state = _State(how, skipna, dtype)
+    w_name = None if weights is None else weights.name
+    token = dask.base.tokenize(network._token, [t.key for t in network.tiles], field.name, w_name, state)
+    name, perimeter_key = f"_pass2_kept-{token}", f"hydro-perimeter-{network._token}"
+    layer: dict = {perimeter_key: DataNode(perimeter_key, network.graph)}
+    keep = network.graph["exits_local"]
+    empty = network.graph.get("empty", np.zeros(network.n_tiles, bool))
+    fill = reductions.fill_value(dtype)
+    nb = field.ndim - 2
+    for batch in np.ndindex(field.numblocks[:-2]):
+        members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
+        solve = (f"_solve-{token}", *batch)
+        perimeter = []
+        for t, ((i, j), _) in enumerate(origins(network.chunks)):
+            if empty[t]:  # a tile without a network cell sends nothing and is not read
+                perimeter.append(None)
+                continue
+            w = None if weights is None else TaskRef((w_name, *(() if weights.ndim == 2 else batch), i, j))
+            first = (f"_pass1_kept-{token}", *batch, i, j)
+            layer[first] = Task(
+                first, _pass1_kept, TaskRef(network.tiles[t].key), TaskRef((field.name, *batch, i, j)), w,
+                keep=keep[t], state=state,
+            )  # fmt: skip
+            at_exits = (f"_exits-{token}", *batch, i, j)  # the solve gets the exits' states only
+            layer[at_exits] = Task(at_exits, getitem, TaskRef(first), 0)
+            perimeter.append(TaskRef(at_exits))
+        layer[solve] = Task(
+            solve,
+            _solve,
+            TaskRef(perimeter_key),
+            List(*perimeter),
+            members=members,
+            state=state,
+            reverse=False,
+        )
+        for t, ((i, j), _) in enumerate(origins(network.chunks)):
+            key = (name, *batch, i, j)
+            shape = tuple(c[k] for c, k in zip(field.chunks, (*batch, i, j), strict=True))
+            if empty[t]:  # off the network everywhere: the fill value, memory follows the river
+                layer[key] = Task(key, np.full, shape, fill, dtype=dtype)
+                continue
+            first = TaskRef((f"_pass1_kept-{token}", *batch, i, j))
+            layer[key] = Task(
+                key, _pass2_kept, TaskRef(network.tiles[t].key), first, TaskRef(solve),
+                index=t, state=state, shape=shape,
+            )  # fmt: skip
+    deps = [field, *network.tiles] + ([] if weights is None else [weights])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
+    return da.Array(graph, name, field.chunks, dtype=dtype, meta=np.empty((0,) * (nb + 2), dtype))
+
+
+class _Kept:
+    """Pass 1's state of a whole tile, kept for its pass 2, which merges the tile's inflows
+    into it in place, once (``merged``): a pass 2 run again on the same object (as
+    ``dask.distributed`` may after losing its result) does not merge them twice."""
+
+    def __init__(self, values: tuple):
+        self.values, self.merged = values, False
+
+
+def _pass1_kept(tile, x, w, *, keep, state) -> tuple:
+    """Pass 1 on a persisted tile: the whole tile in topological order; the states at its
+    exits ``keep`` for the solve, and the tile's state for its pass 2."""
+    values, nodes, to = _prepared(tile[:3], x, w, state)
+    state.apply(nodes, to, values, values, False)
+    return tuple(_at(v, keep) for v in values), _Kept(values)
+
+
+def _pass2_kept(tile, first: tuple, solved, *, index, state, shape) -> np.ndarray:
+    """Pass 2 on a persisted tile: what enters the tile (``solved[index]``, one row per
+    entry) merged into the cells below its entries (:func:`_kept`), each cell taking the
+    inflows of every entry above it in the tile (carried down the union of their paths,
+    so a cell below several entries merges each once), then the result. Exact for the
+    associative merges of :class:`_State` (sums, means, extremes, Chan's moments).
+    ``first`` is the tile's pass 1 (:func:`_pass1_kept`)."""
+    kept = first[1]
+    values = kept.values
+    if not kept.merged:
+        cells, link_from, link_to, entry_at = tile[3]
+        carry = state.identity(cells.size, values[0].shape[1])
+        state.apply(np.arange(entry_at.size), entry_at, solved[index], carry, False)
+        state.apply(link_from, link_to, carry, carry, False)
+        state.apply(np.arange(cells.size), cells, carry, values, False)
+        kept.merged = True
+    return state.finalize(values).T.reshape(shape)

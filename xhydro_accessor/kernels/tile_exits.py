@@ -1,72 +1,61 @@
-"""A tile's cells grouped by the exit their in-tile path leaves by (numba, CPU).
+"""The cells of a tile below its entries (numba, CPU).
 
-Pass 1 of an upstream accumulation on tiles needs only each exit's state: the
-reduction over the cells whose in-tile path leaves by that exit. With the groups kept
-(:func:`exit_groups`, once per tile) pass 1 reduces each group instead of passing over
-the whole tile in topological order: no order to follow, the cells of a group read in
-ascending order (:func:`sum_by_group`), the cells draining to outlets inside the tile
-not read at all. ``nodes``/``to`` are the tile's topological order and each cell's
-local downstream index (:mod:`.tiles`: -1 outlet, :data:`~.tiles.EXIT` leaves the tile).
+An upstream accumulation on a persisted tile keeps pass 1's state of the whole tile
+(each cell reduced over its upstream cells inside the tile); pass 2 then changes only
+the cells whose in-tile path comes from an entry, merging into each the inflows of the
+entries above it. :func:`below_entries` finds those cells once per tile: the union of
+the entries' in-tile paths, in topological order, with its links. ``nodes``/``to`` are
+the tile's topological order (upstream first) and each cell's local downstream index
+(:mod:`.tiles`: -1 outlet, :data:`~.tiles.EXIT` leaves the tile).
 """
 
 import numba
 import numpy as np
 
-from .labels import counting_order
-
 
 @numba.njit(cache=True, nogil=True)
-def exit_groups(nodes, to, exits, size):
-    """The cells of a tile of ``size`` cells grouped by exit: ``(cells, starts)``, the
-    cells whose path leaves by ``exits[e]`` being ``cells[starts[e]:starts[e + 1]]``,
-    ascending; the cells whose path ends in the tile are in no group.
+def below_entries(nodes, to, entries, size):
+    """The cells on the in-tile paths from ``entries`` (local indices, in a tile of ``size``
+    cells): ``(cells, link_from, link_to, entry_at)``, ``cells`` in topological order,
+    each link ``cells[link_from[k]] -> cells[link_to[k]]`` (positions in ``cells``,
+    upstream first), ``entry_at[e]`` the position of ``entries[e]``. A cell below several
+    entries is listed once.
 
     Examples
     --------
     >>> import numpy as np
-    >>> nodes, to = np.array([0, 2, 1, 3]), np.array([1, 3, -3, -3])  # 0 -> 1 -> exit, 2 -> 3 -> exit
-    >>> cells, starts = exit_groups(nodes, to, np.array([3, 1]), 5)
-    >>> cells.tolist(), starts.tolist()
-    ([2, 3, 0, 1], [0, 2, 4])
+    >>> nodes, to = np.array([0, 2, 1, 3, 4]), np.array([1, 3, 3, -3, -1])  # 0 -> 1 -> 3, 2 -> 3 -> exit
+    >>> cells, link_from, link_to, entry_at = below_entries(nodes, to, np.array([2, 1, 2]), 5)
+    >>> cells.tolist(), link_from.tolist(), link_to.tolist(), entry_at.tolist()
+    ([2, 1, 3], [0, 1], [2, 2], [0, 1, 0])
     """
-    label = np.full(size, -1, np.int64)
-    for e in range(exits.size):
-        label[exits[e]] = e
-    for step in range(nodes.size):  # downstream first: a cell takes its downstream cell's exit
-        k = nodes.size - 1 - step
-        if to[k] >= 0:
-            label[nodes[k]] = label[to[k]]
-    cells, starts = counting_order(label, exits.size)
-    return cells.astype(nodes.dtype), starts
-
-
-@numba.njit(cache=True, nogil=True)
-def sum_by_group(x, cells, starts, out):
-    """``out[e] += x[cells[starts[e]:starts[e + 1]]].sum()`` for each group ``e``, in ``out``'s
-    dtype (an upstream sum's exit states straight from a flat field: one member, no weights).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> out = np.zeros(2)
-    >>> sum_by_group(np.array([1.0, 2.0, 4.0, 8.0]), np.array([2, 3, 0, 1]), np.array([0, 2, 4]), out)
-    >>> out.tolist()
-    [12.0, 3.0]
-    """
-    for e in range(out.size):
-        acc = out[e]
-        for k in range(starts[e], starts[e + 1]):
-            acc += x[cells[k]]
-        out[e] = acc
-
-
-def group_labels(starts: np.ndarray, dtype) -> np.ndarray:
-    """Each grouped cell's group (``cells``' positions to group indices), for the passes'
-    ``to`` argument.
-
-    Examples
-    --------
-    >>> group_labels(np.array([0, 2, 2, 3]), np.int32).tolist()
-    [0, 0, 2]
-    """
-    return np.repeat(np.arange(starts.size - 1, dtype=dtype), np.diff(starts))
+    down = np.full(size, -2, np.int64)
+    for k in range(nodes.size):
+        down[nodes[k]] = to[k]
+    on = np.zeros(size, np.bool_)
+    for e in range(entries.size):  # each path until it leaves, ends, or joins one walked
+        c = np.int64(entries[e])
+        while c >= 0 and not on[c]:
+            on[c] = True
+            c = down[c]
+    at = np.full(size, -1, np.int64)
+    n = links = 0
+    for k in range(nodes.size):
+        if on[nodes[k]]:
+            at[nodes[k]] = n
+            n += 1
+            links += to[k] >= 0
+    cells = np.empty(n, nodes.dtype)
+    link_from, link_to = np.empty(links, nodes.dtype), np.empty(links, nodes.dtype)
+    links = 0
+    for k in range(nodes.size):
+        i = nodes[k]
+        if on[i]:
+            cells[at[i]] = i
+            if to[k] >= 0:
+                link_from[links], link_to[links] = at[i], at[to[k]]
+                links += 1
+    entry_at = np.empty(entries.size, nodes.dtype)
+    for e in range(entries.size):
+        entry_at[e] = at[entries[e]]
+    return cells, link_from, link_to, entry_at
