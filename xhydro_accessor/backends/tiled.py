@@ -566,7 +566,7 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
     from dask.highlevelgraph import HighLevelGraph
 
     state = _State(how, skipna, dtype)
-    w_name = None if weights is None else weights.name
+    w_name: Any = None if weights is None else weights.name
     token = dask.base.tokenize(network._token, [t.key for t in network.tiles], field.name, w_name, state)
     name, perimeter_key = f"_pass2_kept-{token}", f"hydro-perimeter-{network._token}"
     layer: dict = {perimeter_key: DataNode(perimeter_key, network.graph)}
@@ -577,7 +577,7 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
     for batch in np.ndindex(field.numblocks[:-2]):
         members = int(np.prod([c[k] for c, k in zip(field.chunks, batch, strict=False)]))
         solve = (f"_solve-{token}", *batch)
-        perimeter = []
+        perimeter: list[Any] = []
         for t, ((i, j), _) in enumerate(origins(network.chunks)):
             if empty[t]:  # a tile without a network cell sends nothing and is not read
                 perimeter.append(None)
@@ -606,9 +606,9 @@ def _accumulate_kept(network, field, how, weights, skipna, dtype) -> da.Array:
             if empty[t]:  # off the network everywhere: the fill value, memory follows the river
                 layer[key] = Task(key, np.full, shape, fill, dtype=dtype)
                 continue
-            first = TaskRef((f"_pass1_kept-{token}", *batch, i, j))
+            kept = TaskRef((f"_pass1_kept-{token}", *batch, i, j))
             layer[key] = Task(
-                key, _pass2_kept, TaskRef(network.tiles[t].key), first, TaskRef(solve),
+                key, _pass2_kept, TaskRef(network.tiles[t].key), kept, TaskRef(solve),
                 index=t, state=state, shape=shape,
             )  # fmt: skip
     deps = [field, *network.tiles] + ([] if weights is None else [weights])
