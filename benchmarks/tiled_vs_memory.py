@@ -15,7 +15,9 @@ times are printed apart), the kernels compiled, best of seven, wall and process 
   once and cached on the network, as an in-memory network does by itself);
   (b) a ``TiledNetwork`` built from dask codes, its topologies persisted (``persist``);
   (c) the same without persisted topologies (each pass rebuilds its tile's: what the
-  10⁹-cell run does, where they would not fit in memory).
+  10⁹-cell run does, where they would not fit in memory);
+  and (b) once more with its tiles computed but not gathered into one numpy array
+  (``dask.persist``: what a zarr write gets; the gather is dask's, one thread).
 
 Then, for (b), where the time goes: each step alone on one thread (all tiles one after
 the other, wall and CPU time), beside the in-memory engine on one thread (it runs on
@@ -154,6 +156,12 @@ def main(n: int = 4000, tile: int = 1000) -> None:
             f"accumulate tiled {name}: {wall:.1f} ms wall (ratio {wall / acc_memory:.2f}), "
             f"{cpu:.1f} ms CPU (ratio {cpu / cpu_memory:.2f}), identical: {same}"
         )
+    wall, cpu = wall_cpu(lambda: dask.persist(xa.accumulate(kept, lazy)), 7)
+    print(
+        f"accumulate tiled (b), its tiles computed, not gathered into one array (dask.persist, as "
+        f"a zarr write): {wall:.1f} ms wall (ratio {wall / acc_memory:.2f}), {cpu:.1f} ms CPU "
+        f"(ratio {cpu / cpu_memory:.2f})"
+    )
     steps(kept, memory, field, lazy)
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
 
