@@ -182,13 +182,7 @@ def run(network: Any, op: str, field: Any, how: str, weights: Any, skipna: bool)
         if network is None:
             return None
     chunks = field.chunks
-    tiles = field.chunks[:-2] + network.chunks
-    field = field.rechunk(tiles)
-    if weights is not None:
-        weights = da.asarray(weights)
-        if weights.ndim != 2:
-            weights = da.broadcast_to(weights, field.shape)
-        weights = weights.rechunk(tiles[field.ndim - weights.ndim :])
+    field, weights = on_tiles(network, field, weights)
     w_dtype = None if weights is None else weights.dtype
     if op == "move_upstream":
         how, skipna = "max", False
@@ -650,3 +644,16 @@ def _pass2_kept(tile, first: tuple, solved, *, index, state, shape) -> np.ndarra
         state.apply(np.arange(cells.size), cells, carry, values, False)
         kept.merged = True
     return state.finalize(values).T.reshape(shape)
+
+
+def on_tiles(network: TiledNetwork, field: da.Array, weights: Any) -> tuple[da.Array, Any]:
+    """``field`` and ``weights`` (None, or an array of the grid's or the field's shape)
+    chunked in the network's tiles (and the field's other chunks)."""
+    tiles = field.chunks[:-2] + network.chunks
+    field = field.rechunk(tiles)
+    if weights is not None:
+        weights = da.asarray(weights)
+        if weights.ndim != 2:
+            weights = da.broadcast_to(weights, field.shape)
+        weights = weights.rechunk(tiles[field.ndim - weights.ndim :])
+    return field, weights

@@ -102,13 +102,7 @@ def run(
     field = da.asarray(field)
     network.check_grid(tuple(field.shape))
     chunks = field.chunks
-    tiles_chunks = field.chunks[:-2] + network.chunks
-    field = field.rechunk(tiles_chunks)
-    if weights is not None:
-        weights = da.asarray(weights)
-        if weights.ndim != 2:
-            weights = da.broadcast_to(weights, field.shape)
-        weights = weights.rechunk(tiles_chunks[field.ndim - weights.ndim :])
+    field, weights = tiled.on_tiles(network, field, weights)
     dtype = _dtype(op, how, field.dtype, weights is not None, skipna, p, code)
     reverse = op == "accumulate_downstream"
     g = network.graph
