@@ -223,9 +223,8 @@ def topology(ext, r0, c0, shape, wrap, targets: bool = True):
     """One tile's local downstream index, exit targets (``targets=False``: an empty array,
     what the passes use) and topological order."""
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
-    down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
     target = np.empty(h * w if targets else 0, np.int64)
-    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, target)
+    down = links(ext, r0, c0, shape, wrap, target)
     in_degree = np.zeros(h * w, np.int8)
     nodes, to = tile_order(down, in_degree, 16)
     return down, target, nodes, to, in_degree
@@ -275,12 +274,12 @@ def _summary(ext, codes, r0, c0, shape, wrap) -> dict:
     }
 
 
-def links(ext, r0, c0, shape, wrap) -> np.ndarray:
-    """One tile's local downstream index (:func:`~xhydro_accessor.kernels.tiles.tile_down`,
-    no exit targets)."""
+def links(ext, r0, c0, shape, wrap, target: np.ndarray = _NO_TARGET) -> np.ndarray:
+    """One tile's local downstream index (:func:`~xhydro_accessor.kernels.tiles.tile_down`),
+    and its exit targets into ``target`` unless empty (one per cell)."""
     h, w = ext.shape[0] - 2, ext.shape[1] - 2
     down = np.empty(h * w, np.int32 if h * w < 2**31 - 1 else np.int64)  # local indices: 4 bytes
-    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, _NO_TARGET)
+    tile_down(ext, r0, c0, shape[0], shape[1], wrap[1], wrap[0], down, target)
     return down
 
 
