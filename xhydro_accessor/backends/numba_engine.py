@@ -261,9 +261,23 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any, zeros: bool = False) -> np
     allocate = _ALLOCATE.get()
     if allocate is not None and (out := allocate(tuple(shape), dtype)) is not None:
         return out
+    return aligned(shape, dtype, 64, zeros)
+
+
+def aligned(shape: tuple[int, ...], dtype: Any, alignment: int, zeros: bool = False) -> np.ndarray:
+    """``np.empty(shape, dtype)`` (``zeros``: ``np.zeros``) starting on an ``alignment``-byte
+    boundary (the slack before it is never touched).
+
+    Examples
+    --------
+    >>> out = aligned((1000, 1000), np.float32, 1 << 21)
+    >>> out.shape, out.dtype, out.ctypes.data % (1 << 21), out.flags.c_contiguous
+    ((1000, 1000), dtype('float32'), 0, True)
+    """
+    dtype = np.dtype(dtype)
     nbytes = prod(shape) * dtype.itemsize
-    raw = (np.zeros if zeros else np.empty)(nbytes + 64, np.uint8)
-    start = -raw.ctypes.data % 64
+    raw = (np.zeros if zeros else np.empty)(nbytes + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 

@@ -43,6 +43,7 @@ from ..kernels.tile_exits import below_entries
 from ..kernels.tiles import exit_labels, halo_down, upstream_sum
 from ..network import RiverNetwork
 from ..tiling import TiledNetwork, from_codes, links, origins, topology
+from .numba_engine import aligned
 
 _NO_ARG = np.empty((0, 0), np.int64)
 
@@ -537,12 +538,9 @@ def _empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
     >>> out.shape, out.dtype, out.flags.c_contiguous, out.ctypes.data % (1 << 21)
     ((1000, 1000), dtype('float32'), True, 0)
     """
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes < 1 << 21:
+    if int(np.prod(shape)) * dtype.itemsize < 1 << 21:
         return np.empty(shape, dtype)
-    raw = np.empty(nbytes + (1 << 21), np.uint8)
-    start = -raw.ctypes.data % (1 << 21)
-    return raw[start : start + nbytes].view(dtype).reshape(shape)
+    return aligned(shape, dtype, 1 << 21)
 
 
 # ------------------------------------------- upstream accumulation, persisted network
