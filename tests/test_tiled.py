@@ -39,6 +39,25 @@ def tiled_case(draw, max_side: int = 9):
     return codes, chunks, seed
 
 
+def any_codes(seed: int, ny: int, nx: int) -> np.ndarray:
+    """Random LDD codes, every one and missing cells (255): cycles and flow off the grid."""
+    return np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
+
+
+def wrapped_networks(ny: int, nx: int, seed: int, data) -> tuple | None:
+    """:func:`any_codes` with ``wrap_x``: ``(codes, in-memory network, chunks, tiled network)``
+    in random chunks (hypothesis ``data``), or None when the codes hold a cycle."""
+    codes = any_codes(seed, ny, nx)
+    try:
+        memory = RiverNetwork.from_ldd(codes, wrap_x=True)
+    except CycleError:
+        return None
+    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
+    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=True)
+    assume(isinstance(net, TiledNetwork))
+    return codes, memory, chunks, net
+
+
 def no_compute():
     """Fail on any compute (the scheduler is never called while graphs are built)."""
     return dask.config.set(scheduler=lambda *a, **k: pytest.fail("computed while building the graph"))
@@ -144,7 +163,7 @@ def test_rivers_crossing_tile_corners_diagonally():
 @given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 2**16), st.data(), st.booleans())
 def test_any_codes_same_network_or_same_error(ny, nx, seed, data, wrap):
     """Arbitrary codes (cycles inside and across tiles, wrap_x): the in-memory build's result or error."""
-    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
+    codes = any_codes(seed, ny, nx)
     chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
     try:
         memory = RiverNetwork.from_ldd(codes, wrap_x=wrap)

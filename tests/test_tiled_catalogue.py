@@ -20,7 +20,7 @@ from xhydro_accessor.hydrology.locations import LocationError, locate, upstream_
 from xhydro_accessor.tiling import TiledNetwork
 
 from . import real_data
-from .test_tiled import assert_same, no_compute, snake, tiled_case
+from .test_tiled import assert_same, no_compute, snake, tiled_case, wrapped_networks
 
 HOWS = ("sum", "mean", "min", "max", "var", "std", "skew")
 #: few examples, no shrinking (each example builds graphs of dozens of tiles)
@@ -225,18 +225,10 @@ def test_real_network_in_tiles(name):
 def test_wrap_x_across_the_first_and_last_column_tiles(ny, nx, seed, data):
     """Random codes with wrap_x (cycles rejected as in memory): labels, numpy step lengths
     (wrapped east-west steps are one cell) and statistics equal the in-memory ones."""
-    from xhydro_accessor.errors import CycleError
-
-    from .test_tiled import chunking
-
-    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
-    try:
-        memory = RiverNetwork.from_ldd(codes, wrap_x=True)
-    except CycleError:
+    case = wrapped_networks(ny, nx, seed, data)
+    if case is None:  # a cycle: refused as in memory (test_tiled)
         return
-    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
-    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=True)
-    assume(isinstance(net, TiledNetwork))
+    codes, memory, _, net = case
     where = data.draw(gauges((codes, None, seed)))
     for nested in (False, True):
         assert_same(

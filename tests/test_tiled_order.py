@@ -15,7 +15,7 @@ from xhydro_accessor.errors import CycleError
 from xhydro_accessor.tiling import TiledNetwork
 
 from . import reference as ref
-from .test_tiled import FAST, assert_same, chunking, no_compute, snake, tiled_case
+from .test_tiled import FAST, any_codes, assert_same, chunking, no_compute, snake, tiled_case
 
 FILL = xa.fill_value(np.int32)
 
@@ -71,7 +71,7 @@ def test_orders_on_high_order_trees_across_many_tiles(kind, case):
 @given(st.integers(1, 6), st.integers(2, 8), st.integers(0, 2**16), st.data())
 @pytest.mark.parametrize("kind", ["strahler", "hack"])
 def test_orders_with_wrap_x(kind, ny, nx, seed, data):
-    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
+    codes = any_codes(seed, ny, nx)
     chunks = (data.draw(chunking(ny)), data.draw(chunking(nx - 1)) + (1,))  # the last column its own tile
     try:
         RiverNetwork.from_ldd(codes, wrap_x=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xhydro_accessor as xa
@@ -15,7 +15,7 @@ from xhydro_accessor.hydrology.locations import locate
 from xhydro_accessor.tiling import TiledNetwork
 
 from . import real_data
-from .test_tiled import no_compute, snake, tiled_case
+from .test_tiled import no_compute, snake, tiled_case, wrapped_networks
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HOWS = ("median", "percentile", "mode")
@@ -219,18 +219,11 @@ def test_wrap_x_and_persisted_tiles(ny, nx, seed, data):
     """Rivers across the wrapped east-west edge, on tiles whose topologies are persisted:
     the same order statistics as in memory."""
     from xhydro_accessor.backends.tiled import persist
-    from xhydro_accessor.errors import CycleError
 
-    from .test_tiled import chunking
-
-    codes = np.random.default_rng(seed).choice(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 255], np.uint8), (ny, nx))
-    try:
-        memory = RiverNetwork.from_ldd(codes, wrap_x=True)
-    except CycleError:
+    case = wrapped_networks(ny, nx, seed, data)
+    if case is None:  # a cycle: refused as in memory (test_tiled)
         return
-    chunks = (data.draw(chunking(ny)), data.draw(chunking(nx)))
-    net = RiverNetwork.from_ldd(da.from_array(codes, chunks=chunks), wrap_x=True)
-    assume(isinstance(net, TiledNetwork))
+    codes, memory, chunks, net = case
     net = persist(net)
     field = np.random.default_rng(seed).integers(0, 4, (2, ny, nx))
     for op in ("accumulate", "accumulate_downstream"):
